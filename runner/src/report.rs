@@ -1,0 +1,221 @@
+//! The versioned report the runner writes for every run, and the short summary that goes to
+//! the container's termination message.
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a field changes meaning or is added; readers refuse other versions.
+pub const REPORT_VERSION: u32 = 1;
+
+/// The termination message of a container is cut by the kubelet at 4096 bytes.
+pub const SUMMARY_MAX_BYTES: usize = 4096;
+
+/// How the run ended. Exactly one per report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Exited with status 0.
+    Ok,
+    /// Exited with a non-zero status.
+    RuntimeError,
+    /// Killed by a signal that no limit explains.
+    Signaled,
+    /// Ran past the wall-clock limit.
+    TimeoutWall,
+    /// Used more CPU time than allowed.
+    TimeoutCpu,
+    /// Used more memory than allowed.
+    MemoryLimit,
+    /// Wrote more to standard output or error than allowed.
+    OutputLimit,
+    /// Tried to grow a file past the file-size limit.
+    FileSizeLimit,
+    /// Made a system call the seccomp policy forbids.
+    PolicyViolation,
+    /// The runner was asked to stop (SIGTERM or SIGINT) before the program ended.
+    Cancelled,
+    /// The sandbox could not be set up; the program was not run.
+    SandboxError,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::RuntimeError => "runtime_error",
+            Self::Signaled => "signaled",
+            Self::TimeoutWall => "timeout_wall",
+            Self::TimeoutCpu => "timeout_cpu",
+            Self::MemoryLimit => "memory_limit",
+            Self::OutputLimit => "output_limit",
+            Self::FileSizeLimit => "file_size_limit",
+            Self::PolicyViolation => "policy_violation",
+            Self::Cancelled => "cancelled",
+            Self::SandboxError => "sandbox_error",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which observation decided a `memory_limit` verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemorySignal {
+    /// The runner's sampler saw the resident size pass the limit and killed the program.
+    RssSampler,
+    /// The container cgroup's `memory.events` counted an OOM kill.
+    CgroupOom,
+    /// The peak resident size after exit was over the limit.
+    PeakRss,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub version: u32,
+    pub status: Status,
+    /// One sentence a player can act on.
+    pub reason: String,
+    /// Exit status when the program exited.
+    pub exit_code: Option<i32>,
+    /// Signal number when the program was killed by one.
+    pub signal: Option<i32>,
+    /// Signal name (`SIGKILL`) when the program was killed by one.
+    pub signal_name: Option<String>,
+    pub wall_ms: u64,
+    pub cpu_ms: u64,
+    pub max_rss_kib: u64,
+    pub stdout_bytes: u64,
+    pub stdout_truncated: bool,
+    pub stderr_bytes: u64,
+    pub stderr_truncated: bool,
+    /// Which observation decided a memory verdict, when there is one.
+    pub memory_signal: Option<MemorySignal>,
+    /// The limits that were applied.
+    pub limits: AppliedLimits,
+    /// What the sandbox enforced.
+    pub enforced: Enforcement,
+}
+
+/// Limits as applied, in plain units.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppliedLimits {
+    pub wall_ms: u64,
+    pub cpu_ms: u64,
+    pub memory_bytes: u64,
+    /// RLIMIT_AS: the backstop above `memory_bytes` for allocations too fast to sample.
+    pub address_space_bytes: u64,
+    pub output_bytes: u64,
+    pub file_size_bytes: u64,
+    pub open_files: u64,
+    pub threads: u64,
+}
+
+/// What the sandbox actually put in place, so an auditor can see it per run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enforcement {
+    pub runner_version: String,
+    /// Landlock ABI the ruleset was built for (None when the sandbox never got that far).
+    pub landlock_abi: Option<u32>,
+    /// `fully_enforced`, or `not_applied` when setup stopped before Landlock.
+    pub landlock_status: String,
+    /// sha256 of the seccomp policy JSON compiled into this runner.
+    pub seccomp_policy_sha256: String,
+    /// sha256 of the sandbox profile in force.
+    pub profile_sha256: String,
+    /// Identity the program ran as.
+    pub uid: u32,
+    pub gid: u32,
+    pub no_new_privs: bool,
+    /// True once every capability set was verified empty.
+    pub capabilities_dropped: bool,
+}
+
+/// The short form written to the termination message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub version: u32,
+    pub status: Status,
+    pub reason: String,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub wall_ms: u64,
+    pub cpu_ms: u64,
+    pub max_rss_kib: u64,
+    pub stdout_bytes: u64,
+    pub stderr_bytes: u64,
+}
+
+impl Report {
+    /// The summary for the termination message, guaranteed under [`SUMMARY_MAX_BYTES`].
+    pub fn summary_json(&self) -> String {
+        let mut s = Summary {
+            version: self.version,
+            status: self.status,
+            reason: self.reason.clone(),
+            exit_code: self.exit_code,
+            signal: self.signal,
+            wall_ms: self.wall_ms,
+            cpu_ms: self.cpu_ms,
+            max_rss_kib: self.max_rss_kib,
+            stdout_bytes: self.stdout_bytes,
+            stderr_bytes: self.stderr_bytes,
+        };
+        loop {
+            let text = serde_json::to_string(&s).unwrap_or_default();
+            if text.len() <= SUMMARY_MAX_BYTES || s.reason.is_empty() {
+                return text;
+            }
+            let keep = s.reason.len().saturating_sub(text.len() - SUMMARY_MAX_BYTES + 8);
+            let cut = (0..=keep).rev().find(|&i| s.reason.is_char_boundary(i)).unwrap_or(0);
+            s.reason.truncate(cut);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_fits_even_with_a_huge_reason() {
+        let r = Report {
+            version: REPORT_VERSION,
+            status: Status::SandboxError,
+            reason: "é".repeat(10_000),
+            exit_code: None,
+            signal: None,
+            signal_name: None,
+            wall_ms: 0,
+            cpu_ms: 0,
+            max_rss_kib: 0,
+            stdout_bytes: 0,
+            stdout_truncated: false,
+            stderr_bytes: 0,
+            stderr_truncated: false,
+            memory_signal: None,
+            limits: AppliedLimits::default(),
+            enforced: Enforcement::default(),
+        };
+        let s = r.summary_json();
+        assert!(s.len() <= SUMMARY_MAX_BYTES);
+        let back: Summary = serde_json::from_str(&s).unwrap();
+        assert_eq!(back.status, Status::SandboxError);
+    }
+
+    #[test]
+    fn status_names_are_the_documented_ones() {
+        for (s, name) in [(Status::TimeoutWall, "\"timeout_wall\""), (Status::PolicyViolation, "\"policy_violation\"")] {
+            assert_eq!(serde_json::to_string(&s).unwrap(), name);
+            assert_eq!(format!("\"{s}\""), name);
+        }
+    }
+}

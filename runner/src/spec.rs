@@ -1,0 +1,296 @@
+//! The run specification: what to execute, with which limits and paths, and where results go.
+//!
+//! This is the one input that crosses from the launcher into the runner, so it is parsed
+//! strictly: unknown fields, bad sizes and relative paths are errors with a clear message.
+//! The command-line flags of `runner run` build the same structure.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::units::{Secs, Size};
+
+/// The only spec format version this runner understands.
+pub const SPEC_VERSION: u32 = 1;
+
+/// Why a spec was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("cannot read spec {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid spec {origin}: {source}")]
+    Parse { origin: String, source: serde_json::Error },
+    #[error("invalid spec: {0}")]
+    Invalid(String),
+}
+
+/// One program to run in the sandbox.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// Format version; must be 1.
+    #[serde(default = "spec_version")]
+    pub version: u32,
+    /// argv: the program (an absolute path) and its arguments.
+    pub program: Vec<String>,
+    /// Limits; anything left out comes from the profile.
+    #[serde(default, skip_serializing_if = "Limits::is_empty")]
+    pub limits: Limits,
+    /// Paths granted on top of the profile's defaults.
+    #[serde(default, skip_serializing_if = "Paths::is_empty")]
+    pub paths: Paths,
+    /// Extra environment variables for the program (on top of the profile's fixed set).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Working directory of the program (default: the first `rw` path, else `/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<PathBuf>,
+    /// File read as the program's standard input (default: `/dev/null`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<PathBuf>,
+    /// Where the JSON report goes (default: the runner's standard output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<PathBuf>,
+    /// Where the captured standard output goes (default: kept only as a count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<PathBuf>,
+    /// Where the captured standard error goes (default: kept only as a count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<PathBuf>,
+    /// Where the short summary goes (default: `/dev/termination-log` if it is writable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub termination_log: Option<PathBuf>,
+    /// Sandbox profile to use instead of the embedded one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<PathBuf>,
+}
+
+/// Per-run limits. Every field is optional; the profile supplies the rest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Wall-clock time on a monotonic clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_time: Option<Secs>,
+    /// CPU time, user plus system, all threads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_time: Option<Secs>,
+    /// Resident memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Size>,
+    /// Bytes of standard output and of standard error, each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Size>,
+    /// Largest file the program may write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_size: Option<Size>,
+    /// Open file descriptors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_files: Option<u64>,
+    /// Threads (RLIMIT_NPROC; new processes are refused by seccomp whatever this says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u64>,
+}
+
+impl Limits {
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Landlock paths added to the profile's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Paths {
+    /// Read-only files and directories.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ro: Vec<PathBuf>,
+    /// Read and execute.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rx: Vec<PathBuf>,
+    /// Read and write.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rw: Vec<PathBuf>,
+}
+
+impl Paths {
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+fn spec_version() -> u32 {
+    SPEC_VERSION
+}
+
+/// Environment names the spec may never set: they change how the loader or the cluster
+/// client behaves, and none of them is anything a game needs.
+const FORBIDDEN_ENV_PREFIXES: &[&str] = &["LD_", "KUBERNETES_", "GCONV_", "MALLOC_"];
+
+impl RunSpec {
+    /// Parses a JSON spec and validates it. `origin` names the source in error messages.
+    pub fn from_json(text: &str, origin: &str) -> Result<Self, SpecError> {
+        let spec: Self = serde_json::from_str(text)
+            .map_err(|source| SpecError::Parse { origin: origin.to_owned(), source })?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Reads and validates a JSON spec file.
+    pub fn from_file(path: &Path) -> Result<Self, SpecError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| SpecError::Read { path: path.to_owned(), source })?;
+        Self::from_json(&text, &path.display().to_string())
+    }
+
+    /// Checks what serde cannot: versions, absolute paths, names.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        let bad = |m: String| Err(SpecError::Invalid(m));
+        if self.version != SPEC_VERSION {
+            return bad(format!("version {} is not supported (this runner reads {SPEC_VERSION})", self.version));
+        }
+        let Some(program) = self.program.first() else {
+            return bad("program is empty: give the interpreter's absolute path and its arguments".into());
+        };
+        if !program.starts_with('/') {
+            return bad(format!("program {program:?} must be an absolute path"));
+        }
+        if self.program.iter().any(|a| a.contains('\0')) {
+            return bad("program arguments may not contain NUL bytes".into());
+        }
+        let all_paths = self.paths.ro.iter().chain(&self.paths.rx).chain(&self.paths.rw);
+        for p in all_paths.chain(&self.cwd).chain(&self.stdin) {
+            if !p.is_absolute() {
+                return bad(format!("path {} must be absolute", p.display()));
+            }
+        }
+        for (name, value) in &self.env {
+            if name.is_empty() || name.contains(['=', '\0']) || value.contains('\0') {
+                return bad(format!("environment variable {name:?} is not a valid name=value pair"));
+            }
+            if let Some(p) = FORBIDDEN_ENV_PREFIXES.iter().find(|p| name.starts_with(*p)) {
+                return bad(format!("environment variable {name} may not be set (names starting with {p} are refused)"));
+            }
+        }
+        for (what, n) in [("open_files", self.limits.open_files), ("threads", self.limits.threads)] {
+            if n == Some(0) {
+                return bad(format!("limits.{what} must be at least 1"));
+            }
+        }
+        for (what, n) in [("memory", self.limits.memory), ("output", self.limits.output), ("file_size", self.limits.file_size)] {
+            if n == Some(Size(0)) {
+                return bad(format!("limits.{what} must be more than 0"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_spec_parses() {
+        let s = RunSpec::from_json(r#"{"program":["/usr/bin/python3","-c","pass"]}"#, "t").unwrap();
+        assert_eq!(s.program.len(), 3);
+        assert_eq!(s.version, 1);
+    }
+
+    #[test]
+    fn sizes_and_times_parse() {
+        let s = RunSpec::from_json(
+            r#"{"program":["/p"],"limits":{"memory":"64MiB","wall_time":2.5,"cpu_time":"500ms","output":1024}}"#,
+            "t",
+        )
+        .unwrap();
+        assert_eq!(s.limits.memory, Some(Size(64 << 20)));
+        assert_eq!(s.limits.wall_time, Some(Secs::from_millis(2500)));
+        assert_eq!(s.limits.output, Some(Size(1024)));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_by_name() {
+        let e = RunSpec::from_json(r#"{"program":["/p"],"limits":{"memroy":"1MiB"}}"#, "t").unwrap_err();
+        assert!(e.to_string().contains("memroy"), "{e}");
+        let e = RunSpec::from_json(r#"{"program":["/p"],"sudo":true}"#, "t").unwrap_err();
+        assert!(e.to_string().contains("sudo"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        for (doc, needle) in [
+            (r#"{"program":["/p"],"limits":{"memory":"12XB"}}"#, "unknown suffix"),
+            (r#"{"program":["/p"],"limits":{"memory":-5}}"#, "non-negative"),
+            (r#"{"program":["/p"],"limits":{"wall_time":0}}"#, "more than 0"),
+            (r#"{"program":[]}"#, "program is empty"),
+            (r#"{"program":["python3"]}"#, "absolute"),
+            (r#"{"program":["/p"],"paths":{"rw":["scratch"]}}"#, "absolute"),
+            (r#"{"program":["/p"],"env":{"LD_PRELOAD":"/x.so"}}"#, "LD_"),
+            (r#"{"program":["/p"],"version":2}"#, "version 2"),
+            (r#"{"program":["/p"],"limits":{"open_files":0}}"#, "open_files"),
+        ] {
+            let e = RunSpec::from_json(doc, "t").unwrap_err().to_string();
+            assert!(e.contains(needle), "{doc}: {e}");
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let s = RunSpec::from_json(
+            r#"{"program":["/p","a"],"limits":{"memory":"64MiB","cpu_time":"1500ms"},"paths":{"rw":["/tmp/x"]},"env":{"A":"b"}}"#,
+            "t",
+        )
+        .unwrap();
+        let text = serde_json::to_string(&s).unwrap();
+        assert_eq!(RunSpec::from_json(&text, "t").unwrap(), s);
+    }
+}
+
+/// A match: one trusted referee and N hostile players, each its own sandboxed process,
+/// connected by pipes that the runner creates. (Parsed here; run by the match supervisor.)
+///
+/// The referee receives, in its environment:
+/// - `GAME_PLAYERS`: `id:rfd:wfd` entries joined by `,` — it reads player `id`'s moves from
+///   `rfd` (the player's standard output) and writes observations to `wfd` (its standard input);
+/// - `GAME_OUTPUT_DIR`: a private directory where it writes `replay.jsonl`;
+/// and prints its result as one JSON document on its standard output.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchSpec {
+    #[serde(default = "spec_version")]
+    pub version: u32,
+    pub referee: ProcessSpec,
+    pub players: Vec<PlayerSpec>,
+    /// Where `result.json`, `replay.jsonl` and the per-process logs land, atomically.
+    pub output_dir: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub termination_log: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<PathBuf>,
+}
+
+/// One process of a match.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessSpec {
+    pub program: Vec<String>,
+    #[serde(default, skip_serializing_if = "Limits::is_empty")]
+    pub limits: Limits,
+    #[serde(default, skip_serializing_if = "Paths::is_empty")]
+    pub paths: Paths,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+}
+
+/// A player: a process with an id (DNS-label-like: `[a-z0-9-]`, at most 63 characters).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlayerSpec {
+    pub id: String,
+    #[serde(flatten)]
+    pub process: ProcessSpec,
+}
