@@ -22,7 +22,8 @@ impl RunnerExit {
         self as u8
     }
     /// Codes that say "the infrastructure failed; running again will not help the player".
-    pub const NON_RETRYABLE: [RunnerExit; 3] = [Self::BadSpec, Self::SandboxSetup, Self::ReportWrite];
+    pub const NON_RETRYABLE: [RunnerExit; 3] =
+        [Self::BadSpec, Self::SandboxSetup, Self::ReportWrite];
 }
 
 impl From<RunnerExit> for std::process::ExitCode {

@@ -4,6 +4,22 @@
 //! writes, its exit codes); the sandbox and the supervisor live here too so tests can reach them.
 
 pub mod exit;
+pub mod profile;
 pub mod report;
 pub mod spec;
 pub mod units;
+
+/// Lower-case hex sha256, as reports and policies print digests.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+pub mod policy;
+pub mod sandbox;
+pub mod supervise;

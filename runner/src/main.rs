@@ -1,1 +1,261 @@
-fn main(){}
+//! `runner`: the container entrypoint. Thin: parse, resolve, supervise, write the report.
+//! Exit codes are defined in `runner::exit` and documented in docs/RUNNER.md.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use runner::exit::RunnerExit;
+use runner::profile::Profile;
+use runner::report::Status;
+use runner::spec::{Limits, Paths, RunSpec};
+use runner::supervise::{self, Settings};
+use runner::units::{Secs, Size};
+
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    about = "Runs a program under Landlock, seccomp and rlimits, and reports how it ended."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a program in the sandbox and write its report.
+    Run(Box<RunArgs>),
+    /// Print the effective policy this runner would apply.
+    Policy {
+        /// Machine-readable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Profile to show instead of the embedded one.
+        #[arg(long, value_name = "FILE")]
+        profile: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// The whole run as one JSON document (then no other run flag and no program).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["wall_time", "cpu_time", "memory", "output_limit", "file_size_limit", "open_files", "ro", "rx", "rw", "report", "stdout", "stderr", "stdin", "cwd", "env", "profile", "termination_log"])]
+    spec: Option<PathBuf>,
+    /// Wall-clock limit (seconds, or 500ms, 2s, 1m).
+    #[arg(long, value_name = "SECS")]
+    wall_time: Option<Secs>,
+    /// CPU-time limit.
+    #[arg(long, value_name = "SECS")]
+    cpu_time: Option<Secs>,
+    /// Resident-memory limit (bytes, or KiB/MiB/GiB).
+    #[arg(long, value_name = "SIZE")]
+    memory: Option<Size>,
+    /// Cap on each of standard output and standard error.
+    #[arg(long, value_name = "SIZE")]
+    output_limit: Option<Size>,
+    /// Largest file the program may write.
+    #[arg(long, value_name = "SIZE")]
+    file_size_limit: Option<Size>,
+    /// Open file descriptors.
+    #[arg(long, value_name = "N")]
+    open_files: Option<u64>,
+    /// Grant read access to a path (repeatable).
+    #[arg(long, value_name = "PATH")]
+    ro: Vec<PathBuf>,
+    /// Grant read and execute access to a path (repeatable).
+    #[arg(long, value_name = "PATH")]
+    rx: Vec<PathBuf>,
+    /// Grant read and write access to a path (repeatable).
+    #[arg(long, value_name = "PATH")]
+    rw: Vec<PathBuf>,
+    /// Write the JSON report here (default: standard output).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Save the program's standard output here.
+    #[arg(long, value_name = "FILE")]
+    stdout: Option<PathBuf>,
+    /// Save the program's standard error here.
+    #[arg(long, value_name = "FILE")]
+    stderr: Option<PathBuf>,
+    /// Feed this file to the program's standard input (default: /dev/null).
+    #[arg(long, value_name = "FILE")]
+    stdin: Option<PathBuf>,
+    /// Working directory (default: the first --rw directory, else /).
+    #[arg(long, value_name = "DIR")]
+    cwd: Option<PathBuf>,
+    /// Add an environment variable NAME=VALUE (repeatable).
+    #[arg(long, value_name = "NAME=VALUE")]
+    env: Vec<String>,
+    /// Sandbox profile to use instead of the embedded one.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// Write the short summary here (default: /dev/termination-log when writable).
+    #[arg(long, value_name = "FILE")]
+    termination_log: Option<PathBuf>,
+    /// The program (an absolute path) and its arguments.
+    #[arg(last = true, value_name = "PROGRAM")]
+    program: Vec<String>,
+}
+
+impl RunArgs {
+    fn into_spec(self) -> Result<RunSpec, String> {
+        if let Some(path) = &self.spec {
+            if !self.program.is_empty() {
+                return Err("give either --spec or a program after --, not both".into());
+            }
+            return RunSpec::from_file(path).map_err(|e| e.to_string());
+        }
+        if self.program.is_empty() {
+            return Err("no program: give `-- PROGRAM [ARGS...]` or `--spec FILE`".into());
+        }
+        let env = self
+            .env
+            .iter()
+            .map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .ok_or_else(|| format!("--env {kv:?}: expected NAME=VALUE"))
+            })
+            .collect::<Result<_, _>>()?;
+        let spec = RunSpec {
+            version: runner::spec::SPEC_VERSION,
+            program: self.program,
+            limits: Limits {
+                wall_time: self.wall_time,
+                cpu_time: self.cpu_time,
+                memory: self.memory,
+                output: self.output_limit,
+                file_size: self.file_size_limit,
+                open_files: self.open_files,
+            },
+            paths: Paths {
+                ro: self.ro,
+                rx: self.rx,
+                rw: self.rw,
+            },
+            env,
+            cwd: self.cwd,
+            stdin: self.stdin,
+            report: self.report,
+            stdout: self.stdout,
+            stderr: self.stderr,
+            termination_log: self.termination_log,
+            profile: self.profile,
+        };
+        spec.validate().map_err(|e| e.to_string())?;
+        Ok(spec)
+    }
+}
+
+const DEFAULT_TERMINATION_LOG: &str = "/dev/termination-log";
+
+fn termination_log_path(given: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = given {
+        return Some(p.to_owned());
+    }
+    let p = Path::new(DEFAULT_TERMINATION_LOG);
+    nix::unistd::access(p, nix::unistd::AccessFlags::W_OK)
+        .ok()
+        .map(|()| p.to_owned())
+}
+
+/// A refused spec: nothing ran, so there is no report; say why on stderr and, so the
+/// launcher can read it from the Pod status, in the termination log.
+fn refuse(msg: &str, termination_log: Option<&Path>) -> ExitCode {
+    eprintln!("runner: {msg}");
+    if let Some(p) = termination_log_path(termination_log) {
+        let _ = supervise::write_termination_log(p.as_path(), &format!("runner: bad spec: {msg}"));
+    }
+    RunnerExit::BadSpec.into()
+}
+
+fn run(args: RunArgs, signals: &nix::sys::signalfd::SignalFd) -> ExitCode {
+    let tlog_flag = args.termination_log.clone();
+    let spec = match args.into_spec() {
+        Ok(s) => s,
+        Err(e) => return refuse(&e, tlog_flag.as_deref()),
+    };
+    let tlog = termination_log_path(spec.termination_log.as_deref());
+    let profile = match Profile::load(spec.profile.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return refuse(&e.to_string(), tlog.as_deref()),
+    };
+    let settings = match Settings::resolve(&spec, &profile, spec.report.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return refuse(&e.to_string(), tlog.as_deref()),
+    };
+    let report = supervise::run(&settings, signals);
+    let text = match serde_json::to_string_pretty(&report) {
+        Ok(t) => t + "\n",
+        Err(e) => {
+            eprintln!("runner: cannot serialise the report: {e}");
+            return RunnerExit::ReportWrite.into();
+        }
+    };
+    let written = match &spec.report {
+        Some(path) => supervise::write_report_atomically(path, &text),
+        None => {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        }
+    };
+    if let Err(e) = written {
+        eprintln!("runner: cannot write the report: {e}");
+        if let Some(p) = &tlog {
+            let _ = supervise::write_termination_log(
+                p,
+                &format!("runner: cannot write the report: {e}"),
+            );
+        }
+        return RunnerExit::ReportWrite.into();
+    }
+    if let Some(p) = &tlog
+        && let Err(e) = supervise::write_termination_log(p, &report.summary_json())
+    {
+        eprintln!(
+            "runner: cannot write the termination log {}: {e}",
+            p.display()
+        );
+    }
+    if report.status == Status::SandboxError {
+        RunnerExit::SandboxSetup.into()
+    } else {
+        RunnerExit::Reported.into()
+    }
+}
+
+fn main() -> ExitCode {
+    // First, before anything can be interrupted: a SIGTERM from here on becomes a report.
+    let signals = match supervise::take_signals() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("runner: cannot set up signal handling: {e}");
+            return RunnerExit::SandboxSetup.into();
+        }
+    };
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                RunnerExit::BadSpec.into()
+            } else {
+                RunnerExit::Reported.into()
+            };
+        }
+    };
+    match cli.command {
+        Command::Run(args) => run(*args, &signals),
+        Command::Policy { json, profile } => {
+            match runner::policy::print(profile.as_deref(), json) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("runner: {e}");
+                    RunnerExit::BadSpec.into()
+                }
+            }
+        }
+    }
+}

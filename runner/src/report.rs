@@ -114,7 +114,6 @@ pub struct AppliedLimits {
     pub output_bytes: u64,
     pub file_size_bytes: u64,
     pub open_files: u64,
-    pub threads: u64,
 }
 
 /// What the sandbox actually put in place, so an auditor can see it per run.
@@ -174,8 +173,14 @@ impl Report {
             if text.len() <= SUMMARY_MAX_BYTES || s.reason.is_empty() {
                 return text;
             }
-            let keep = s.reason.len().saturating_sub(text.len() - SUMMARY_MAX_BYTES + 8);
-            let cut = (0..=keep).rev().find(|&i| s.reason.is_char_boundary(i)).unwrap_or(0);
+            let keep = s
+                .reason
+                .len()
+                .saturating_sub(text.len() - SUMMARY_MAX_BYTES + 8);
+            let cut = (0..=keep)
+                .rev()
+                .find(|&i| s.reason.is_char_boundary(i))
+                .unwrap_or(0);
             s.reason.truncate(cut);
         }
     }
@@ -213,7 +218,10 @@ mod tests {
 
     #[test]
     fn status_names_are_the_documented_ones() {
-        for (s, name) in [(Status::TimeoutWall, "\"timeout_wall\""), (Status::PolicyViolation, "\"policy_violation\"")] {
+        for (s, name) in [
+            (Status::TimeoutWall, "\"timeout_wall\""),
+            (Status::PolicyViolation, "\"policy_violation\""),
+        ] {
             assert_eq!(serde_json::to_string(&s).unwrap(), name);
             assert_eq!(format!("\"{s}\""), name);
         }

@@ -18,9 +18,15 @@ pub const SPEC_VERSION: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     #[error("cannot read spec {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid spec {origin}: {source}")]
-    Parse { origin: String, source: serde_json::Error },
+    Parse {
+        origin: String,
+        source: serde_json::Error,
+    },
     #[error("invalid spec: {0}")]
     Invalid(String),
 }
@@ -88,9 +94,6 @@ pub struct Limits {
     /// Open file descriptors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_files: Option<u64>,
-    /// Threads (RLIMIT_NPROC; new processes are refused by seccomp whatever this says).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threads: Option<u64>,
 }
 
 impl Limits {
@@ -131,16 +134,20 @@ const FORBIDDEN_ENV_PREFIXES: &[&str] = &["LD_", "KUBERNETES_", "GCONV_", "MALLO
 impl RunSpec {
     /// Parses a JSON spec and validates it. `origin` names the source in error messages.
     pub fn from_json(text: &str, origin: &str) -> Result<Self, SpecError> {
-        let spec: Self = serde_json::from_str(text)
-            .map_err(|source| SpecError::Parse { origin: origin.to_owned(), source })?;
+        let spec: Self = serde_json::from_str(text).map_err(|source| SpecError::Parse {
+            origin: origin.to_owned(),
+            source,
+        })?;
         spec.validate()?;
         Ok(spec)
     }
 
     /// Reads and validates a JSON spec file.
     pub fn from_file(path: &Path) -> Result<Self, SpecError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| SpecError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::from_json(&text, &path.display().to_string())
     }
 
@@ -148,10 +155,15 @@ impl RunSpec {
     pub fn validate(&self) -> Result<(), SpecError> {
         let bad = |m: String| Err(SpecError::Invalid(m));
         if self.version != SPEC_VERSION {
-            return bad(format!("version {} is not supported (this runner reads {SPEC_VERSION})", self.version));
+            return bad(format!(
+                "version {} is not supported (this runner reads {SPEC_VERSION})",
+                self.version
+            ));
         }
         let Some(program) = self.program.first() else {
-            return bad("program is empty: give the interpreter's absolute path and its arguments".into());
+            return bad(
+                "program is empty: give the interpreter's absolute path and its arguments".into(),
+            );
         };
         if !program.starts_with('/') {
             return bad(format!("program {program:?} must be an absolute path"));
@@ -159,7 +171,12 @@ impl RunSpec {
         if self.program.iter().any(|a| a.contains('\0')) {
             return bad("program arguments may not contain NUL bytes".into());
         }
-        let all_paths = self.paths.ro.iter().chain(&self.paths.rx).chain(&self.paths.rw);
+        let all_paths = self
+            .paths
+            .ro
+            .iter()
+            .chain(&self.paths.rx)
+            .chain(&self.paths.rw);
         for p in all_paths.chain(&self.cwd).chain(&self.stdin) {
             if !p.is_absolute() {
                 return bad(format!("path {} must be absolute", p.display()));
@@ -167,18 +184,24 @@ impl RunSpec {
         }
         for (name, value) in &self.env {
             if name.is_empty() || name.contains(['=', '\0']) || value.contains('\0') {
-                return bad(format!("environment variable {name:?} is not a valid name=value pair"));
+                return bad(format!(
+                    "environment variable {name:?} is not a valid name=value pair"
+                ));
             }
             if let Some(p) = FORBIDDEN_ENV_PREFIXES.iter().find(|p| name.starts_with(*p)) {
-                return bad(format!("environment variable {name} may not be set (names starting with {p} are refused)"));
+                return bad(format!(
+                    "environment variable {name} may not be set (names starting with {p} are refused)"
+                ));
             }
         }
-        for (what, n) in [("open_files", self.limits.open_files), ("threads", self.limits.threads)] {
-            if n == Some(0) {
-                return bad(format!("limits.{what} must be at least 1"));
-            }
+        if self.limits.open_files == Some(0) {
+            return bad("limits.open_files must be at least 1".into());
         }
-        for (what, n) in [("memory", self.limits.memory), ("output", self.limits.output), ("file_size", self.limits.file_size)] {
+        for (what, n) in [
+            ("memory", self.limits.memory),
+            ("output", self.limits.output),
+            ("file_size", self.limits.file_size),
+        ] {
             if n == Some(Size(0)) {
                 return bad(format!("limits.{what} must be more than 0"));
             }
@@ -212,7 +235,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_refused_by_name() {
-        let e = RunSpec::from_json(r#"{"program":["/p"],"limits":{"memroy":"1MiB"}}"#, "t").unwrap_err();
+        let e = RunSpec::from_json(r#"{"program":["/p"],"limits":{"memroy":"1MiB"}}"#, "t")
+            .unwrap_err();
         assert!(e.to_string().contains("memroy"), "{e}");
         let e = RunSpec::from_json(r#"{"program":["/p"],"sudo":true}"#, "t").unwrap_err();
         assert!(e.to_string().contains("sudo"), "{e}");
@@ -221,15 +245,30 @@ mod tests {
     #[test]
     fn bad_values_are_explained() {
         for (doc, needle) in [
-            (r#"{"program":["/p"],"limits":{"memory":"12XB"}}"#, "unknown suffix"),
-            (r#"{"program":["/p"],"limits":{"memory":-5}}"#, "non-negative"),
-            (r#"{"program":["/p"],"limits":{"wall_time":0}}"#, "more than 0"),
+            (
+                r#"{"program":["/p"],"limits":{"memory":"12XB"}}"#,
+                "unknown suffix",
+            ),
+            (
+                r#"{"program":["/p"],"limits":{"memory":-5}}"#,
+                "non-negative",
+            ),
+            (
+                r#"{"program":["/p"],"limits":{"wall_time":0}}"#,
+                "more than 0",
+            ),
             (r#"{"program":[]}"#, "program is empty"),
             (r#"{"program":["python3"]}"#, "absolute"),
-            (r#"{"program":["/p"],"paths":{"rw":["scratch"]}}"#, "absolute"),
+            (
+                r#"{"program":["/p"],"paths":{"rw":["scratch"]}}"#,
+                "absolute",
+            ),
             (r#"{"program":["/p"],"env":{"LD_PRELOAD":"/x.so"}}"#, "LD_"),
             (r#"{"program":["/p"],"version":2}"#, "version 2"),
-            (r#"{"program":["/p"],"limits":{"open_files":0}}"#, "open_files"),
+            (
+                r#"{"program":["/p"],"limits":{"open_files":0}}"#,
+                "open_files",
+            ),
         ] {
             let e = RunSpec::from_json(doc, "t").unwrap_err().to_string();
             assert!(e.contains(needle), "{doc}: {e}");
@@ -254,8 +293,9 @@ mod tests {
 /// The referee receives, in its environment:
 /// - `GAME_PLAYERS`: `id:rfd:wfd` entries joined by `,` — it reads player `id`'s moves from
 ///   `rfd` (the player's standard output) and writes observations to `wfd` (its standard input);
-/// - `GAME_OUTPUT_DIR`: a private directory where it writes `replay.jsonl`;
-/// and prints its result as one JSON document on its standard output.
+/// - `GAME_OUTPUT_DIR`: a private directory where it writes `replay.jsonl`.
+///
+/// It prints its result as one JSON document on its standard output.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MatchSpec {

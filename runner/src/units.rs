@@ -20,7 +20,11 @@ pub struct ParseError {
 
 impl ParseError {
     fn new(kind: &'static str, input: &str, why: &'static str) -> Self {
-        Self { kind, input: input.to_owned(), why }
+        Self {
+            kind,
+            input: input.to_owned(),
+            why,
+        }
     }
 }
 
@@ -50,15 +54,27 @@ impl FromStr for Size {
         let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
         let (digits, suffix) = s.split_at(split);
         if digits.is_empty() {
-            return Err(ParseError::new(KIND, input, "expected a whole number of bytes, optionally followed by KiB, MiB or GiB"));
+            return Err(ParseError::new(
+                KIND,
+                input,
+                "expected a whole number of bytes, optionally followed by KiB, MiB or GiB",
+            ));
         }
-        let n: u64 = digits.parse().map_err(|_| ParseError::new(KIND, input, "number too large"))?;
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| ParseError::new(KIND, input, "number too large"))?;
         let mult = match suffix.trim() {
             "" | "B" => 1,
             "K" | "KiB" | "k" | "KB" => Size::KIB,
             "M" | "MiB" | "MB" => Size::MIB,
             "G" | "GiB" | "GB" => Size::GIB,
-            _ => return Err(ParseError::new(KIND, input, "unknown suffix (use KiB, MiB or GiB)")),
+            _ => {
+                return Err(ParseError::new(
+                    KIND,
+                    input,
+                    "unknown suffix (use KiB, MiB or GiB)",
+                ));
+            }
         };
         n.checked_mul(mult)
             .map(Size)
@@ -69,11 +85,11 @@ impl FromStr for Size {
 impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0;
-        if n != 0 && n % Size::GIB == 0 {
+        if n != 0 && n.is_multiple_of(Size::GIB) {
             write!(f, "{}GiB", n / Size::GIB)
-        } else if n != 0 && n % Size::MIB == 0 {
+        } else if n != 0 && n.is_multiple_of(Size::MIB) {
             write!(f, "{}MiB", n / Size::MIB)
-        } else if n != 0 && n % Size::KIB == 0 {
+        } else if n != 0 && n.is_multiple_of(Size::KIB) {
             write!(f, "{}KiB", n / Size::KIB)
         } else {
             write!(f, "{n}")
@@ -90,7 +106,8 @@ impl Serialize for Size {
 impl<'de> Deserialize<'de> for Size {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match NumOrStr::deserialize(d)? {
-            NumOrStr::Num(n) if n >= 0.0 && n.fract() == 0.0 && n <= u64::MAX as f64 => {
+            NumOrStr::Num(n) if n >= 0.0 && n.fract() == 0.0 && n <= u64::MAX as f64 =>
+            {
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 Ok(Size(n as u64))
             }
@@ -124,29 +141,43 @@ impl FromStr for Secs {
     fn from_str(input: &str) -> Result<Self, Self::Err> {
         const KIND: &str = "duration";
         let s = input.trim();
-        let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
         let (num, suffix) = s.split_at(split);
-        let n: f64 = num
-            .parse()
-            .map_err(|_| ParseError::new(KIND, input, "expected seconds, e.g. 2, 0.5, 500ms, 1m"))?;
+        let n: f64 = num.parse().map_err(|_| {
+            ParseError::new(KIND, input, "expected seconds, e.g. 2, 0.5, 500ms, 1m")
+        })?;
         let secs = match suffix.trim() {
             "" | "s" => n,
             "ms" => n / 1000.0,
             "m" | "min" => n * 60.0,
-            _ => return Err(ParseError::new(KIND, input, "unknown suffix (use ms, s or m)")),
+            _ => {
+                return Err(ParseError::new(
+                    KIND,
+                    input,
+                    "unknown suffix (use ms, s or m)",
+                ));
+            }
         };
-        secs_from_f64(secs).ok_or_else(|| ParseError::new(KIND, input, "must be more than 0 and at most 7 days"))
+        secs_from_f64(secs)
+            .ok_or_else(|| ParseError::new(KIND, input, "must be more than 0 and at most 7 days"))
     }
 }
 
 fn secs_from_f64(secs: f64) -> Option<Secs> {
-    (secs.is_finite() && secs > 0.0 && secs <= MAX_SECS).then(|| Secs(Duration::from_secs_f64(secs)))
+    (secs.is_finite() && secs > 0.0 && secs <= MAX_SECS)
+        .then(|| Secs(Duration::from_secs_f64(secs)))
 }
 
 impl fmt::Display for Secs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.as_millis();
-        if ms % 1000 == 0 { write!(f, "{}s", ms / 1000) } else { write!(f, "{ms}ms") }
+        if ms.is_multiple_of(1000) {
+            write!(f, "{}s", ms / 1000)
+        } else {
+            write!(f, "{ms}ms")
+        }
     }
 }
 
@@ -160,7 +191,9 @@ impl<'de> Deserialize<'de> for Secs {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match NumOrStr::deserialize(d)? {
             NumOrStr::Num(n) => secs_from_f64(n).ok_or_else(|| {
-                serde::de::Error::custom(format!("duration {n}: must be more than 0 and at most 7 days"))
+                serde::de::Error::custom(format!(
+                    "duration {n}: must be more than 0 and at most 7 days"
+                ))
             }),
             NumOrStr::Str(s) => s.parse().map_err(serde::de::Error::custom),
         }

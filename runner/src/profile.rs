@@ -1,0 +1,200 @@
+//! The sandbox profile (policies/sandbox/*.toml) and the embedded seccomp policy.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::units::{Secs, Size};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_policy.rs"));
+}
+
+pub use embedded::{PROFILE_SHA256, SECCOMP_JSON, SECCOMP_SHA256};
+
+/// The two compiled filters, in the order they are installed. `enosys` first, because the
+/// main allowlist refuses the `seccomp` and `prctl` calls needed to install anything after it.
+pub fn seccomp_filters() -> [(&'static str, Vec<seccompiler::sock_filter>); 2] {
+    let conv = |insns: &[(u16, u8, u8, u32)]| {
+        insns
+            .iter()
+            .map(|&(code, jt, jf, k)| seccompiler::sock_filter { code, jt, jf, k })
+            .collect()
+    };
+    [
+        ("enosys", conv(embedded::FILTER_ENOSYS)),
+        ("main", conv(embedded::FILTER_MAIN)),
+    ]
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("cannot read profile {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid profile {origin}: {source}")]
+    Parse {
+        origin: String,
+        source: toml::de::Error,
+    },
+    #[error("invalid profile {origin}: {why}")]
+    Invalid { origin: String, why: String },
+}
+
+/// A sandbox profile: defaults every run starts from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub version: u32,
+    pub min_landlock_abi: u32,
+    pub identity: Identity,
+    pub limits: ProfileLimits,
+    pub paths: ProfilePaths,
+    pub env: ProfileEnv,
+    /// sha256 of the profile text, filled in when loaded.
+    #[serde(skip)]
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileLimits {
+    pub wall_time: Secs,
+    pub cpu_time: Secs,
+    pub memory: Size,
+    pub address_space_headroom: Size,
+    pub output: Size,
+    pub file_size: Size,
+    pub open_files: u64,
+    pub stack: Size,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePaths {
+    #[serde(default)]
+    pub ro: Vec<PathBuf>,
+    #[serde(default)]
+    pub rx: Vec<PathBuf>,
+    #[serde(default)]
+    pub rw: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileEnv {
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    #[serde(default)]
+    pub pass: Vec<String>,
+}
+
+impl Profile {
+    /// The profile compiled into this runner.
+    pub fn embedded() -> Result<Self, ProfileError> {
+        Self::parse(
+            embedded::PROFILE_TOML,
+            "(embedded default)",
+            PROFILE_SHA256.to_owned(),
+        )
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let sha = crate::sha256_hex(text.as_bytes());
+        Self::parse(&text, &path.display().to_string(), sha)
+    }
+
+    /// The embedded profile, or the file named.
+    pub fn load(path: Option<&Path>) -> Result<Self, ProfileError> {
+        path.map_or_else(Self::embedded, Self::from_file)
+    }
+
+    fn parse(text: &str, origin: &str, sha256: String) -> Result<Self, ProfileError> {
+        let mut p: Self = toml::from_str(text).map_err(|source| ProfileError::Parse {
+            origin: origin.to_owned(),
+            source,
+        })?;
+        p.sha256 = sha256;
+        let invalid = |why: String| {
+            Err(ProfileError::Invalid {
+                origin: origin.to_owned(),
+                why,
+            })
+        };
+        if p.version != 1 {
+            return invalid(format!("version {} is not supported", p.version));
+        }
+        if p.min_landlock_abi == 0 {
+            return invalid(
+                "min_landlock_abi must be at least 1: the runner never runs without Landlock"
+                    .into(),
+            );
+        }
+        if p.identity.uid == 0 || p.identity.gid == 0 {
+            return invalid("identity must not be root".into());
+        }
+        let paths = p.paths.ro.iter().chain(&p.paths.rx).chain(&p.paths.rw);
+        if let Some(rel) = paths.into_iter().find(|p| !p.is_absolute()) {
+            return invalid(format!("path {} must be absolute", rel.display()));
+        }
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_profile_is_valid() {
+        let p = Profile::embedded().unwrap();
+        assert!(
+            p.min_landlock_abi >= 6,
+            "scoping is what keeps a same-uid program from signalling the runner"
+        );
+        assert_eq!(p.identity.uid, 65532);
+        assert!(
+            p.paths.rw.iter().all(|p| p == Path::new("/dev/null")),
+            "nothing writable by default"
+        );
+        assert!(
+            !p.paths
+                .ro
+                .iter()
+                .any(|p| p == Path::new("/etc") || p == Path::new("/proc") || p == Path::new("/"))
+        );
+    }
+
+    #[test]
+    fn embedded_filters_start_with_the_x32_guard() {
+        let [(_, enosys), (_, main)] = seccomp_filters();
+        assert!(!enosys.is_empty());
+        // ld nr; jge 0x40000000 -> kill
+        assert_eq!((main[4].code, main[4].k), (0x35, 0x4000_0000));
+        assert_eq!(main[5].k, 0x8000_0000);
+    }
+
+    #[test]
+    fn profile_rejects_unknown_keys_and_root() {
+        let text = Profile::embedded().map(|_| embedded::PROFILE_TOML).unwrap();
+        let e = Profile::parse(&text.replace("uid = 65532", "uid = 0"), "t", String::new())
+            .unwrap_err();
+        assert!(e.to_string().contains("root"), "{e}");
+        let e = Profile::parse(&format!("{text}\nextra = 1\n"), "t", String::new()).unwrap_err();
+        assert!(e.to_string().contains("extra"), "{e}");
+    }
+}

@@ -1,0 +1,1077 @@
+//! The supervisor: the parent half of the runner. It is never sandboxed. It resolves a spec
+//! into settings, forks the child (see [`crate::sandbox`]), watches it — wall clock, CPU time,
+//! resident memory, output — reaps it and every other child it inherits (it may be PID 1),
+//! turns SIGTERM/SIGINT into a cancellation, and returns exactly one report.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read as _, Write as _};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::resource::Resource;
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::unistd::{ForkResult, Gid, Pid, Uid};
+
+use crate::profile::{Profile, SECCOMP_SHA256};
+use crate::report::{AppliedLimits, Enforcement, MemorySignal, REPORT_VERSION, Report, Status};
+use crate::sandbox::{Access3, ChildFds, Failure, Plan, Rlimit};
+use crate::spec::{RunSpec, SpecError};
+
+/// How often the supervisor samples the child's resident size and CPU time. At first-touch
+/// speeds (a few GB/s) this bounds the overshoot past the memory limit to tens of MiB; the
+/// address-space backstop bounds it absolutely.
+const SAMPLE_EVERY: Duration = Duration::from_millis(10);
+/// After the child exits, how long to keep draining pipes that something else still holds.
+const DRAIN_GRACE: Duration = Duration::from_millis(500);
+/// Bytes of standard error kept in memory to quote the last line in the report's reason.
+const STDERR_TAIL: usize = 512;
+/// How many entries of the writable paths are inspected for files past the size limit.
+const SCAN_MAX_ENTRIES: usize = 10_000;
+
+/// A spec resolved against a profile: everything needed to run, nothing left optional.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    pub access: Access3,
+    pub limits: AppliedLimits,
+    pub stack_bytes: u64,
+    pub identity: Option<(Uid, Gid)>,
+    pub min_landlock_abi: u32,
+    pub stdin: PathBuf,
+    pub stdout: Option<PathBuf>,
+    pub stderr: Option<PathBuf>,
+    pub profile_sha256: String,
+}
+
+fn canonical_or_self(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned())
+}
+
+impl Settings {
+    /// Resolves a spec against a profile. `report` is where the report will be written:
+    /// refused when the program could write there.
+    pub fn resolve(
+        spec: &RunSpec,
+        profile: &Profile,
+        report: Option<&Path>,
+    ) -> Result<Self, SpecError> {
+        let bad = |m: String| Err(SpecError::Invalid(m));
+        let pl = &profile.limits;
+        let l = &spec.limits;
+        let memory = l.memory.unwrap_or(pl.memory).bytes();
+        let limits = AppliedLimits {
+            wall_ms: l.wall_time.unwrap_or(pl.wall_time).as_millis(),
+            cpu_ms: l.cpu_time.unwrap_or(pl.cpu_time).as_millis(),
+            memory_bytes: memory,
+            address_space_bytes: memory.saturating_add(pl.address_space_headroom.bytes()),
+            output_bytes: l.output.unwrap_or(pl.output).bytes(),
+            file_size_bytes: l.file_size.unwrap_or(pl.file_size).bytes(),
+            open_files: l.open_files.unwrap_or(pl.open_files),
+        };
+
+        // Profile paths are defaults for several systems: missing ones grant nothing and are
+        // skipped. Paths the caller names must exist: a typo must not silently lose a grant.
+        let existing = |v: &[PathBuf]| v.iter().filter(|p| p.exists()).cloned().collect::<Vec<_>>();
+        let mut access = Access3 {
+            ro: existing(&profile.paths.ro),
+            rx: existing(&profile.paths.rx),
+            rw: existing(&profile.paths.rw),
+        };
+        for (given, into) in [
+            (&spec.paths.ro, &mut access.ro),
+            (&spec.paths.rx, &mut access.rx),
+            (&spec.paths.rw, &mut access.rw),
+        ] {
+            for p in given {
+                if !p.exists() {
+                    return bad(format!("path {} does not exist", p.display()));
+                }
+                into.push(p.clone());
+            }
+        }
+        let program = PathBuf::from(&spec.program[0]);
+        if !program.is_file() {
+            return bad(format!("program {} is not a file", program.display()));
+        }
+        access.rx.push(program);
+
+        // The report and the captured output must live where the program cannot write.
+        let rw_dirs: Vec<PathBuf> = spec.paths.rw.iter().map(|p| canonical_or_self(p)).collect();
+        for (what, path) in [
+            ("report", report),
+            ("stdout", spec.stdout.as_deref()),
+            ("stderr", spec.stderr.as_deref()),
+        ] {
+            let Some(dir) = path.and_then(Path::parent) else {
+                continue;
+            };
+            let dir = canonical_or_self(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            });
+            if let Some(rw) = rw_dirs.iter().find(|rw| dir.starts_with(rw)) {
+                return bad(format!(
+                    "the {what} file would be inside the writable path {}: the program could tamper with it",
+                    rw.display()
+                ));
+            }
+        }
+
+        let cwd = match &spec.cwd {
+            Some(c) => c.clone(),
+            None => spec
+                .paths
+                .rw
+                .iter()
+                .find(|p| p.is_dir())
+                .cloned()
+                .unwrap_or_else(|| PathBuf::from("/")),
+        };
+        // Later sources override earlier ones: profile set, passed-through names, the
+        // writable working directory as HOME and TMPDIR, then the spec's own variables.
+        let mut env: BTreeMap<String, String> = profile.env.set.clone();
+        for name in &profile.env.pass {
+            if let Ok(v) = std::env::var(name) {
+                env.insert(name.clone(), v);
+            }
+        }
+        if rw_dirs
+            .iter()
+            .any(|rw| canonical_or_self(&cwd).starts_with(rw))
+        {
+            let dir = cwd.display().to_string();
+            env.insert("HOME".into(), dir.clone());
+            env.insert("TMPDIR".into(), dir);
+        }
+        env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let env = env.into_iter().collect();
+
+        let identity = nix::unistd::geteuid().is_root().then(|| {
+            (
+                Uid::from_raw(profile.identity.uid),
+                Gid::from_raw(profile.identity.gid),
+            )
+        });
+        Ok(Self {
+            argv: spec.program.clone(),
+            env,
+            cwd,
+            access,
+            limits,
+            stack_bytes: profile.limits.stack.bytes(),
+            identity,
+            min_landlock_abi: profile.min_landlock_abi,
+            stdin: spec
+                .stdin
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("/dev/null")),
+            stdout: spec.stdout.clone(),
+            stderr: spec.stderr.clone(),
+            profile_sha256: profile.sha256.clone(),
+        })
+    }
+
+    /// The rlimits of step 5, from the applied limits.
+    fn rlimits(&self) -> Vec<Rlimit> {
+        let l = &self.limits;
+        // RLIMIT_CPU counts whole seconds: it is the backstop (SIGXCPU, then SIGKILL a second
+        // later even if the program handles SIGXCPU); the sampler enforces the exact limit.
+        let cpu_s = l.cpu_ms.div_ceil(1000).max(1);
+        let r = |resource, soft, hard| Rlimit {
+            resource,
+            soft,
+            hard,
+        };
+        let same = |resource, v| Rlimit {
+            resource,
+            soft: v,
+            hard: v,
+        };
+        vec![
+            same(Resource::RLIMIT_AS, l.address_space_bytes),
+            r(Resource::RLIMIT_CPU, cpu_s, cpu_s + 1),
+            // One byte over the limit: a file that reaches limit+1 proves a write went past
+            // the limit, which is what the post-run scan looks for (Python ignores SIGXFSZ).
+            same(Resource::RLIMIT_FSIZE, l.file_size_bytes.saturating_add(1)),
+            same(Resource::RLIMIT_NOFILE, l.open_files),
+            same(Resource::RLIMIT_STACK, self.stack_bytes),
+            same(Resource::RLIMIT_CORE, 0),
+            same(Resource::RLIMIT_MEMLOCK, 0),
+            same(Resource::RLIMIT_MSGQUEUE, 0),
+            same(Resource::RLIMIT_LOCKS, 0),
+            same(Resource::RLIMIT_RTPRIO, 0),
+            same(Resource::RLIMIT_RTTIME, 0),
+            same(Resource::RLIMIT_SIGPENDING, 64),
+        ]
+    }
+
+    /// A report with everything known before the run.
+    fn blank_report(&self) -> Report {
+        let (uid, gid) = self.identity.map_or_else(
+            || {
+                (
+                    nix::unistd::geteuid().as_raw(),
+                    nix::unistd::getegid().as_raw(),
+                )
+            },
+            |(u, g)| (u.as_raw(), g.as_raw()),
+        );
+        Report {
+            version: REPORT_VERSION,
+            status: Status::SandboxError,
+            reason: String::new(),
+            exit_code: None,
+            signal: None,
+            signal_name: None,
+            wall_ms: 0,
+            cpu_ms: 0,
+            max_rss_kib: 0,
+            stdout_bytes: 0,
+            stdout_truncated: false,
+            stderr_bytes: 0,
+            stderr_truncated: false,
+            memory_signal: None,
+            limits: self.limits.clone(),
+            enforced: Enforcement {
+                runner_version: env!("CARGO_PKG_VERSION").to_owned(),
+                landlock_abi: None,
+                landlock_status: "not_applied".into(),
+                seccomp_policy_sha256: SECCOMP_SHA256.to_owned(),
+                profile_sha256: self.profile_sha256.clone(),
+                uid,
+                gid,
+                no_new_privs: false,
+                capabilities_dropped: false,
+            },
+        }
+    }
+}
+
+/// Why the supervisor stopped the program itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Cancel(Signal),
+    Wall,
+    Cpu,
+    Memory { rss_kib: u64 },
+    Output { stream: &'static str },
+}
+
+/// One captured stream: a pipe read end, an optional file, a byte cap.
+struct Capture {
+    name: &'static str,
+    pipe: Option<OwnedFd>,
+    sink: Option<File>,
+    cap: u64,
+    bytes: u64,
+    truncated: bool,
+    tail: Vec<u8>,
+}
+
+impl Capture {
+    fn new(name: &'static str, pipe: OwnedFd, sink: Option<File>, cap: u64) -> Self {
+        Self {
+            name,
+            pipe: Some(pipe),
+            sink,
+            cap,
+            bytes: 0,
+            truncated: false,
+            tail: Vec::new(),
+        }
+    }
+
+    /// Reads what is there. Returns true when the stream went over its cap. Bytes past the
+    /// cap are read and dropped, so the runner's memory stays flat whatever the program writes.
+    fn pump(&mut self, buf: &mut [u8]) -> bool {
+        let Some(fd) = &self.pipe else { return false };
+        match nix::unistd::read(fd, buf) {
+            Ok(0) => self.pipe = None,
+            Ok(n) => {
+                let chunk = &buf[..n];
+                let room =
+                    usize::try_from(self.cap.saturating_sub(self.bytes)).unwrap_or(usize::MAX);
+                let kept = &chunk[..n.min(room)];
+                if let Some(sink) = &mut self.sink
+                    && sink.write_all(kept).is_err()
+                {
+                    self.sink = None;
+                }
+                if self.name == "stderr" {
+                    self.tail.extend_from_slice(kept);
+                    let excess = self.tail.len().saturating_sub(STDERR_TAIL);
+                    self.tail.drain(..excess);
+                }
+                self.bytes += n as u64;
+                if self.bytes > self.cap {
+                    self.truncated = true;
+                    return true;
+                }
+            }
+            Err(Errno::EINTR | Errno::EAGAIN) => {}
+            Err(_) => self.pipe = None,
+        }
+        false
+    }
+}
+
+/// What the child's exit looked like.
+#[derive(Debug, Clone, Copy)]
+struct Exit {
+    status: libc::c_int,
+    rusage: libc::rusage,
+}
+
+/// Blocks the signals the supervisor handles through a signalfd. Call first thing in
+/// `main`, before anything can be interrupted: a SIGTERM that arrives early must still end
+/// in a `cancelled` report rather than a runner killed with no report.
+pub fn take_signals() -> nix::Result<SignalFd> {
+    let mut set = SigSet::empty();
+    for s in [
+        Signal::SIGCHLD,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+    ] {
+        set.add(s);
+    }
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)?;
+    SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+}
+
+fn pipe() -> nix::Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+}
+
+fn create_sink(path: &Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+fn sandbox_error(mut report: Report, reason: String) -> Report {
+    report.status = Status::SandboxError;
+    report.reason = reason;
+    report
+}
+
+/// Runs the program under the sandbox and returns its report. Never panics; every path
+/// returns a report.
+pub fn run(settings: &Settings, signals: &SignalFd) -> Report {
+    let report = settings.blank_report();
+    let io = (|| -> std::io::Result<_> {
+        let stdin = File::open(&settings.stdin)?;
+        let stdout_sink = settings.stdout.as_deref().map(create_sink).transpose()?;
+        let stderr_sink = settings.stderr.as_deref().map(create_sink).transpose()?;
+        Ok((stdin, stdout_sink, stderr_sink))
+    })();
+    let (stdin, stdout_sink, stderr_sink) = match io {
+        Ok(v) => v,
+        Err(e) => {
+            return sandbox_error(
+                report,
+                format!("cannot open the program's standard streams: {e}"),
+            );
+        }
+    };
+    let pipes = (|| -> nix::Result<_> { Ok((pipe()?, pipe()?, pipe()?)) })();
+    let ((out_r, out_w), (err_r, err_w), (setup_r, setup_w)) = match pipes {
+        Ok(p) => p,
+        Err(e) => return sandbox_error(report, format!("cannot create pipes: {e}")),
+    };
+    let mut plan = match Plan::prepare(
+        &settings.argv,
+        &settings.env,
+        &settings.cwd,
+        &settings.access,
+        settings.rlimits(),
+        settings.identity,
+        settings.min_landlock_abi,
+    ) {
+        Ok(p) => p,
+        Err(e) => return sandbox_error(report, format!("{e}; the program was not run")),
+    };
+    let fds = ChildFds {
+        stdin: OwnedFd::from(stdin),
+        stdout: out_w,
+        stderr: err_w,
+        setup: setup_w,
+        handed_on: Vec::new(),
+    };
+    // The runner may not be PID 1 (local use): become the reaper of anything the program
+    // orphans, so nothing escapes the final process-group kill by being re-parented.
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let oom_before = cgroup_oom_kills();
+
+    let start = Instant::now();
+    // SAFETY: the runner is single-threaded here (no thread is ever started before the
+    // fork), so the child may run arbitrary code; it only runs `sandbox::enter`, which
+    // execs or _exits.
+    let child = match unsafe { nix::unistd::fork() } {
+        Ok(ForkResult::Child) => crate::sandbox::enter(&mut plan, &fds),
+        Ok(ForkResult::Parent { child }) => child,
+        Err(e) => return sandbox_error(report, format!("fork failed: {e}")),
+    };
+    let landlock_abi = plan.landlock_abi;
+    drop(plan);
+    drop(fds); // the parent's copies of the child's ends: EOF must mean the child is done
+
+    let mut out = Capture::new("stdout", out_r, stdout_sink, settings.limits.output_bytes);
+    let mut err = Capture::new("stderr", err_r, stderr_sink, settings.limits.output_bytes);
+    let mut watch = Watch {
+        child,
+        start,
+        limits: &settings.limits,
+        stop: None,
+        peak_rss_kib: 0,
+    };
+    let (setup_failure, exit) = watch.supervise(signals, setup_r, &mut out, &mut err);
+    let wall = start.elapsed();
+    // The program and anything left in its session go, whatever happened.
+    let _ = kill(Pid::from_raw(-child.as_raw()), Signal::SIGKILL);
+
+    let mut report = report;
+    report.wall_ms = u64::try_from(wall.as_millis()).unwrap_or(u64::MAX);
+    report.stdout_bytes = out.bytes;
+    report.stdout_truncated = out.truncated;
+    report.stderr_bytes = err.bytes;
+    report.stderr_truncated = err.truncated;
+    if let Some(e) = &exit {
+        let ms = |t: libc::timeval| {
+            u64::try_from(t.tv_sec).unwrap_or(0) * 1000
+                + u64::try_from(t.tv_usec).unwrap_or(0) / 1000
+        };
+        report.cpu_ms = ms(e.rusage.ru_utime) + ms(e.rusage.ru_stime);
+        report.max_rss_kib = u64::try_from(e.rusage.ru_maxrss)
+            .unwrap_or(0)
+            .max(watch.peak_rss_kib);
+    }
+    if let Some(f) = setup_failure {
+        return sandbox_error(report, f.message());
+    }
+    report.enforced.landlock_abi = Some(landlock_abi);
+    report.enforced.landlock_status = "fully_enforced".into();
+    report.enforced.no_new_privs = true;
+    report.enforced.capabilities_dropped = true;
+
+    let file_over = exit.is_some()
+        && watch.stop.is_none()
+        && any_file_over(&settings.access.rw, settings.limits.file_size_bytes);
+    let oom_kill = oom_before.is_some() && cgroup_oom_kills() > oom_before;
+    let facts = Facts {
+        stop: watch.stop,
+        exit: exit.map(|e| e.status),
+        cpu_ms: report.cpu_ms,
+        max_rss_kib: report.max_rss_kib,
+        file_over,
+        oom_kill,
+    };
+    let v = verdict(&facts, &settings.limits, last_line(&err.tail));
+    report.status = v.status;
+    report.reason = v.reason;
+    report.memory_signal = v.memory_signal;
+    if let Some(status) = exit.map(|e| e.status) {
+        if libc::WIFEXITED(status) {
+            report.exit_code = Some(libc::WEXITSTATUS(status));
+        } else if libc::WIFSIGNALED(status) {
+            let sig = libc::WTERMSIG(status);
+            report.signal = Some(sig);
+            report.signal_name = Signal::try_from(sig).ok().map(|s| s.as_str().to_owned());
+        }
+    }
+    report
+}
+
+struct Watch<'a> {
+    child: Pid,
+    start: Instant,
+    limits: &'a AppliedLimits,
+    stop: Option<Stop>,
+    peak_rss_kib: u64,
+}
+
+impl Watch<'_> {
+    fn stop(&mut self, why: Stop) {
+        if self.stop.is_none() {
+            self.stop = Some(why);
+        }
+        let _ = kill(Pid::from_raw(-self.child.as_raw()), Signal::SIGKILL);
+        let _ = kill(self.child, Signal::SIGKILL);
+    }
+
+    /// The event loop: until the child is reaped and its pipes are drained.
+    fn supervise(
+        &mut self,
+        signals: &SignalFd,
+        setup: OwnedFd,
+        out: &mut Capture,
+        err: &mut Capture,
+    ) -> (Option<Failure>, Option<Exit>) {
+        let wall_limit = Duration::from_millis(self.limits.wall_ms);
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut setup = Some(setup);
+        let mut setup_bytes = Vec::new();
+        let mut exit: Option<Exit> = None;
+        let mut exited_at: Option<Instant> = None;
+        let mut next_sample = self.start;
+        loop {
+            let now = Instant::now();
+            if exit.is_some() && (out.pipe.is_none() && err.pipe.is_none() && setup.is_none()) {
+                break;
+            }
+            if let Some(t) = exited_at
+                && now.duration_since(t) > DRAIN_GRACE
+            {
+                break;
+            }
+            if exit.is_none() {
+                if now.duration_since(self.start) >= wall_limit {
+                    self.stop(Stop::Wall);
+                }
+                if now >= next_sample {
+                    self.sample();
+                    next_sample = now + SAMPLE_EVERY;
+                }
+            }
+            let wait = if exit.is_some() {
+                DRAIN_GRACE
+            } else {
+                next_sample
+                    .saturating_duration_since(now)
+                    .min(wall_limit.saturating_sub(now.duration_since(self.start)))
+            };
+            let timeout =
+                PollTimeout::try_from(wait.as_millis().max(1)).unwrap_or(PollTimeout::MAX);
+
+            let mut pfds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+            let mut who = vec![0u8];
+            for (tag, fd) in [
+                (1u8, setup.as_ref()),
+                (2, out.pipe.as_ref()),
+                (3, err.pipe.as_ref()),
+            ] {
+                if let Some(fd) = fd {
+                    pfds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+                    who.push(tag);
+                }
+            }
+            match poll(&mut pfds, timeout) {
+                Ok(0) | Err(Errno::EINTR) => continue,
+                Ok(_) => {}
+                Err(_) => {
+                    self.stop(Stop::Wall);
+                    std::thread::sleep(SAMPLE_EVERY);
+                }
+            }
+            let ready: Vec<u8> = pfds
+                .iter()
+                .zip(&who)
+                .filter(|(p, _)| p.revents().is_some_and(|r| !r.is_empty()))
+                .map(|(_, w)| *w)
+                .collect();
+            drop(pfds);
+            for tag in ready {
+                match tag {
+                    0 => {
+                        while let Ok(Some(info)) = signals.read_signal() {
+                            let sig = i32::try_from(info.ssi_signo)
+                                .ok()
+                                .and_then(|s| Signal::try_from(s).ok());
+                            match sig {
+                                Some(Signal::SIGCHLD) => {}
+                                // Only the outside can cancel: the program's own signals cannot
+                                // reach the runner (Landlock scoping); this is the second fence.
+                                Some(s)
+                                    if exit.is_none()
+                                        && i32::try_from(info.ssi_pid).ok()
+                                            != Some(self.child.as_raw()) =>
+                                {
+                                    self.stop(Stop::Cancel(s))
+                                }
+                                _ => {}
+                            }
+                        }
+                        if let Some(e) = reap_all(self.child) {
+                            exit = Some(e);
+                            exited_at = Some(Instant::now());
+                        }
+                    }
+                    1 => {
+                        if let Some(fd) = &setup {
+                            match nix::unistd::read(fd, &mut buf[..16]) {
+                                Ok(0) | Err(_) => setup = None,
+                                Ok(n) => setup_bytes.extend_from_slice(&buf[..n]),
+                            }
+                        }
+                    }
+                    2 => {
+                        if out.pump(&mut buf) && exit.is_none() {
+                            self.stop(Stop::Output { stream: "stdout" });
+                        }
+                    }
+                    _ => {
+                        if err.pump(&mut buf) && exit.is_none() {
+                            self.stop(Stop::Output { stream: "stderr" });
+                        }
+                    }
+                }
+            }
+        }
+        (Failure::decode(&setup_bytes), exit)
+    }
+
+    /// Reads resident size and CPU time from /proc/PID/stat; stops the program past a limit.
+    fn sample(&mut self) {
+        let Some((cpu_ms, rss_kib)) = proc_stat(self.child) else {
+            return;
+        };
+        self.peak_rss_kib = self.peak_rss_kib.max(rss_kib);
+        if rss_kib.saturating_mul(1024) > self.limits.memory_bytes {
+            self.stop(Stop::Memory { rss_kib });
+        } else if cpu_ms > self.limits.cpu_ms {
+            self.stop(Stop::Cpu);
+        }
+    }
+}
+
+/// (CPU ms, resident KiB) of a process.
+fn proc_stat(pid: Pid) -> Option<(u64, u64)> {
+    let mut text = String::new();
+    File::open(format!("/proc/{pid}/stat"))
+        .ok()?
+        .read_to_string(&mut text)
+        .ok()?;
+    // The command name may contain spaces and parentheses: fields start after the last ')'.
+    let fields: Vec<&str> = text
+        .get(text.rfind(')')? + 2..)?
+        .split_ascii_whitespace()
+        .collect();
+    let num = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    // Fields 14, 15 (utime, stime) and 24 (rss), counted from 1 with field 3 at index 0.
+    let (utime, stime, rss_pages) = (num(11)?, num(12)?, num(21)?);
+    // SAFETY: sysconf with a valid name has no preconditions.
+    let tck = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
+        .unwrap_or(100)
+        .max(1);
+    // SAFETY: as above.
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    Some(((utime + stime) * 1000 / tck, rss_pages * page / 1024))
+}
+
+/// Reaps every exited child (the runner may be PID 1 and inherit orphans); returns the
+/// program's exit when it is among them.
+fn reap_all(child: Pid) -> Option<Exit> {
+    let mut found = None;
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+        let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: wait4 writes to the two valid out-pointers it is given.
+        let pid = unsafe { libc::wait4(-1, &mut status, libc::WNOHANG, &mut rusage) };
+        if pid <= 0 {
+            return found;
+        }
+        if pid == child.as_raw() {
+            found = Some(Exit { status, rusage });
+        }
+    }
+}
+
+/// Count of OOM kills in the container's cgroup (v2), when there is one to read.
+fn cgroup_oom_kills() -> Option<u64> {
+    let text = std::fs::read_to_string("/sys/fs/cgroup/memory.events").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("oom_kill "))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// Whether a regular file under the writable paths grew past the size limit. The kernel cuts
+/// writes at limit+1 bytes, so a file that long proves the program tried to go further.
+/// Symlinks are never followed; the walk is bounded.
+fn any_file_over(rw: &[PathBuf], limit: u64) -> bool {
+    let mut stack: Vec<PathBuf> = rw
+        .iter()
+        .filter(|p| p.as_path() != Path::new("/dev/null"))
+        .cloned()
+        .collect();
+    let mut seen = 0usize;
+    while let Some(p) = stack.pop() {
+        seen += 1;
+        if seen > SCAN_MAX_ENTRIES {
+            return false;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_file() && meta.len() > limit {
+            return true;
+        }
+        if meta.is_dir()
+            && let Ok(entries) = std::fs::read_dir(&p)
+        {
+            stack.extend(entries.flatten().map(|e| e.path()));
+        }
+    }
+    false
+}
+
+fn last_line(tail: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(tail);
+    let line = text.lines().rev().find(|l| !l.trim().is_empty())?.trim();
+    let clean: String = line.chars().filter(|c| !c.is_control()).take(200).collect();
+    Some(clean)
+}
+
+/// What the supervisor observed, for [`verdict`].
+#[derive(Debug, Clone, Copy)]
+struct Facts {
+    stop: Option<Stop>,
+    exit: Option<libc::c_int>,
+    cpu_ms: u64,
+    max_rss_kib: u64,
+    file_over: bool,
+    oom_kill: bool,
+}
+
+struct Verdict {
+    status: Status,
+    reason: String,
+    memory_signal: Option<MemorySignal>,
+}
+
+fn fmt_ms(ms: u64) -> String {
+    crate::units::Secs::from_millis(ms).to_string()
+}
+
+fn fmt_bytes(b: u64) -> String {
+    crate::units::Size(b).to_string()
+}
+
+/// The verdict, from facts in a fixed precedence: the supervisor's own stop first (it knows
+/// why it killed), then what the exit status proves, then what the run left behind.
+fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict {
+    let v = |status, reason: String| Verdict {
+        status,
+        reason,
+        memory_signal: None,
+    };
+    let mem = |signal, reason: String| Verdict {
+        status: Status::MemoryLimit,
+        reason,
+        memory_signal: Some(signal),
+    };
+    let mem_limit = fmt_bytes(l.memory_bytes);
+    let sig = f
+        .exit
+        .filter(|s| libc::WIFSIGNALED(*s))
+        .map(|s| libc::WTERMSIG(s));
+    match f.stop {
+        Some(Stop::Cancel(s)) => {
+            return v(
+                Status::Cancelled,
+                format!("the run was cancelled ({s}) before the program ended"),
+            );
+        }
+        Some(Stop::Wall) => {
+            return v(
+                Status::TimeoutWall,
+                format!(
+                    "the program ran past the wall-time limit of {}",
+                    fmt_ms(l.wall_ms)
+                ),
+            );
+        }
+        Some(Stop::Cpu) => {
+            return v(
+                Status::TimeoutCpu,
+                format!(
+                    "the program used more than {} of CPU time",
+                    fmt_ms(l.cpu_ms)
+                ),
+            );
+        }
+        Some(Stop::Memory { rss_kib }) => {
+            return mem(
+                MemorySignal::RssSampler,
+                format!(
+                    "the program used more than {mem_limit} of memory ({} resident when stopped)",
+                    fmt_bytes(rss_kib * 1024)
+                ),
+            );
+        }
+        Some(Stop::Output { stream }) => {
+            return v(
+                Status::OutputLimit,
+                format!(
+                    "the program wrote more than {} to {stream}; the first {} were kept",
+                    fmt_bytes(l.output_bytes),
+                    fmt_bytes(l.output_bytes)
+                ),
+            );
+        }
+        None => {}
+    }
+    match sig {
+        Some(libc::SIGSYS) => {
+            return v(
+                Status::PolicyViolation,
+                "the program made a system call the sandbox forbids (killed by SIGSYS): starting processes, network sockets, ptrace and the like are not allowed".into(),
+            );
+        }
+        Some(libc::SIGXCPU) => {
+            return v(
+                Status::TimeoutCpu,
+                format!(
+                    "the program used more than {} of CPU time",
+                    fmt_ms(l.cpu_ms)
+                ),
+            );
+        }
+        Some(libc::SIGKILL) if f.cpu_ms >= l.cpu_ms => {
+            return v(
+                Status::TimeoutCpu,
+                format!(
+                    "the program used more than {} of CPU time",
+                    fmt_ms(l.cpu_ms)
+                ),
+            );
+        }
+        Some(libc::SIGKILL) if f.oom_kill => {
+            return mem(
+                MemorySignal::CgroupOom,
+                format!("the program was killed by the out-of-memory killer (limit {mem_limit})"),
+            );
+        }
+        Some(libc::SIGXFSZ) => {
+            return v(
+                Status::FileSizeLimit,
+                format!(
+                    "the program tried to write a file larger than {}",
+                    fmt_bytes(l.file_size_bytes)
+                ),
+            );
+        }
+        _ => {}
+    }
+    if f.file_over {
+        return v(
+            Status::FileSizeLimit,
+            format!(
+                "the program tried to write a file larger than {}",
+                fmt_bytes(l.file_size_bytes)
+            ),
+        );
+    }
+    if f.max_rss_kib.saturating_mul(1024) > l.memory_bytes {
+        return mem(
+            MemorySignal::PeakRss,
+            format!(
+                "the program's peak memory {} was over the limit of {mem_limit}",
+                fmt_bytes(f.max_rss_kib * 1024)
+            ),
+        );
+    }
+    let quote = stderr_last
+        .map(|l| format!(" (last error line: {l})"))
+        .unwrap_or_default();
+    match (f.exit, sig) {
+        (_, Some(s)) => {
+            let name = Signal::try_from(s)
+                .map(|s| s.as_str())
+                .unwrap_or("an unknown signal");
+            v(
+                Status::Signaled,
+                format!("the program was killed by {name}{quote}"),
+            )
+        }
+        (Some(st), None) if libc::WEXITSTATUS(st) == 0 => {
+            v(Status::Ok, "the program exited normally".into())
+        }
+        (Some(st), None) => v(
+            Status::RuntimeError,
+            format!(
+                "the program exited with status {}{quote}",
+                libc::WEXITSTATUS(st)
+            ),
+        ),
+        (None, None) => v(
+            Status::SandboxError,
+            "the program's exit status was never observed".into(),
+        ),
+    }
+}
+
+/// Writes the report atomically: a temporary file in the same directory, created with
+/// O_EXCL|O_NOFOLLOW, fsynced, renamed over the target (rename replaces a symlink planted
+/// there instead of following it), then the directory fsynced.
+pub fn write_report_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("report path has no file name"))?;
+    let dir_fd = File::open(dir)?;
+    let tmp_name = format!(".{}.tmp.{}", name.to_string_lossy(), std::process::id());
+    let tmp = dir.join(&tmp_name);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&tmp)?;
+    let result = (|| {
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        dir_fd.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes the summary to a termination-log file (truncating it). Opened without following a
+/// symlink in the last component.
+pub fn write_termination_log(path: &Path, summary: &str) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    f.write_all(summary.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> AppliedLimits {
+        AppliedLimits {
+            wall_ms: 1000,
+            cpu_ms: 1000,
+            memory_bytes: 64 << 20,
+            address_space_bytes: 1 << 30,
+            output_bytes: 1024,
+            file_size_bytes: 4096,
+            open_files: 16,
+        }
+    }
+
+    fn facts(exit: Option<libc::c_int>) -> Facts {
+        Facts {
+            stop: None,
+            exit,
+            cpu_ms: 10,
+            max_rss_kib: 1000,
+            file_over: false,
+            oom_kill: false,
+        }
+    }
+
+    const fn exited(code: i32) -> libc::c_int {
+        code << 8
+    }
+
+    #[test]
+    fn verdicts_follow_the_documented_precedence() {
+        let l = limits();
+        assert_eq!(
+            verdict(&facts(Some(exited(0))), &l, None).status,
+            Status::Ok
+        );
+        let v = verdict(
+            &facts(Some(exited(1))),
+            &l,
+            Some("ZeroDivisionError: division by zero".into()),
+        );
+        assert_eq!(v.status, Status::RuntimeError);
+        assert!(v.reason.contains("ZeroDivisionError"), "{}", v.reason);
+        assert_eq!(
+            verdict(&facts(Some(libc::SIGSYS)), &l, None).status,
+            Status::PolicyViolation
+        );
+        assert_eq!(
+            verdict(&facts(Some(libc::SIGSEGV)), &l, None).status,
+            Status::Signaled
+        );
+        assert_eq!(
+            verdict(&facts(Some(libc::SIGXCPU)), &l, None).status,
+            Status::TimeoutCpu
+        );
+        let mut f = facts(Some(libc::SIGKILL));
+        f.stop = Some(Stop::Cancel(Signal::SIGTERM));
+        assert_eq!(verdict(&f, &l, None).status, Status::Cancelled);
+        f.stop = Some(Stop::Memory { rss_kib: 70_000 });
+        let v = verdict(&f, &l, None);
+        assert_eq!(
+            (v.status, v.memory_signal),
+            (Status::MemoryLimit, Some(MemorySignal::RssSampler))
+        );
+        let mut f = facts(Some(libc::SIGKILL));
+        f.oom_kill = true;
+        assert_eq!(
+            verdict(&f, &l, None).memory_signal,
+            Some(MemorySignal::CgroupOom)
+        );
+        let mut f = facts(Some(exited(1)));
+        f.file_over = true;
+        assert_eq!(verdict(&f, &l, None).status, Status::FileSizeLimit);
+        let mut f = facts(Some(exited(1)));
+        f.max_rss_kib = 100_000;
+        assert_eq!(
+            verdict(&f, &l, None).memory_signal,
+            Some(MemorySignal::PeakRss)
+        );
+    }
+
+    #[test]
+    fn proc_stat_reads_this_process() {
+        let (_, rss) = proc_stat(nix::unistd::getpid()).unwrap();
+        assert!(rss > 0);
+    }
+
+    #[test]
+    fn atomic_write_replaces_a_planted_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("victim");
+        std::fs::write(&target, "untouched").unwrap();
+        let report = dir.path().join("report.json");
+        std::os::unix::fs::symlink(&target, &report).unwrap();
+        write_report_atomically(&report, "{}").unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+        assert_eq!(std::fs::read_to_string(&report).unwrap(), "{}");
+        assert!(
+            !std::fs::symlink_metadata(&report)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+
+    #[test]
+    fn last_line_is_clean_and_short() {
+        assert_eq!(
+            last_line(b"Traceback\n  x\nValueError: bad\n\n").as_deref(),
+            Some("ValueError: bad")
+        );
+        assert_eq!(last_line(b"\x1b[31mred\x07").as_deref(), Some("[31mred"));
+        assert_eq!(last_line(b"").as_deref(), None);
+    }
+}
