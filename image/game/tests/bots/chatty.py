@@ -1,0 +1,16 @@
+"""Prints debug output and returns lower-case moves: the SDK must keep print() off the
+protocol and normalise the case, so this bot never gets a strike."""
+import os
+import sys
+
+from game.sdk import run
+
+
+def act(observation):
+    print("thinking about turn", observation["turn"])
+    sys.stdout.write("more noise\n")
+    os.write(1, b"raw noise on fd 1\n")
+    return "s" if observation["turn"] % 2 else "e"
+
+
+run(act)

@@ -1,0 +1,4 @@
+"""Exits at once, before reading anything."""
+import sys
+
+sys.exit(0)

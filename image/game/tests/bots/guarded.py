@@ -1,0 +1,10 @@
+"""A bot whose run() call sits behind a __main__ guard: solo must still find act()."""
+from game.sdk import run
+
+
+def act(observation):
+    return "STAY"
+
+
+if __name__ == "__main__":
+    run(act)

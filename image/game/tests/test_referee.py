@@ -1,0 +1,240 @@
+"""The referee: line handling, GAME_PLAYERS, and whole matches against real bot processes."""
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+
+import helpers
+from helpers import FAST, bot_path, check_replay, check_result, example, local_match
+from game.referee import (LINE_CAP, TOO_LONG, ConfigError, LineReader, parse_move,
+                          parse_players, player_id_from_path, unique_ids)
+
+
+class LineReaderTest(unittest.TestCase):
+    def test_splits_lines_across_chunks(self):
+        r = LineReader()
+        self.assertEqual(r.feed(b"N\nS"), [b"N"])
+        self.assertEqual(r.feed(b"TA"), [])
+        self.assertEqual(r.feed(b"Y\n\nE\n"), [b"STAY", b"", b"E"])
+
+    def test_cap_is_inclusive_of_the_newline(self):
+        r = LineReader()
+        self.assertEqual(r.feed(b"x" * (LINE_CAP - 1) + b"\n"), [b"x" * (LINE_CAP - 1)])
+        self.assertEqual(r.feed(b"x" * LINE_CAP + b"\nN\n"), [TOO_LONG, b"N"])
+
+    def test_ten_megabytes_without_newline_stay_bounded(self):
+        r = LineReader()
+        events = []
+        chunk = b"y" * 65536
+        for _ in range(160):  # 10 MiB
+            events += r.feed(chunk)
+            self.assertLess(len(r.buf), LINE_CAP)
+        self.assertEqual(events, [TOO_LONG])
+        self.assertEqual(r.feed(b"yyy\nW\n"), [b"W"])  # the long line ends; the next counts
+
+    def test_parse_move(self):
+        self.assertEqual(parse_move(b"N"), ("N", None))
+        self.assertEqual(parse_move(b" STAY\r"), ("STAY", None))
+        for bad in (b"n", b"", b"\xff\xfe", b'"N"', b"NORTH", b"N S", TOO_LONG):
+            move, why = parse_move(bad)
+            self.assertIsNone(move, bad)
+            self.assertIsInstance(why, str)
+        self.assertLess(len(parse_move(b"z" * 4000)[1]), 60)
+
+
+class PlayersEnvTest(unittest.TestCase):
+    def test_parse(self):
+        self.assertEqual(parse_players("alice:3:4,bob-2:5:6"), [("alice", 3, 4), ("bob-2", 5, 6)])
+
+    def test_rejects(self):
+        for bad in ("", "alice:3:4", "Alice:3:4,bob:5:6", "a:3:4,a:5:6", "a:3,b:5:6",
+                    "a:x:4,b:5:6", "a:-1:4,b:5:6", "a:3:4:5,b:5:6", "a:\u00b2:4,b:5:6",
+                    "a:3:4,b:5:6,c:7:8,d:9:10,e:11:12", "a" * 64 + ":3:4,b:5:6"):
+            with self.assertRaises(ConfigError, msg=bad):
+                parse_players(bad)
+
+    def test_ids_from_paths(self):
+        self.assertEqual(player_id_from_path("/x/My Bot_v2.py"), "my-bot-v2")
+        self.assertEqual(player_id_from_path("/x/__.py"), "bot")
+        self.assertEqual(unique_ids(["a", "a", "b", "a"]), ["a", "a-2", "b", "a-3"])
+
+
+IDS = ["random", "greedy"]
+
+
+class MatchTest(unittest.TestCase):
+    def test_full_match_is_deterministic(self):
+        bots = [example("random"), example("greedy")]
+        r1, replay1, _ = local_match(self, bots, seed=11)
+        r2, replay2, _ = local_match(self, bots, seed=11)
+        check_result(self, r1, IDS)
+        self.assertEqual(r1, r2)
+        self.assertEqual(replay1, replay2)
+        lines = check_replay(self, replay1, r1, IDS)
+        self.assertEqual(r1["turns"], 100)
+        self.assertEqual(r1["players"], {i: {"status": "ok", "detail": "ok"} for i in IDS})
+        self.assertEqual(r1["winner"], "greedy")  # greedy beats random on this seed, by far
+        self.assertGreater(r1["scores"]["greedy"], r1["scores"]["random"] + 10)
+        self.assertEqual(sum(r1["scores"].values()),
+                         sum(len(t["collected"]) for t in lines[1:-1]))
+        r3, replay3, _ = local_match(self, bots, seed=12)
+        self.assertNotEqual(replay1, replay3)
+
+    def test_crasher_forfeits(self):
+        r, replay, out = local_match(self, [example("crasher"), example("greedy")])
+        check_result(self, r, ["crasher", "greedy"])
+        check_replay(self, replay, r, ["crasher", "greedy"])
+        self.assertEqual(r["winner"], "greedy")
+        self.assertEqual(r["turns"], 3)  # it raises on turn 3
+        self.assertEqual(r["players"]["crasher"]["status"], "forfeit")
+        self.assertIn("closed its pipe", r["players"]["crasher"]["detail"])
+        with open(os.path.join(out, "crasher.stderr.log")) as f:
+            log = f.read()
+        self.assertIn("crashing on purpose", log)
+        self.assertIn("still fine", log)  # its print() went to its log, not the protocol
+
+    def test_both_crash_is_a_draw(self):
+        r, replay, _ = local_match(self, [example("crasher"), example("crasher")])
+        check_result(self, r, ["crasher", "crasher-2"])
+        self.assertIsNone(r["winner"])
+        self.assertEqual(r["reason"], "all players forfeited")
+        self.assertEqual(r["turns"], 3)
+
+    def test_hanging_bot_forfeits_after_timeouts(self):
+        t0 = time.monotonic()
+        r, replay, _ = local_match(self, [bot_path("hang"), example("random")], *FAST)
+        self.assertLess(time.monotonic() - t0, 8)
+        check_result(self, r, ["hang", "random"])
+        check_replay(self, replay, r, ["hang", "random"])
+        self.assertEqual(r["winner"], "random")
+        self.assertEqual(r["turns"], 3)
+        detail = r["players"]["hang"]["detail"]
+        self.assertEqual(detail.count("timeout"), 3, detail)
+        self.assertTrue(detail.startswith("turn 3: 3 strikes"), detail)
+
+    def test_garbage_forfeits(self):
+        r, replay, _ = local_match(self, [example("greedy"), bot_path("garbage")], *FAST)
+        check_result(self, r, ["greedy", "garbage"])
+        check_replay(self, replay, r, ["greedy", "garbage"])
+        self.assertEqual((r["winner"], r["turns"]), ("greedy", 3))
+        detail = r["players"]["garbage"]["detail"]
+        self.assertEqual(detail.count("invalid move"), 3, detail)
+        self.assertIn("hello", detail)
+        lines = [json.loads(x) for x in replay.splitlines()]
+        self.assertEqual([t["moves"]["garbage"] for t in lines[1:-1]], ["STAY"] * 3)
+
+    def test_ten_megabyte_line_forfeits(self):
+        t0 = time.monotonic()
+        r, replay, _ = local_match(self, [bot_path("flood"), example("greedy")], *FAST)
+        self.assertLess(time.monotonic() - t0, 8)
+        check_result(self, r, ["flood", "greedy"])
+        check_replay(self, replay, r, ["flood", "greedy"])
+        self.assertEqual((r["winner"], r["turns"]), ("greedy", 3))
+        detail = r["players"]["flood"]["detail"]
+        self.assertIn(f"turn 1: line over {LINE_CAP} bytes", detail)
+        self.assertIn("turn 2: timeout", detail)
+        self.assertLess(len(replay), 64 * 1024)
+
+    def test_bot_that_exits_at_once(self):
+        r, replay, _ = local_match(self, [example("random"), bot_path("exit_now")])
+        check_result(self, r, ["random", "exit-now"])
+        check_replay(self, replay, r, ["random", "exit-now"])
+        self.assertEqual((r["winner"], r["turns"]), ("random", 1))
+        self.assertEqual(r["players"]["exit-now"],
+                         {"status": "forfeit", "detail": "turn 1: closed its pipe (exited or crashed)"})
+
+    def test_late_answer_is_dropped_and_bot_stays_in_step(self):
+        # Turn 2 waits 400 ms; the answer comes at 600 ms, inside turn 3's window.
+        r, replay, _ = local_match(self, [bot_path("late"), example("greedy")], "--turns", "8",
+                                   "--turn-timeout-ms", "400")
+        check_result(self, r, ["late", "greedy"])
+        self.assertEqual(r["turns"], 8)
+        self.assertEqual(r["players"]["late"],
+                         {"status": "ok", "detail": "ok, 1 strike(s) (turn 2: timeout)"})
+        lines = [json.loads(x) for x in replay.splitlines()]
+        dropped = [t["turn"] for t in lines[1:-1]
+                   if "late line dropped" in t.get("events", {}).get("late", [])]
+        self.assertEqual(dropped, [3])
+
+    def test_print_in_bot_is_harmless(self):
+        r, _, out = local_match(self, [bot_path("chatty"), example("random")], "--turns", "10")
+        self.assertEqual(r["players"]["chatty"], {"status": "ok", "detail": "ok"})
+        with open(os.path.join(out, "chatty.stderr.log")) as f:
+            log = f.read()
+        self.assertIn("thinking about turn 10", log)
+        self.assertIn("raw noise on fd 1", log)
+
+    def test_unrequested_lines_are_strikes(self):
+        r, _, _ = local_match(self, [bot_path("double"), example("random")], *FAST)
+        self.assertEqual((r["winner"], r["turns"]), ("random", 3))
+        self.assertEqual(r["players"]["double"]["detail"].count("unrequested line"), 3)
+
+    def test_three_players(self):
+        r, replay, _ = local_match(self, [example("greedy"), example("random"),
+                                          example("greedy")], "--turns", "20")
+        ids = ["greedy", "random", "greedy-2"]
+        check_result(self, r, ids)
+        check_replay(self, replay, r, ids)
+
+
+class RefereeCliTest(unittest.TestCase):
+    """The runner's contract: fds in GAME_PLAYERS, replay in GAME_OUTPUT_DIR, result on stdout."""
+
+    def spawn_bot(self, path):
+        p = subprocess.Popen([helpers.PYTHON, path], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=helpers.env())
+        self.addCleanup(self._reap, p)
+        return p
+
+    @staticmethod
+    def _reap(p):
+        if p.poll() is None:
+            p.kill()
+        p.stdin.close()
+        p.stdout.close()
+        p.wait()
+
+    def test_same_match_as_local_match(self):
+        bots = [self.spawn_bot(example("random")), self.spawn_bot(example("greedy"))]
+        fds = [(b.stdout.fileno(), b.stdin.fileno()) for b in bots]
+        out = tempfile.mkdtemp(prefix="game-test-")
+        self.addCleanup(helpers._rmtree, out)
+        env = helpers.env()
+        env["GAME_PLAYERS"] = ",".join(f"{i}:{r}:{w}" for i, (r, w) in zip(IDS, fds))
+        env["GAME_OUTPUT_DIR"] = out
+        p = subprocess.run([helpers.PYTHON, "-m", "game.referee", "--seed", "11"],
+                           cwd=helpers.GAME_ROOT, env=env, capture_output=True, timeout=30,
+                           pass_fds=[fd for pair in fds for fd in pair])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        result = json.loads(p.stdout)
+        check_result(self, result, IDS)
+        self.assertEqual(os.listdir(out), ["replay.jsonl"])  # the temp file was renamed
+        with open(os.path.join(out, "replay.jsonl"), "rb") as f:
+            replay = f.read()
+        check_replay(self, replay, result, IDS)
+        r2, replay2, _ = local_match(self, [example("random"), example("greedy")], seed=11)
+        self.assertEqual((result, replay), (r2, replay2))
+        # Both bots got the end message and returned from run(): they exit by themselves.
+        for b in bots:
+            b.stdin.close()
+            self.assertEqual(b.wait(timeout=5), 0)
+
+    def test_bad_environment_gives_no_result(self):
+        env = helpers.env()
+        for players in ("", "alice:3:4", "alice:3:4,bob:97:98", "Bob:3:4,x:5:6"):
+            env["GAME_PLAYERS"] = players
+            p = subprocess.run([helpers.PYTHON, "-m", "game.referee", "--seed", "1"],
+                               cwd=helpers.GAME_ROOT, env=env, capture_output=True, timeout=30)
+            self.assertEqual((p.returncode, p.stdout), (2, b""), (players, p.stderr))
+        env["GAME_PLAYERS"] = "a:3:4,b:5:6"
+        for args in ([], ["--seed", "x"], ["--seed", "1", "--width", "99"], ["--seed", "-1"]):
+            p = subprocess.run([helpers.PYTHON, "-m", "game.referee", *args],
+                               cwd=helpers.GAME_ROOT, env=env, capture_output=True, timeout=30)
+            self.assertEqual((p.returncode, p.stdout), (2, b""), (args, p.stderr))
+
+
+if __name__ == "__main__":
+    unittest.main()
