@@ -1,6 +1,8 @@
 //! The versioned report the runner writes for every run, and the short summary that goes to
 //! the container's termination message.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a field changes meaning or is added; readers refuse other versions.
@@ -151,12 +153,18 @@ pub struct Summary {
     pub max_rss_kib: u64,
     pub stdout_bytes: u64,
     pub stderr_bytes: u64,
+    /// For a match: the winner's id (None for a draw or when no result was accepted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub winner: Option<String>,
+    /// For a match: each player's verdict.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub players: BTreeMap<String, PlayerVerdict>,
 }
 
 impl Report {
     /// The summary for the termination message, guaranteed under [`SUMMARY_MAX_BYTES`].
     pub fn summary_json(&self) -> String {
-        let mut s = Summary {
+        let s = Summary {
             version: self.version,
             status: self.status,
             reason: self.reason.clone(),
@@ -167,22 +175,120 @@ impl Report {
             max_rss_kib: self.max_rss_kib,
             stdout_bytes: self.stdout_bytes,
             stderr_bytes: self.stderr_bytes,
+            winner: None,
+            players: BTreeMap::new(),
         };
-        loop {
-            let text = serde_json::to_string(&s).unwrap_or_default();
-            if text.len() <= SUMMARY_MAX_BYTES || s.reason.is_empty() {
-                return text;
-            }
-            let keep = s
-                .reason
-                .len()
-                .saturating_sub(text.len() - SUMMARY_MAX_BYTES + 8);
-            let cut = (0..=keep)
-                .rev()
-                .find(|&i| s.reason.is_char_boundary(i))
-                .unwrap_or(0);
-            s.reason.truncate(cut);
+        fit_summary(s)
+    }
+}
+
+/// Serialises a summary, shortening its reason until it fits the termination message.
+pub fn fit_summary(mut s: Summary) -> String {
+    loop {
+        let text = serde_json::to_string(&s).unwrap_or_default();
+        if text.len() <= SUMMARY_MAX_BYTES || s.reason.is_empty() {
+            return text;
         }
+        let keep = s
+            .reason
+            .len()
+            .saturating_sub(text.len() - SUMMARY_MAX_BYTES + 8);
+        let cut = (0..=keep)
+            .rev()
+            .find(|&i| s.reason.is_char_boundary(i))
+            .unwrap_or(0);
+        s.reason.truncate(cut);
+    }
+}
+
+/// A player's verdict in a match, from its own process and the referee's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlayerVerdict {
+    /// Played to the end within its limits.
+    Ok,
+    /// Ran out of wall or CPU time.
+    Timeout,
+    /// Went over its memory limit.
+    Memory,
+    /// Exited with an error or was killed by a signal (including output and file limits).
+    Crash,
+    /// Made a forbidden system call.
+    PolicyViolation,
+    /// Ran, but the referee declared it forfeit (no answer, garbage, early exit).
+    Forfeit,
+    /// Its sandbox could not be set up (infrastructure, not the player's fault).
+    SandboxError,
+}
+
+/// One player of a match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlayerReport {
+    pub verdict: PlayerVerdict,
+    /// The player's own process report.
+    pub process: Report,
+}
+
+/// The report of a match: the referee's and every player's process, and the referee's result,
+/// accepted only after validation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchReport {
+    pub version: u32,
+    /// `ok` when the referee exited 0 and its result passed validation; otherwise why not
+    /// (the referee's own status, or `runtime_error` for a result that failed validation,
+    /// or `sandbox_error`). No player is credited unless this is `ok`.
+    pub status: Status,
+    pub reason: String,
+    pub wall_ms: u64,
+    /// The validated result (winner, scores, reason, turns, players), as the referee wrote it.
+    pub result: Option<serde_json::Value>,
+    /// sha256 of `result.json` as written to the output directory.
+    pub result_sha256: Option<String>,
+    /// sha256 of `replay.jsonl` as moved to the output directory.
+    pub replay_sha256: Option<String>,
+    /// Where result.json, replay.jsonl and the logs landed.
+    pub output_dir: std::path::PathBuf,
+    pub referee: Report,
+    pub players: BTreeMap<String, PlayerReport>,
+}
+
+impl MatchReport {
+    /// Winner named by a validated result.
+    pub fn winner(&self) -> Option<String> {
+        self.result
+            .as_ref()?
+            .get("winner")?
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// The summary for the termination message, guaranteed under [`SUMMARY_MAX_BYTES`].
+    pub fn summary_json(&self) -> String {
+        fit_summary(Summary {
+            version: self.version,
+            status: self.status,
+            reason: self.reason.clone(),
+            exit_code: self.referee.exit_code,
+            signal: self.referee.signal,
+            wall_ms: self.wall_ms,
+            cpu_ms: self.referee.cpu_ms
+                + self.players.values().map(|p| p.process.cpu_ms).sum::<u64>(),
+            max_rss_kib: self
+                .players
+                .values()
+                .map(|p| p.process.max_rss_kib)
+                .fold(self.referee.max_rss_kib, u64::max),
+            stdout_bytes: self.referee.stdout_bytes,
+            stderr_bytes: self.referee.stderr_bytes,
+            winner: self.winner(),
+            players: self
+                .players
+                .iter()
+                .map(|(id, p)| (id.clone(), p.verdict))
+                .collect(),
+        })
     }
 }
 
