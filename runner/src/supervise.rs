@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read as _, Write as _};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -256,21 +256,39 @@ impl Settings {
     }
 }
 
-/// Why the supervisor stopped the program itself.
+/// Why the supervisor stopped a program itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stop {
     Cancel(Signal),
     Wall,
     Cpu,
-    Memory { rss_kib: u64 },
-    Output { stream: &'static str },
+    Memory {
+        rss_kib: u64,
+    },
+    Output {
+        stream: &'static str,
+    },
+    /// The match's referee ended; players still running are stopped. Not the player's fault.
+    MatchOver,
 }
 
-/// One captured stream: a pipe read end, an optional file, a byte cap.
+/// Where a captured stream's bytes go.
+#[derive(Debug)]
+pub enum Sink {
+    /// Counted and dropped.
+    Discard,
+    /// Written to a file as they arrive.
+    File(File),
+    /// Kept in memory (bounded by the cap): the referee's result.
+    Memory(Vec<u8>),
+}
+
+/// One captured stream: a pipe read end, where its bytes go, a byte cap.
+#[derive(Debug)]
 struct Capture {
     name: &'static str,
     pipe: Option<OwnedFd>,
-    sink: Option<File>,
+    sink: Sink,
     cap: u64,
     bytes: u64,
     truncated: bool,
@@ -278,7 +296,7 @@ struct Capture {
 }
 
 impl Capture {
-    fn new(name: &'static str, pipe: OwnedFd, sink: Option<File>, cap: u64) -> Self {
+    fn new(name: &'static str, pipe: OwnedFd, sink: Sink, cap: u64) -> Self {
         Self {
             name,
             pipe: Some(pipe),
@@ -301,10 +319,14 @@ impl Capture {
                 let room =
                     usize::try_from(self.cap.saturating_sub(self.bytes)).unwrap_or(usize::MAX);
                 let kept = &chunk[..n.min(room)];
-                if let Some(sink) = &mut self.sink
-                    && sink.write_all(kept).is_err()
-                {
-                    self.sink = None;
+                match &mut self.sink {
+                    Sink::File(f) => {
+                        if f.write_all(kept).is_err() {
+                            self.sink = Sink::Discard;
+                        }
+                    }
+                    Sink::Memory(v) => v.extend_from_slice(kept),
+                    Sink::Discard => {}
                 }
                 if self.name == "stderr" {
                     self.tail.extend_from_slice(kept);
@@ -348,11 +370,12 @@ pub fn take_signals() -> nix::Result<SignalFd> {
     SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
 }
 
-fn pipe() -> nix::Result<(OwnedFd, OwnedFd)> {
+pub(crate) fn pipe() -> nix::Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
 }
 
-fn create_sink(path: &Path) -> std::io::Result<File> {
+/// Creates (or truncates) a file the runner writes, never following a symlink.
+pub(crate) fn create_sink(path: &Path) -> std::io::Result<File> {
     std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -368,284 +391,451 @@ fn sandbox_error(mut report: Report, reason: String) -> Report {
     report
 }
 
-/// Runs the program under the sandbox and returns its report. Never panics; every path
-/// returns a report.
-pub fn run(settings: &Settings, signals: &SignalFd) -> Report {
-    let report = settings.blank_report();
-    let io = (|| -> std::io::Result<_> {
-        let stdin = File::open(&settings.stdin)?;
-        let stdout_sink = settings.stdout.as_deref().map(create_sink).transpose()?;
-        let stderr_sink = settings.stderr.as_deref().map(create_sink).transpose()?;
-        Ok((stdin, stdout_sink, stderr_sink))
-    })();
-    let (stdin, stdout_sink, stderr_sink) = match io {
-        Ok(v) => v,
-        Err(e) => {
-            return sandbox_error(
-                report,
-                format!("cannot open the program's standard streams: {e}"),
+/// How one process is wired.
+#[derive(Debug)]
+pub struct Wiring {
+    pub stdin: OwnedFd,
+    /// Captured (with this sink), or connected straight to a pipe (a player's moves).
+    pub stdout: StdoutTo,
+    pub stderr: Sink,
+    /// Descriptors the program receives at fixed numbers (the referee's player pipes).
+    pub handed_on: Vec<(RawFd, OwnedFd)>,
+}
+
+#[derive(Debug)]
+pub enum StdoutTo {
+    Capture(Sink),
+    Pipe(OwnedFd),
+}
+
+/// Descriptors handed to a child are first moved to numbers at or above this, so that
+/// placing them at their targets (0, 1, 2, 3, ...) can never overwrite one still to be placed.
+const HIGH_FD: RawFd = 1000;
+
+fn high(fd: OwnedFd) -> nix::Result<OwnedFd> {
+    nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(HIGH_FD)).map(|n| {
+        // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+        unsafe { OwnedFd::from_raw_fd(n) }
+    })
+}
+
+/// One sandboxed process under supervision.
+#[derive(Debug)]
+pub struct Proc {
+    settings: Settings,
+    report: Report,
+    child: Option<Pid>,
+    start: Instant,
+    ended: Option<Instant>,
+    stop: Option<Stop>,
+    /// Stop this process at this instant (players, once the referee is done).
+    stop_at: Option<Instant>,
+    peak_rss_kib: u64,
+    next_sample: Instant,
+    setup: Option<OwnedFd>,
+    setup_bytes: Vec<u8>,
+    landlock_abi: u32,
+    stdout: Option<Capture>,
+    stderr: Option<Capture>,
+    exit: Option<Exit>,
+}
+
+impl Proc {
+    /// Forks and hardens one process. A failure before the fork gives a process that never
+    /// ran and whose report says why.
+    pub fn spawn(settings: Settings, wiring: Wiring) -> Self {
+        let now = Instant::now();
+        let mut p = Self {
+            report: settings.blank_report(),
+            settings,
+            child: None,
+            start: now,
+            ended: Some(now),
+            stop: None,
+            stop_at: None,
+            peak_rss_kib: 0,
+            next_sample: now,
+            setup: None,
+            setup_bytes: Vec::new(),
+            landlock_abi: 0,
+            stdout: None,
+            stderr: None,
+            exit: None,
+        };
+        if let Err(reason) = p.fork(wiring) {
+            p.report = sandbox_error(
+                std::mem::replace(&mut p.report, p.settings.blank_report()),
+                reason,
             );
         }
-    };
-    let pipes = (|| -> nix::Result<_> { Ok((pipe()?, pipe()?, pipe()?)) })();
-    let ((out_r, out_w), (err_r, err_w), (setup_r, setup_w)) = match pipes {
-        Ok(p) => p,
-        Err(e) => return sandbox_error(report, format!("cannot create pipes: {e}")),
-    };
-    let mut plan = match Plan::prepare(
-        &settings.argv,
-        &settings.env,
-        &settings.cwd,
-        &settings.access,
-        settings.rlimits(),
-        settings.identity,
-        settings.min_landlock_abi,
-    ) {
-        Ok(p) => p,
-        Err(e) => return sandbox_error(report, format!("{e}; the program was not run")),
-    };
-    let fds = ChildFds {
-        stdin: OwnedFd::from(stdin),
-        stdout: out_w,
-        stderr: err_w,
-        setup: setup_w,
-        handed_on: Vec::new(),
-    };
-    // The runner may not be PID 1 (local use): become the reaper of anything the program
-    // orphans, so nothing escapes the final process-group kill by being re-parented.
-    // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    let oom_before = cgroup_oom_kills();
+        p
+    }
 
-    let start = Instant::now();
-    // SAFETY: the runner is single-threaded here (no thread is ever started before the
-    // fork), so the child may run arbitrary code; it only runs `sandbox::enter`, which
-    // execs or _exits.
-    let child = match unsafe { nix::unistd::fork() } {
-        Ok(ForkResult::Child) => crate::sandbox::enter(&mut plan, &fds),
-        Ok(ForkResult::Parent { child }) => child,
-        Err(e) => return sandbox_error(report, format!("fork failed: {e}")),
-    };
-    let landlock_abi = plan.landlock_abi;
-    drop(plan);
-    drop(fds); // the parent's copies of the child's ends: EOF must mean the child is done
-
-    let mut out = Capture::new("stdout", out_r, stdout_sink, settings.limits.output_bytes);
-    let mut err = Capture::new("stderr", err_r, stderr_sink, settings.limits.output_bytes);
-    let mut watch = Watch {
-        child,
-        start,
-        limits: &settings.limits,
-        stop: None,
-        peak_rss_kib: 0,
-    };
-    let (setup_failure, exit) = watch.supervise(signals, setup_r, &mut out, &mut err);
-    let wall = start.elapsed();
-    // The program and anything left in its session go, whatever happened.
-    let _ = kill(Pid::from_raw(-child.as_raw()), Signal::SIGKILL);
-
-    let mut report = report;
-    report.wall_ms = u64::try_from(wall.as_millis()).unwrap_or(u64::MAX);
-    report.stdout_bytes = out.bytes;
-    report.stdout_truncated = out.truncated;
-    report.stderr_bytes = err.bytes;
-    report.stderr_truncated = err.truncated;
-    if let Some(e) = &exit {
-        let ms = |t: libc::timeval| {
-            u64::try_from(t.tv_sec).unwrap_or(0) * 1000
-                + u64::try_from(t.tv_usec).unwrap_or(0) / 1000
+    fn fork(&mut self, wiring: Wiring) -> Result<(), String> {
+        let s = &self.settings;
+        let io = (|| -> nix::Result<_> {
+            let (out_r, out_w) = match wiring.stdout {
+                StdoutTo::Capture(sink) => {
+                    let (r, w) = pipe()?;
+                    (Some((r, sink)), w)
+                }
+                StdoutTo::Pipe(w) => (None, w),
+            };
+            let (err_r, err_w) = pipe()?;
+            let (setup_r, setup_w) = pipe()?;
+            let handed_on = wiring
+                .handed_on
+                .into_iter()
+                .map(|(t, fd)| Ok((t, high(fd)?)))
+                .collect::<nix::Result<_>>()?;
+            let fds = ChildFds {
+                stdin: high(wiring.stdin)?,
+                stdout: high(out_w)?,
+                stderr: high(err_w)?,
+                setup: setup_w,
+                handed_on,
+            };
+            Ok((fds, out_r, err_r, setup_r))
+        })();
+        let (fds, out_r, err_r, setup_r) =
+            io.map_err(|e| format!("cannot set up the program's descriptors: {e}"))?;
+        let mut plan = Plan::prepare(
+            &s.argv,
+            &s.env,
+            &s.cwd,
+            &s.access,
+            s.rlimits(),
+            s.identity,
+            s.min_landlock_abi,
+        )
+        .map_err(|e| format!("{e}; the program was not run"))?;
+        self.start = Instant::now();
+        // SAFETY: the runner is single-threaded (no thread is ever started), so the child may
+        // run arbitrary code; it only runs `sandbox::enter`, which execs or _exits.
+        let child = match unsafe { nix::unistd::fork() } {
+            Ok(ForkResult::Child) => crate::sandbox::enter(&mut plan, &fds),
+            Ok(ForkResult::Parent { child }) => child,
+            Err(e) => return Err(format!("fork failed: {e}")),
         };
-        report.cpu_ms = ms(e.rusage.ru_utime) + ms(e.rusage.ru_stime);
-        report.max_rss_kib = u64::try_from(e.rusage.ru_maxrss)
-            .unwrap_or(0)
-            .max(watch.peak_rss_kib);
+        drop(fds); // the parent's copies of the child's ends: EOF must mean the child is done
+        self.child = Some(child);
+        self.ended = None;
+        self.next_sample = self.start;
+        self.landlock_abi = plan.landlock_abi;
+        self.setup = Some(setup_r);
+        let cap = s.limits.output_bytes;
+        self.stdout = out_r.map(|(r, sink)| Capture::new("stdout", r, sink, cap));
+        self.stderr = Some(Capture::new("stderr", err_r, wiring.stderr, cap));
+        Ok(())
     }
-    if let Some(f) = setup_failure {
-        return sandbox_error(report, f.message());
-    }
-    report.enforced.landlock_abi = Some(landlock_abi);
-    report.enforced.landlock_status = "fully_enforced".into();
-    report.enforced.no_new_privs = true;
-    report.enforced.capabilities_dropped = true;
 
-    let file_over = exit.is_some()
-        && watch.stop.is_none()
-        && any_file_over(&settings.access.rw, settings.limits.file_size_bytes);
-    let oom_kill = oom_before.is_some() && cgroup_oom_kills() > oom_before;
-    let facts = Facts {
-        stop: watch.stop,
-        exit: exit.map(|e| e.status),
-        cpu_ms: report.cpu_ms,
-        max_rss_kib: report.max_rss_kib,
-        file_over,
-        oom_kill,
-    };
-    let v = verdict(&facts, &settings.limits, last_line(&err.tail));
-    report.status = v.status;
-    report.reason = v.reason;
-    report.memory_signal = v.memory_signal;
-    if let Some(status) = exit.map(|e| e.status) {
-        if libc::WIFEXITED(status) {
-            report.exit_code = Some(libc::WEXITSTATUS(status));
-        } else if libc::WIFSIGNALED(status) {
-            let sig = libc::WTERMSIG(status);
-            report.signal = Some(sig);
-            report.signal_name = Signal::try_from(sig).ok().map(|s| s.as_str().to_owned());
+    fn running(&self) -> bool {
+        self.child.is_some() && self.exit.is_none()
+    }
+
+    fn drained(&self) -> bool {
+        self.setup.is_none()
+            && self.stdout.as_ref().is_none_or(|c| c.pipe.is_none())
+            && self.stderr.as_ref().is_none_or(|c| c.pipe.is_none())
+    }
+
+    fn kill(&mut self, why: Stop) {
+        let Some(child) = self.child else { return };
+        if self.exit.is_some() {
+            return;
         }
-    }
-    report
-}
-
-struct Watch<'a> {
-    child: Pid,
-    start: Instant,
-    limits: &'a AppliedLimits,
-    stop: Option<Stop>,
-    peak_rss_kib: u64,
-}
-
-impl Watch<'_> {
-    fn stop(&mut self, why: Stop) {
         if self.stop.is_none() {
             self.stop = Some(why);
         }
-        let _ = kill(Pid::from_raw(-self.child.as_raw()), Signal::SIGKILL);
-        let _ = kill(self.child, Signal::SIGKILL);
+        let _ = kill(Pid::from_raw(-child.as_raw()), Signal::SIGKILL);
+        let _ = kill(child, Signal::SIGKILL);
     }
 
-    /// The event loop: until the child is reaped and its pipes are drained.
-    fn supervise(
-        &mut self,
-        signals: &SignalFd,
-        setup: OwnedFd,
-        out: &mut Capture,
-        err: &mut Capture,
-    ) -> (Option<Failure>, Option<Exit>) {
-        let wall_limit = Duration::from_millis(self.limits.wall_ms);
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut setup = Some(setup);
-        let mut setup_bytes = Vec::new();
-        let mut exit: Option<Exit> = None;
-        let mut exited_at: Option<Instant> = None;
-        let mut next_sample = self.start;
-        loop {
-            let now = Instant::now();
-            if exit.is_some() && (out.pipe.is_none() && err.pipe.is_none() && setup.is_none()) {
-                break;
-            }
-            if let Some(t) = exited_at
-                && now.duration_since(t) > DRAIN_GRACE
-            {
-                break;
-            }
-            if exit.is_none() {
-                if now.duration_since(self.start) >= wall_limit {
-                    self.stop(Stop::Wall);
-                }
-                if now >= next_sample {
-                    self.sample();
-                    next_sample = now + SAMPLE_EVERY;
-                }
-            }
-            let wait = if exit.is_some() {
-                DRAIN_GRACE
-            } else {
-                next_sample
-                    .saturating_duration_since(now)
-                    .min(wall_limit.saturating_sub(now.duration_since(self.start)))
-            };
-            let timeout =
-                PollTimeout::try_from(wait.as_millis().max(1)).unwrap_or(PollTimeout::MAX);
-
-            let mut pfds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
-            let mut who = vec![0u8];
-            for (tag, fd) in [
-                (1u8, setup.as_ref()),
-                (2, out.pipe.as_ref()),
-                (3, err.pipe.as_ref()),
-            ] {
-                if let Some(fd) = fd {
-                    pfds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
-                    who.push(tag);
-                }
-            }
-            match poll(&mut pfds, timeout) {
-                Ok(0) | Err(Errno::EINTR) => continue,
-                Ok(_) => {}
-                Err(_) => {
-                    self.stop(Stop::Wall);
-                    std::thread::sleep(SAMPLE_EVERY);
-                }
-            }
-            let ready: Vec<u8> = pfds
-                .iter()
-                .zip(&who)
-                .filter(|(p, _)| p.revents().is_some_and(|r| !r.is_empty()))
-                .map(|(_, w)| *w)
-                .collect();
-            drop(pfds);
-            for tag in ready {
-                match tag {
-                    0 => {
-                        while let Ok(Some(info)) = signals.read_signal() {
-                            let sig = i32::try_from(info.ssi_signo)
-                                .ok()
-                                .and_then(|s| Signal::try_from(s).ok());
-                            match sig {
-                                Some(Signal::SIGCHLD) => {}
-                                // Only the outside can cancel: the program's own signals cannot
-                                // reach the runner (Landlock scoping); this is the second fence.
-                                Some(s)
-                                    if exit.is_none()
-                                        && i32::try_from(info.ssi_pid).ok()
-                                            != Some(self.child.as_raw()) =>
-                                {
-                                    self.stop(Stop::Cancel(s))
-                                }
-                                _ => {}
-                            }
-                        }
-                        if let Some(e) = reap_all(self.child) {
-                            exit = Some(e);
-                            exited_at = Some(Instant::now());
-                        }
-                    }
-                    1 => {
-                        if let Some(fd) = &setup {
-                            match nix::unistd::read(fd, &mut buf[..16]) {
-                                Ok(0) | Err(_) => setup = None,
-                                Ok(n) => setup_bytes.extend_from_slice(&buf[..n]),
-                            }
-                        }
-                    }
-                    2 => {
-                        if out.pump(&mut buf) && exit.is_none() {
-                            self.stop(Stop::Output { stream: "stdout" });
-                        }
-                    }
-                    _ => {
-                        if err.pump(&mut buf) && exit.is_none() {
-                            self.stop(Stop::Output { stream: "stderr" });
-                        }
-                    }
-                }
-            }
+    /// Deadlines and sampling; returns when this process next needs attention.
+    fn tick(&mut self, now: Instant) -> Option<Instant> {
+        if !self.running() {
+            return None;
         }
-        (Failure::decode(&setup_bytes), exit)
+        let wall_end = self.start + Duration::from_millis(self.settings.limits.wall_ms);
+        if now >= wall_end {
+            self.kill(Stop::Wall);
+        }
+        if let Some(t) = self.stop_at
+            && now >= t
+        {
+            self.kill(Stop::MatchOver);
+        }
+        if now >= self.next_sample {
+            self.sample();
+            self.next_sample = now + SAMPLE_EVERY;
+        }
+        Some(
+            self.next_sample
+                .min(wall_end)
+                .min(self.stop_at.unwrap_or(wall_end)),
+        )
     }
 
     /// Reads resident size and CPU time from /proc/PID/stat; stops the program past a limit.
     fn sample(&mut self) {
-        let Some((cpu_ms, rss_kib)) = proc_stat(self.child) else {
+        let Some((cpu_ms, rss_kib)) = self.child.and_then(proc_stat) else {
             return;
         };
         self.peak_rss_kib = self.peak_rss_kib.max(rss_kib);
-        if rss_kib.saturating_mul(1024) > self.limits.memory_bytes {
-            self.stop(Stop::Memory { rss_kib });
-        } else if cpu_ms > self.limits.cpu_ms {
-            self.stop(Stop::Cpu);
+        let l = &self.settings.limits;
+        if rss_kib.saturating_mul(1024) > l.memory_bytes {
+            self.kill(Stop::Memory { rss_kib });
+        } else if cpu_ms > l.cpu_ms {
+            self.kill(Stop::Cpu);
         }
     }
+
+    /// The captured standard output kept in memory (the referee's result).
+    pub fn stdout_memory(&self) -> Option<&[u8]> {
+        match &self.stdout.as_ref()?.sink {
+            Sink::Memory(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The final report of this process.
+    pub fn finish(mut self) -> Report {
+        let mut report = std::mem::replace(&mut self.report, self.settings.blank_report());
+        let Some(child) = self.child else {
+            return report;
+        };
+        // The program and anything left in its session go, whatever happened.
+        let _ = kill(Pid::from_raw(-child.as_raw()), Signal::SIGKILL);
+        let wall = self
+            .ended
+            .unwrap_or_else(Instant::now)
+            .duration_since(self.start);
+        report.wall_ms = u64::try_from(wall.as_millis()).unwrap_or(u64::MAX);
+        if let Some(c) = &self.stdout {
+            report.stdout_bytes = c.bytes;
+            report.stdout_truncated = c.truncated;
+        }
+        let tail = self
+            .stderr
+            .as_ref()
+            .map(|c| c.tail.as_slice())
+            .unwrap_or_default();
+        if let Some(c) = &self.stderr {
+            report.stderr_bytes = c.bytes;
+            report.stderr_truncated = c.truncated;
+        }
+        if let Some(e) = &self.exit {
+            let ms = |t: libc::timeval| {
+                u64::try_from(t.tv_sec).unwrap_or(0) * 1000
+                    + u64::try_from(t.tv_usec).unwrap_or(0) / 1000
+            };
+            report.cpu_ms = ms(e.rusage.ru_utime) + ms(e.rusage.ru_stime);
+            report.max_rss_kib = u64::try_from(e.rusage.ru_maxrss)
+                .unwrap_or(0)
+                .max(self.peak_rss_kib);
+        }
+        if let Some(f) = Failure::decode(&self.setup_bytes) {
+            return sandbox_error(report, f.message());
+        }
+        report.enforced.landlock_abi = Some(self.landlock_abi);
+        report.enforced.landlock_status = "fully_enforced".into();
+        report.enforced.no_new_privs = true;
+        report.enforced.capabilities_dropped = true;
+
+        let l = &self.settings.limits;
+        let file_over = self.exit.is_some()
+            && self.stop.is_none()
+            && any_file_over(&self.settings.access.rw, l.file_size_bytes);
+        let facts = Facts {
+            stop: self.stop,
+            exit: self.exit.map(|e| e.status),
+            cpu_ms: report.cpu_ms,
+            max_rss_kib: report.max_rss_kib,
+            file_over,
+            oom_kill: false,
+        };
+        let v = verdict(&facts, l, last_line(tail));
+        report.status = v.status;
+        report.reason = v.reason;
+        report.memory_signal = v.memory_signal;
+        if let Some(status) = self.exit.map(|e| e.status) {
+            if libc::WIFEXITED(status) {
+                report.exit_code = Some(libc::WEXITSTATUS(status));
+            } else if libc::WIFSIGNALED(status) {
+                let sig = libc::WTERMSIG(status);
+                report.signal = Some(sig);
+                report.signal_name = Signal::try_from(sig).ok().map(|s| s.as_str().to_owned());
+            }
+        }
+        report
+    }
+}
+
+/// After the primary process (the referee) ends, how long the others get to exit by themselves.
+const MATCH_OVER_GRACE: Duration = Duration::from_millis(500);
+
+/// Supervises processes until every one has exited and its pipes are drained. When
+/// `primary` is given and that process ends, the others are stopped after a short grace.
+/// Returns true when the cgroup's OOM killer struck during the run.
+pub fn supervise(procs: &mut [Proc], primary: Option<usize>, signals: &SignalFd) -> bool {
+    // The runner may not be PID 1 (local use): become the reaper of anything the programs
+    // orphan, so nothing escapes the final process-group kill by being re-parented.
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let oom_before = cgroup_oom_kills();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let now = Instant::now();
+        if procs.iter().all(|p| {
+            !p.running()
+                && (p.drained() || p.ended.is_some_and(|t| now.duration_since(t) > DRAIN_GRACE))
+        }) {
+            break;
+        }
+        if let Some(i) = primary
+            && !procs[i].running()
+        {
+            for (j, p) in procs.iter_mut().enumerate() {
+                if j != i && p.stop_at.is_none() {
+                    p.stop_at = Some(now + MATCH_OVER_GRACE);
+                }
+            }
+        }
+        let next = procs
+            .iter_mut()
+            .filter_map(|p| p.tick(now))
+            .min()
+            .unwrap_or(now + DRAIN_GRACE);
+        let wait = next
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
+        let timeout = PollTimeout::try_from(wait.as_millis()).unwrap_or(PollTimeout::MAX);
+
+        // (process index or usize::MAX for the signalfd, which stream)
+        let mut who: Vec<(usize, u8)> = vec![(usize::MAX, 0)];
+        let mut pfds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+        for (i, p) in procs.iter().enumerate() {
+            let streams = [
+                (0u8, p.setup.as_ref()),
+                (1, p.stdout.as_ref().and_then(|c| c.pipe.as_ref())),
+                (2, p.stderr.as_ref().and_then(|c| c.pipe.as_ref())),
+            ];
+            for (tag, fd) in streams {
+                if let Some(fd) = fd {
+                    pfds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+                    who.push((i, tag));
+                }
+            }
+        }
+        let polled = poll(&mut pfds, timeout);
+        let ready: Vec<(usize, u8)> = pfds
+            .iter()
+            .zip(&who)
+            .filter(|(p, _)| p.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(_, w)| *w)
+            .collect();
+        drop(pfds);
+        match polled {
+            Ok(0) | Err(Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(_) => {
+                // Cannot watch: stop everything rather than run unwatched.
+                procs.iter_mut().for_each(|p| p.kill(Stop::Wall));
+                std::thread::sleep(SAMPLE_EVERY);
+            }
+        }
+        for (i, tag) in ready {
+            if i == usize::MAX {
+                handle_signals(procs, signals);
+                continue;
+            }
+            let p = &mut procs[i];
+            match tag {
+                0 => {
+                    if let Some(fd) = &p.setup {
+                        match nix::unistd::read(fd, &mut buf[..16]) {
+                            Ok(0) | Err(_) => p.setup = None,
+                            Ok(n) => p.setup_bytes.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                }
+                1 => {
+                    if p.stdout.as_mut().is_some_and(|c| c.pump(&mut buf)) {
+                        p.kill(Stop::Output { stream: "stdout" });
+                    }
+                }
+                _ => {
+                    if p.stderr.as_mut().is_some_and(|c| c.pump(&mut buf)) {
+                        p.kill(Stop::Output { stream: "stderr" });
+                    }
+                }
+            }
+        }
+    }
+    oom_before.is_some() && cgroup_oom_kills() > oom_before
+}
+
+fn handle_signals(procs: &mut [Proc], signals: &SignalFd) {
+    while let Ok(Some(info)) = signals.read_signal() {
+        let sig = i32::try_from(info.ssi_signo)
+            .ok()
+            .and_then(|s| Signal::try_from(s).ok());
+        let sender = i32::try_from(info.ssi_pid).ok();
+        match sig {
+            Some(Signal::SIGCHLD) | None => {}
+            // Only the outside can cancel: the programs' signals cannot reach the runner
+            // (Landlock scoping); ignoring their pids is the second fence.
+            Some(s) if !procs.iter().any(|p| p.child.map(Pid::as_raw) == sender) => {
+                procs.iter_mut().for_each(|p| p.kill(Stop::Cancel(s)));
+            }
+            Some(_) => {}
+        }
+    }
+    reap_all(procs);
+}
+
+/// Runs one program under the sandbox and returns its report. Never panics; every path
+/// returns a report.
+pub fn run(settings: &Settings, signals: &SignalFd) -> Report {
+    let blank = settings.blank_report();
+    let io = (|| -> std::io::Result<_> {
+        let stdin = OwnedFd::from(File::open(&settings.stdin)?);
+        let sink = |p: &Option<PathBuf>| {
+            p.as_deref()
+                .map(create_sink)
+                .transpose()
+                .map(|f| f.map_or(Sink::Discard, Sink::File))
+        };
+        Ok((stdin, sink(&settings.stdout)?, sink(&settings.stderr)?))
+    })();
+    let (stdin, stdout, stderr) = match io {
+        Ok(v) => v,
+        Err(e) => {
+            return sandbox_error(
+                blank,
+                format!("cannot open the program's standard streams: {e}"),
+            );
+        }
+    };
+    let wiring = Wiring {
+        stdin,
+        stdout: StdoutTo::Capture(stdout),
+        stderr,
+        handed_on: Vec::new(),
+    };
+    let mut procs = [Proc::spawn(settings.clone(), wiring)];
+    let oom_kill = supervise(&mut procs, None, signals);
+    let [p] = procs;
+    let mut report = p.finish();
+    if oom_kill && report.signal == Some(libc::SIGKILL) && report.status == Status::Signaled {
+        report.status = Status::MemoryLimit;
+        report.memory_signal = Some(MemorySignal::CgroupOom);
+        report.reason = format!(
+            "the program was killed by the out-of-memory killer (limit {})",
+            fmt_bytes(report.limits.memory_bytes)
+        );
+    }
+    report
 }
 
 /// (CPU ms, resident KiB) of a process.
@@ -672,10 +862,9 @@ fn proc_stat(pid: Pid) -> Option<(u64, u64)> {
     Some(((utime + stime) * 1000 / tck, rss_pages * page / 1024))
 }
 
-/// Reaps every exited child (the runner may be PID 1 and inherit orphans); returns the
-/// program's exit when it is among them.
-fn reap_all(child: Pid) -> Option<Exit> {
-    let mut found = None;
+/// Reaps every exited child (the runner may be PID 1 and inherit orphans), recording the
+/// exits of the supervised processes.
+fn reap_all(procs: &mut [Proc]) {
     loop {
         let mut status: libc::c_int = 0;
         // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
@@ -683,10 +872,14 @@ fn reap_all(child: Pid) -> Option<Exit> {
         // SAFETY: wait4 writes to the two valid out-pointers it is given.
         let pid = unsafe { libc::wait4(-1, &mut status, libc::WNOHANG, &mut rusage) };
         if pid <= 0 {
-            return found;
+            return;
         }
-        if pid == child.as_raw() {
-            found = Some(Exit { status, rusage });
+        if let Some(p) = procs
+            .iter_mut()
+            .find(|p| p.child.map(Pid::as_raw) == Some(pid))
+        {
+            p.exit = Some(Exit { status, rusage });
+            p.ended = Some(Instant::now());
         }
     }
 }
@@ -811,6 +1004,12 @@ fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict
                     "the program used more than {mem_limit} of memory ({} resident when stopped)",
                     fmt_bytes(rss_kib * 1024)
                 ),
+            );
+        }
+        Some(Stop::MatchOver) => {
+            return v(
+                Status::Ok,
+                "the match ended and the program was stopped by the runner".into(),
             );
         }
         Some(Stop::Output { stream }) => {
