@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use runner::exit::RunnerExit;
 use runner::profile::Profile;
 use runner::report::Status;
-use runner::spec::{Limits, Paths, RunSpec};
+use runner::spec::{AnySpec, Limits, Paths, RunSpec};
 use runner::supervise::{self, Settings};
 use runner::units::{Secs, Size};
 
@@ -99,12 +99,12 @@ struct RunArgs {
 }
 
 impl RunArgs {
-    fn into_spec(self) -> Result<RunSpec, String> {
+    fn into_spec(self) -> Result<AnySpec, String> {
         if let Some(path) = &self.spec {
             if !self.program.is_empty() {
                 return Err("give either --spec or a program after --, not both".into());
             }
-            return RunSpec::from_file(path).map_err(|e| e.to_string());
+            return AnySpec::from_file(path).map_err(|e| e.to_string());
         }
         if self.program.is_empty() {
             return Err("no program: give `-- PROGRAM [ARGS...]` or `--spec FILE`".into());
@@ -144,7 +144,7 @@ impl RunArgs {
             profile: self.profile,
         };
         spec.validate().map_err(|e| e.to_string())?;
-        Ok(spec)
+        Ok(AnySpec::Run(spec))
     }
 }
 
@@ -170,30 +170,70 @@ fn refuse(msg: &str, termination_log: Option<&Path>) -> ExitCode {
     RunnerExit::BadSpec.into()
 }
 
+/// What a run produced, single program or match, ready to be written.
+struct Outcome {
+    text: Result<String, serde_json::Error>,
+    summary: String,
+    status: Status,
+}
+
 fn run(args: RunArgs, signals: &nix::sys::signalfd::SignalFd) -> ExitCode {
     let tlog_flag = args.termination_log.clone();
     let spec = match args.into_spec() {
         Ok(s) => s,
         Err(e) => return refuse(&e, tlog_flag.as_deref()),
     };
-    let tlog = termination_log_path(spec.termination_log.as_deref());
-    let profile = match Profile::load(spec.profile.as_deref()) {
+    let (report_path, tlog, profile_path) = match &spec {
+        AnySpec::Run(s) => (
+            s.report.clone(),
+            s.termination_log.clone(),
+            s.profile.clone(),
+        ),
+        AnySpec::Match(m) => (
+            m.report.clone(),
+            m.termination_log.clone(),
+            m.profile.clone(),
+        ),
+    };
+    let tlog = termination_log_path(tlog.as_deref());
+    let profile = match Profile::load(profile_path.as_deref()) {
         Ok(p) => p,
         Err(e) => return refuse(&e.to_string(), tlog.as_deref()),
     };
-    let settings = match Settings::resolve(&spec, &profile, spec.report.as_deref()) {
-        Ok(s) => s,
-        Err(e) => return refuse(&e.to_string(), tlog.as_deref()),
+    let outcome = match &spec {
+        AnySpec::Run(s) => {
+            let settings = match Settings::resolve(s, &profile, s.report.as_deref()) {
+                Ok(s) => s,
+                Err(e) => return refuse(&e.to_string(), tlog.as_deref()),
+            };
+            let r = supervise::run(&settings, signals);
+            Outcome {
+                text: serde_json::to_string_pretty(&r),
+                summary: r.summary_json(),
+                status: r.status,
+            }
+        }
+        AnySpec::Match(m) => match runner::matches::run(m, &profile, signals) {
+            Ok(r) => Outcome {
+                text: serde_json::to_string_pretty(&r),
+                summary: r.summary_json(),
+                status: r.status,
+            },
+            Err(e) => return refuse(&e.to_string(), tlog.as_deref()),
+        },
     };
-    let report = supervise::run(&settings, signals);
-    let text = match serde_json::to_string_pretty(&report) {
-        Ok(t) => t + "\n",
+    write_outcome(&outcome, report_path.as_deref(), tlog.as_deref())
+}
+
+fn write_outcome(outcome: &Outcome, report_path: Option<&Path>, tlog: Option<&Path>) -> ExitCode {
+    let text = match &outcome.text {
+        Ok(t) => format!("{t}\n"),
         Err(e) => {
             eprintln!("runner: cannot serialise the report: {e}");
             return RunnerExit::ReportWrite.into();
         }
     };
-    let written = match &spec.report {
+    let written = match report_path {
         Some(path) => supervise::write_report_atomically(path, &text),
         None => {
             use std::io::Write as _;
@@ -212,14 +252,14 @@ fn run(args: RunArgs, signals: &nix::sys::signalfd::SignalFd) -> ExitCode {
         return RunnerExit::ReportWrite.into();
     }
     if let Some(p) = &tlog
-        && let Err(e) = supervise::write_termination_log(p, &report.summary_json())
+        && let Err(e) = supervise::write_termination_log(p, &outcome.summary)
     {
         eprintln!(
             "runner: cannot write the termination log {}: {e}",
             p.display()
         );
     }
-    if report.status == Status::SandboxError {
+    if outcome.status == Status::SandboxError {
         RunnerExit::SandboxSetup.into()
     } else {
         RunnerExit::Reported.into()

@@ -162,6 +162,28 @@ pub struct Summary {
 }
 
 impl Report {
+    /// A report for a process that never started.
+    pub fn not_run(reason: String) -> Self {
+        Self {
+            version: REPORT_VERSION,
+            status: Status::SandboxError,
+            reason,
+            exit_code: None,
+            signal: None,
+            signal_name: None,
+            wall_ms: 0,
+            cpu_ms: 0,
+            max_rss_kib: 0,
+            stdout_bytes: 0,
+            stdout_truncated: false,
+            stderr_bytes: 0,
+            stderr_truncated: false,
+            memory_signal: None,
+            limits: AppliedLimits::default(),
+            enforced: Enforcement::default(),
+        }
+    }
+
     /// The summary for the termination message, guaranteed under [`SUMMARY_MAX_BYTES`].
     pub fn summary_json(&self) -> String {
         let s = Summary {
@@ -219,6 +241,8 @@ pub enum PlayerVerdict {
     Forfeit,
     /// Its sandbox could not be set up (infrastructure, not the player's fault).
     SandboxError,
+    /// The match was cancelled before it ended.
+    Cancelled,
 }
 
 /// One player of a match.

@@ -9,12 +9,12 @@
 
 use std::convert::Infallible;
 use std::ffi::{CString, c_char};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use landlock::{
     ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset,
-    RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetStatus, Scope,
+    RulesetAttr, RulesetCreated, RulesetCreatedAttr, Scope,
 };
 use nix::errno::Errno;
 use nix::sys::resource::{Resource, setrlimit};
@@ -82,7 +82,6 @@ impl Step {
 
 /// Extra detail for failures that have no errno.
 pub const DETAIL_NONE: u8 = 0;
-pub const DETAIL_LANDLOCK_PARTIAL: u8 = 1;
 pub const DETAIL_CAPS_LEFT: u8 = 2;
 pub const DETAIL_PARENT_GONE: u8 = 3;
 
@@ -122,9 +121,6 @@ impl Failure {
 
     pub fn message(self) -> String {
         let why = match self.detail {
-            DETAIL_LANDLOCK_PARTIAL => {
-                "the kernel did not enforce every requested right".to_owned()
-            }
             DETAIL_CAPS_LEFT => "a capability set is still not empty".to_owned(),
             DETAIL_PARENT_GONE => "the runner exited first".to_owned(),
             _ => Errno::from_raw(self.errno).desc().to_owned(),
@@ -162,6 +158,8 @@ pub enum PrepareError {
         path: PathBuf,
         source: landlock::PathFdError,
     },
+    #[error("moving the Landlock ruleset descriptor: {0}")]
+    Descriptor(Errno),
     #[error("argument or environment contains a NUL byte")]
     Nul(#[from] std::ffi::NulError),
 }
@@ -193,7 +191,9 @@ pub struct Plan {
     cwd: CString,
     rlimits: Vec<Rlimit>,
     identity: Option<(Uid, Gid)>,
-    ruleset: Option<RulesetCreated>,
+    /// The Landlock ruleset, built and checked in the parent, at a descriptor number above
+    /// any the child places (see `supervise::HIGH_FD`).
+    ruleset: OwnedFd,
     filters: [(&'static str, Vec<seccompiler::sock_filter>); 2],
     parent: nix::unistd::Pid,
     pub landlock_abi: u32,
@@ -210,6 +210,11 @@ pub struct ChildFds {
     /// Descriptors handed on to the program at fixed numbers (for the referee's pipes).
     pub handed_on: Vec<(RawFd, OwnedFd)>,
 }
+
+/// Descriptors the parent hands to a child are moved to numbers at or above this first, so
+/// that placing them at their targets (0, 1, 2, then 3, 4, ... for the referee) can never
+/// overwrite one that is still to be placed.
+pub const HIGH_FD: RawFd = 1000;
 
 /// The highest Landlock ABI of this kernel, straight from the kernel.
 pub fn kernel_landlock_abi() -> Result<u32, Errno> {
@@ -251,7 +256,14 @@ impl Plan {
                 min: min_landlock_abi,
             });
         }
-        let ruleset = build_ruleset(abi, access)?;
+        let ruleset: Option<OwnedFd> = build_ruleset(abi, access)?.into();
+        let ruleset = ruleset.ok_or(PrepareError::LandlockUnavailable(Errno::ENOSYS))?;
+        let ruleset = nix::fcntl::fcntl(&ruleset, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(HIGH_FD))
+            .map(|n| {
+                // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+                unsafe { OwnedFd::from_raw_fd(n) }
+            })
+            .map_err(PrepareError::Descriptor)?;
         let argv: Vec<CString> = argv
             .iter()
             .map(|a| CString::new(a.as_bytes()))
@@ -280,7 +292,7 @@ impl Plan {
             cwd: CString::new(cwd.as_os_str().as_encoded_bytes())?,
             rlimits,
             identity,
-            ruleset: Some(ruleset),
+            ruleset,
             filters: crate::profile::seccomp_filters(),
             parent: nix::unistd::getpid(),
             landlock_abi: abi,
@@ -403,22 +415,19 @@ fn harden_and_exec(plan: &mut Plan, fds: &ChildFds) -> Result<Infallible, Failur
     nix::unistd::chdir(plan.cwd.as_c_str()).step(Step::WorkDir)?;
 
     // 8. Landlock: file system rights from the profile and the spec, TCP bind/connect denied,
-    //    signals and abstract unix sockets scoped to the sandbox. Anything short of full
-    //    enforcement is a failure.
-    let ruleset = plan
-        .ruleset
-        .take()
-        .ok_or(Failure::new(Step::Landlock, Errno::EINVAL))?;
-    match ruleset.restrict_self() {
-        Ok(status) if status.ruleset == RulesetStatus::FullyEnforced && status.no_new_privs => {}
-        Ok(_) => {
-            return Err(Failure {
-                step: Step::Landlock,
-                detail: DETAIL_LANDLOCK_PARTIAL,
-                errno: 0,
-            });
-        }
-        Err(_) => return Err(Failure::new(Step::Landlock, Errno::last())),
+    //    signals and abstract unix sockets scoped to the sandbox. The ruleset was built with
+    //    every right of the kernel's ABI handled and HardRequirement, so it is enforced in
+    //    full or this call fails.
+    // SAFETY: landlock_restrict_self takes a ruleset descriptor we own and flags 0.
+    if unsafe {
+        libc::syscall(
+            libc::SYS_landlock_restrict_self,
+            plan.ruleset.as_raw_fd(),
+            0u32,
+        )
+    } != 0
+    {
+        return Err(Failure::new(Step::Landlock, Errno::last()));
     }
 
     // 9. seccomp, last, so the filter need not allow any of the calls above: the ENOSYS
@@ -581,7 +590,7 @@ mod tests {
     fn failure_round_trips_through_the_pipe_format() {
         let f = Failure {
             step: Step::Landlock,
-            detail: DETAIL_LANDLOCK_PARTIAL,
+            detail: DETAIL_CAPS_LEFT,
             errno: 0,
         };
         assert_eq!(Failure::decode(&f.encode()), Some(f));

@@ -334,3 +334,171 @@ pub struct PlayerSpec {
     #[serde(flatten)]
     pub process: ProcessSpec,
 }
+
+/// Most players one match may have: the referee gets two descriptors per player.
+pub const MAX_PLAYERS: usize = 16;
+
+/// A player id: `[a-z0-9-]`, 1 to 63 characters, not starting or ending with `-`.
+pub fn valid_player_id(id: &str) -> bool {
+    (1..=63).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+}
+
+impl ProcessSpec {
+    /// The single-process spec this process runs as (paths and outputs filled in by the match).
+    pub fn to_run_spec(&self) -> RunSpec {
+        RunSpec {
+            version: SPEC_VERSION,
+            program: self.program.clone(),
+            limits: self.limits.clone(),
+            paths: self.paths.clone(),
+            env: self.env.clone(),
+            ..RunSpec::default()
+        }
+    }
+}
+
+impl MatchSpec {
+    pub fn from_json(text: &str, origin: &str) -> Result<Self, SpecError> {
+        let spec: Self = serde_json::from_str(text).map_err(|source| SpecError::Parse {
+            origin: origin.to_owned(),
+            source,
+        })?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    pub fn validate(&self) -> Result<(), SpecError> {
+        let bad = |m: String| Err(SpecError::Invalid(m));
+        if self.version != SPEC_VERSION {
+            return bad(format!(
+                "version {} is not supported (this runner reads {SPEC_VERSION})",
+                self.version
+            ));
+        }
+        if !self.output_dir.is_absolute() {
+            return bad(format!(
+                "output_dir {} must be absolute",
+                self.output_dir.display()
+            ));
+        }
+        if self.players.is_empty() || self.players.len() > MAX_PLAYERS {
+            return bad(format!(
+                "a match needs 1 to {MAX_PLAYERS} players, not {}",
+                self.players.len()
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for p in &self.players {
+            if !valid_player_id(&p.id) {
+                return bad(format!(
+                    "player id {:?} must be 1-63 characters of a-z, 0-9 and -",
+                    p.id
+                ));
+            }
+            if !seen.insert(p.id.as_str()) {
+                return bad(format!("player id {} appears twice", p.id));
+            }
+        }
+        let check = |who: &str, p: &ProcessSpec| {
+            p.to_run_spec().validate().map_err(|e| {
+                SpecError::Invalid(format!(
+                    "{who}: {}",
+                    e.to_string().trim_start_matches("invalid spec: ")
+                ))
+            })
+        };
+        check("referee", &self.referee)?;
+        for p in &self.players {
+            check(&format!("player {}", p.id), &p.process)?;
+        }
+        Ok(())
+    }
+}
+
+/// What `runner run --spec` was given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnySpec {
+    Run(RunSpec),
+    Match(MatchSpec),
+}
+
+impl AnySpec {
+    /// Reads a spec file: a match when it has a `referee`, otherwise a single run.
+    pub fn from_file(path: &Path) -> Result<Self, SpecError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let origin = path.display().to_string();
+        let doc: serde_json::Value =
+            serde_json::from_str(&text).map_err(|source| SpecError::Parse {
+                origin: origin.clone(),
+                source,
+            })?;
+        if doc.get("referee").is_some() {
+            MatchSpec::from_json(&text, &origin).map(Self::Match)
+        } else {
+            RunSpec::from_json(&text, &origin).map(Self::Run)
+        }
+    }
+}
+
+#[cfg(test)]
+mod match_tests {
+    use super::*;
+
+    const OK: &str = r#"{"referee":{"program":["/usr/bin/python3","-m","game.referee"]},
+        "players":[{"id":"random","program":["/usr/bin/python3","/m/random.py"],"limits":{"memory":"64MiB"}},
+                   {"id":"greedy","program":["/usr/bin/python3","/m/greedy.py"]}],
+        "output_dir":"/out"}"#;
+
+    #[test]
+    fn a_match_parses() {
+        let m = MatchSpec::from_json(OK, "t").unwrap();
+        assert_eq!(m.players[0].id, "random");
+        assert_eq!(m.players[0].process.limits.memory, Some(Size(64 << 20)));
+    }
+
+    #[test]
+    fn bad_matches_are_explained() {
+        for (from, to, needle) in [
+            ("\"greedy\"", "\"random\"", "twice"),
+            ("\"greedy\"", "\"Greedy!\"", "a-z"),
+            ("\"/out\"", "\"out\"", "absolute"),
+            (
+                "\"memory\":\"64MiB\"",
+                "\"memory\":\"64XB\"",
+                "unknown suffix",
+            ),
+            (
+                "\"/m/greedy.py\"]",
+                "\"/m/greedy.py\"],\"cheat\":1",
+                "cheat",
+            ),
+            (
+                "[\"/usr/bin/python3\",\"-m\",\"game.referee\"]",
+                "[\"python3\"]",
+                "referee",
+            ),
+        ] {
+            let doc = OK.replace(from, to);
+            let e = MatchSpec::from_json(&doc, "t").unwrap_err().to_string();
+            assert!(e.contains(needle), "{from} -> {to}: {e}");
+        }
+    }
+
+    #[test]
+    fn ids() {
+        for ok in ["a", "random", "bot-2", &"x".repeat(63)] {
+            assert!(valid_player_id(ok), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "A", "a_b", "a.b", &"x".repeat(64)] {
+            assert!(!valid_player_id(bad), "{bad}");
+        }
+    }
+}

@@ -20,7 +20,7 @@ use nix::unistd::{ForkResult, Gid, Pid, Uid};
 
 use crate::profile::{Profile, SECCOMP_SHA256};
 use crate::report::{AppliedLimits, Enforcement, MemorySignal, REPORT_VERSION, Report, Status};
-use crate::sandbox::{Access3, ChildFds, Failure, Plan, Rlimit};
+use crate::sandbox::{Access3, ChildFds, Failure, HIGH_FD, Plan, Rlimit};
 use crate::spec::{RunSpec, SpecError};
 
 /// How often the supervisor samples the child's resident size and CPU time. At first-touch
@@ -408,10 +408,6 @@ pub enum StdoutTo {
     Pipe(OwnedFd),
 }
 
-/// Descriptors handed to a child are first moved to numbers at or above this, so that
-/// placing them at their targets (0, 1, 2, 3, ...) can never overwrite one still to be placed.
-const HIGH_FD: RawFd = 1000;
-
 fn high(fd: OwnedFd) -> nix::Result<OwnedFd> {
     nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(HIGH_FD)).map(|n| {
         // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
@@ -444,9 +440,26 @@ impl Proc {
     /// Forks and hardens one process. A failure before the fork gives a process that never
     /// ran and whose report says why.
     pub fn spawn(settings: Settings, wiring: Wiring) -> Self {
+        let mut p = Self::spawn_error(settings, String::new());
+        p.report = p.settings.blank_report();
+        if let Err(reason) = p.fork(wiring) {
+            p.report = sandbox_error(
+                std::mem::replace(&mut p.report, p.settings.blank_report()),
+                reason,
+            );
+        }
+        p
+    }
+
+    /// A process that could not even be wired; its report says why.
+    pub fn failed(settings: Settings, reason: String) -> Self {
+        Self::spawn_error(settings, reason)
+    }
+
+    fn spawn_error(settings: Settings, reason: String) -> Self {
         let now = Instant::now();
-        let mut p = Self {
-            report: settings.blank_report(),
+        Self {
+            report: sandbox_error(settings.blank_report(), reason),
             settings,
             child: None,
             start: now,
@@ -461,14 +474,7 @@ impl Proc {
             stdout: None,
             stderr: None,
             exit: None,
-        };
-        if let Err(reason) = p.fork(wiring) {
-            p.report = sandbox_error(
-                std::mem::replace(&mut p.report, p.settings.blank_report()),
-                reason,
-            );
         }
-        p
     }
 
     fn fork(&mut self, wiring: Wiring) -> Result<(), String> {

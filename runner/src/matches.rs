@@ -1,0 +1,450 @@
+//! A match: the trusted referee and each hostile player as separate sandboxed processes of
+//! one runner, connected by pipes the runner creates. No player can read another's code or
+//! the referee's files, signal or trace anyone, or write the result: the referee prints it,
+//! and the runner validates it, records its digest and writes it where no process can.
+//!
+//! Wiring: player `i`'s standard output goes to the referee's descriptor `3 + 2i` and the
+//! referee's descriptor `4 + 2i` is the player's standard input; `GAME_PLAYERS` names them
+//! (`id:rfd:wfd,...`). The referee writes `replay.jsonl` into `GAME_OUTPUT_DIR`, a staging
+//! directory only it may write, from which the runner moves it into the output directory.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read as _;
+use std::os::fd::{OwnedFd, RawFd};
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use nix::sys::signalfd::SignalFd;
+use serde_json::Value;
+
+use crate::profile::Profile;
+use crate::report::{MatchReport, PlayerReport, PlayerVerdict, REPORT_VERSION, Report, Status};
+use crate::spec::{MatchSpec, ProcessSpec, SpecError};
+use crate::supervise::{
+    self, Proc, Settings, Sink, StdoutTo, Wiring, create_sink, pipe, write_report_atomically,
+};
+
+/// Largest result the referee may print.
+pub const RESULT_MAX_BYTES: usize = 64 * 1024;
+/// Largest replay the runner accepts from the staging directory.
+pub const REPLAY_MAX_BYTES: u64 = 64 * 1024 * 1024;
+const STAGING: &str = ".referee-staging";
+
+/// Everything that can stop a match before it starts.
+#[derive(Debug, thiserror::Error)]
+pub enum MatchError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error("output directory {path}: {source}")]
+    OutputDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Runs a whole match and returns its report. Errors only for a spec that cannot run at all.
+pub fn run(
+    spec: &MatchSpec,
+    profile: &Profile,
+    signals: &SignalFd,
+) -> Result<MatchReport, MatchError> {
+    let started = Instant::now();
+    let out = &spec.output_dir;
+    let staging = prepare_output_dir(out, profile)?;
+
+    // Resolve every process first: a bad spec must stop the match before anything runs.
+    let mut referee = spec.referee.to_run_spec();
+    referee.paths.rw.push(staging.clone());
+    referee.cwd = Some(staging.clone());
+    let wiring_env: Vec<String> = spec
+        .players
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{}:{}:{}", p.id, 3 + 2 * i, 4 + 2 * i))
+        .collect();
+    referee
+        .env
+        .insert("GAME_PLAYERS".into(), wiring_env.join(","));
+    referee
+        .env
+        .insert("GAME_OUTPUT_DIR".into(), staging.display().to_string());
+    let report_path = spec.report.as_deref();
+    let referee_settings = Settings::resolve(&referee, profile, report_path)?;
+    let player_settings = spec
+        .players
+        .iter()
+        .map(|p| player_settings(&p.process, profile, report_path).map_err(|e| prefix(&p.id, e)))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    // Pipes, players, then the referee with the other ends.
+    let mut procs = Vec::with_capacity(spec.players.len() + 1);
+    let mut referee_fds: Vec<(RawFd, OwnedFd)> = Vec::new();
+    for (i, (p, settings)) in spec.players.iter().zip(player_settings).enumerate() {
+        let stderr = log_sink(out, &format!("{}.stderr.log", p.id));
+        let (wiring, to_referee, from_referee) = match (pipe(), pipe()) {
+            (Ok((moves_r, moves_w)), Ok((obs_r, obs_w))) => (
+                Some(Wiring {
+                    stdin: obs_r,
+                    stdout: StdoutTo::Pipe(moves_w),
+                    stderr,
+                    handed_on: Vec::new(),
+                }),
+                Some(moves_r),
+                Some(obs_w),
+            ),
+            _ => (None, None, None),
+        };
+        let target = RawFd::try_from(3 + 2 * i).unwrap_or(RawFd::MAX);
+        if let (Some(r), Some(w)) = (to_referee, from_referee) {
+            referee_fds.push((target, r));
+            referee_fds.push((target + 1, w));
+        }
+        procs.push(match wiring {
+            Some(w) => Proc::spawn(settings, w),
+            None => Proc::failed(settings, "cannot create the player's pipes".into()),
+        });
+    }
+    let referee_proc = match File::open("/dev/null") {
+        Ok(null) => Proc::spawn(
+            referee_settings,
+            Wiring {
+                stdin: OwnedFd::from(null),
+                stdout: StdoutTo::Capture(Sink::Memory(Vec::new())),
+                stderr: log_sink(out, "referee.stderr.log"),
+                handed_on: referee_fds,
+            },
+        ),
+        Err(e) => Proc::failed(referee_settings, format!("cannot open /dev/null: {e}")),
+    };
+    procs.push(referee_proc);
+    let referee_index = procs.len() - 1;
+
+    supervise::supervise(&mut procs, Some(referee_index), signals);
+
+    let referee_proc = procs.pop();
+    let result_bytes = referee_proc
+        .as_ref()
+        .and_then(|p| p.stdout_memory())
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
+    let referee_report = referee_proc
+        .map(Proc::finish)
+        .unwrap_or_else(|| Report::not_run("the referee never ran".into()));
+    let player_reports: Vec<Report> = procs.into_iter().map(Proc::finish).collect();
+
+    let ids: Vec<&str> = spec.players.iter().map(|p| p.id.as_str()).collect();
+    let mut report = MatchReport {
+        version: REPORT_VERSION,
+        status: Status::Ok,
+        reason: String::new(),
+        wall_ms: 0,
+        result: None,
+        result_sha256: None,
+        replay_sha256: None,
+        output_dir: out.clone(),
+        referee: referee_report,
+        players: BTreeMap::new(),
+    };
+    let failed_setup = std::iter::once(("the referee".to_owned(), &report.referee))
+        .chain(
+            ids.iter()
+                .zip(&player_reports)
+                .map(|(id, r)| (format!("player {id}"), r)),
+        )
+        .find(|(_, r)| r.status == Status::SandboxError)
+        .map(|(who, r)| format!("the sandbox of {who} could not be set up: {}", r.reason));
+
+    if let Some(reason) = failed_setup {
+        (report.status, report.reason) = (Status::SandboxError, reason);
+    } else if report.referee.status == Status::Cancelled {
+        (report.status, report.reason) = (Status::Cancelled, report.referee.reason.clone());
+    } else if report.referee.status != Status::Ok {
+        (report.status, report.reason) = (
+            report.referee.status,
+            format!(
+                "the referee failed ({}); no result, no player credited",
+                report.referee.reason
+            ),
+        );
+    } else {
+        match validate_result(&result_bytes, &ids) {
+            Err(why) => {
+                (report.status, report.reason) = (
+                    Status::RuntimeError,
+                    format!("the referee's result was refused: {why}; no player credited"),
+                );
+            }
+            Ok(result) => match publish(out, &staging, &result_bytes) {
+                Ok((result_sha, replay_sha)) => {
+                    report.reason = describe(&result);
+                    report.result = Some(result);
+                    report.result_sha256 = Some(result_sha);
+                    report.replay_sha256 = replay_sha;
+                }
+                Err(e) => {
+                    (report.status, report.reason) = (
+                        Status::SandboxError,
+                        format!("cannot write the match output: {e}"),
+                    );
+                }
+            },
+        }
+    }
+    let forfeits = forfeited(report.result.as_ref());
+    for (id, r) in ids.iter().zip(player_reports) {
+        let verdict = player_verdict(&r, forfeits.iter().any(|f| f == id));
+        report.players.insert(
+            (*id).to_owned(),
+            PlayerReport {
+                verdict,
+                process: r,
+            },
+        );
+    }
+    let _ = std::fs::remove_dir_all(&staging);
+    report.wall_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(report)
+}
+
+fn prefix(id: &str, e: SpecError) -> SpecError {
+    SpecError::Invalid(format!(
+        "player {id}: {}",
+        e.to_string().trim_start_matches("invalid spec: ")
+    ))
+}
+
+/// A player gets no writable path and no working directory of its own.
+fn player_settings(
+    p: &ProcessSpec,
+    profile: &Profile,
+    report: Option<&Path>,
+) -> Result<Settings, SpecError> {
+    let mut spec = p.to_run_spec();
+    spec.cwd = Some(PathBuf::from("/"));
+    Settings::resolve(&spec, profile, report)
+}
+
+fn log_sink(dir: &Path, name: &str) -> Sink {
+    create_sink(&dir.join(name)).map_or(Sink::Discard, Sink::File)
+}
+
+/// Creates the output directory (the runner's alone) and a fresh staging directory inside it
+/// that only the referee's uid may write.
+fn prepare_output_dir(out: &Path, profile: &Profile) -> Result<PathBuf, MatchError> {
+    let err = |source| MatchError::OutputDir {
+        path: out.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(out).map_err(err)?;
+    let staging = out.join(STAGING);
+    if std::fs::symlink_metadata(&staging).is_ok() {
+        std::fs::remove_dir_all(&staging).map_err(err)?;
+    }
+    std::fs::create_dir(&staging).map_err(err)?;
+    std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+    if nix::unistd::geteuid().is_root() {
+        let uid = nix::unistd::Uid::from_raw(profile.identity.uid);
+        let gid = nix::unistd::Gid::from_raw(profile.identity.gid);
+        nix::unistd::chown(&staging, Some(uid), Some(gid)).map_err(|e| err(e.into()))?;
+    }
+    Ok(staging)
+}
+
+/// Accepts the referee's result only in the documented shape, naming only real players.
+pub fn validate_result(bytes: &[u8], ids: &[&str]) -> Result<Value, String> {
+    if bytes.is_empty() {
+        return Err("the referee printed no result".into());
+    }
+    if bytes.len() > RESULT_MAX_BYTES {
+        return Err(format!(
+            "the result is {} bytes, over the {RESULT_MAX_BYTES}-byte cap",
+            bytes.len()
+        ));
+    }
+    let v: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("the result is not JSON: {e}"))?;
+    let obj = v.as_object().ok_or("the result is not a JSON object")?;
+    let known = ["winner", "scores", "reason", "turns", "players"];
+    if let Some(k) = obj.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(format!("unknown field {k:?}"));
+    }
+    match obj.get("winner") {
+        Some(Value::Null) => {}
+        Some(Value::String(w)) if ids.contains(&w.as_str()) => {}
+        Some(w) => return Err(format!("winner {w} is not one of the players")),
+        None => return Err("missing field winner".into()),
+    }
+    let scores = obj
+        .get("scores")
+        .and_then(Value::as_object)
+        .ok_or("scores must be an object")?;
+    let mut named: Vec<&str> = scores.keys().map(String::as_str).collect();
+    named.sort_unstable();
+    let mut expected = ids.to_vec();
+    expected.sort_unstable();
+    if named != expected {
+        return Err(format!(
+            "scores name {named:?}, the players are {expected:?}"
+        ));
+    }
+    if let Some((k, _)) = scores.iter().find(|(_, s)| !s.is_i64()) {
+        return Err(format!("score of {k} is not an integer"));
+    }
+    obj.get("reason")
+        .and_then(Value::as_str)
+        .ok_or("reason must be a string")?;
+    obj.get("turns")
+        .and_then(Value::as_u64)
+        .ok_or("turns must be a non-negative integer")?;
+    if let Some(players) = obj.get("players") {
+        let players = players.as_object().ok_or("players must be an object")?;
+        for (id, p) in players {
+            if !ids.contains(&id.as_str()) {
+                return Err(format!("players names {id}, who is not playing"));
+            }
+            match p.get("status").and_then(Value::as_str) {
+                Some("ok" | "forfeit") => {}
+                _ => return Err(format!("players.{id}.status must be \"ok\" or \"forfeit\"")),
+            }
+        }
+    }
+    Ok(v)
+}
+
+fn forfeited(result: Option<&Value>) -> Vec<String> {
+    let Some(players) = result
+        .and_then(|r| r.get("players"))
+        .and_then(Value::as_object)
+    else {
+        return Vec::new();
+    };
+    players
+        .iter()
+        .filter(|(_, p)| p.get("status").and_then(Value::as_str) == Some("forfeit"))
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+fn describe(result: &Value) -> String {
+    let why = result.get("reason").and_then(Value::as_str).unwrap_or("");
+    match result.get("winner").and_then(Value::as_str) {
+        Some(w) => format!("{w} won ({why})"),
+        None => format!("no winner ({why})"),
+    }
+}
+
+/// A player's verdict: its own process first (limits, crashes, violations), then the referee.
+pub fn player_verdict(r: &Report, forfeit: bool) -> PlayerVerdict {
+    match r.status {
+        Status::SandboxError => PlayerVerdict::SandboxError,
+        Status::Cancelled => PlayerVerdict::Cancelled,
+        Status::TimeoutWall | Status::TimeoutCpu => PlayerVerdict::Timeout,
+        Status::MemoryLimit => PlayerVerdict::Memory,
+        Status::PolicyViolation => PlayerVerdict::PolicyViolation,
+        Status::RuntimeError | Status::Signaled | Status::OutputLimit | Status::FileSizeLimit => {
+            PlayerVerdict::Crash
+        }
+        Status::Ok if forfeit => PlayerVerdict::Forfeit,
+        Status::Ok => PlayerVerdict::Ok,
+    }
+}
+
+/// Writes result.json and moves replay.jsonl out of staging; returns their digests.
+fn publish(out: &Path, staging: &Path, result: &[u8]) -> std::io::Result<(String, Option<String>)> {
+    let text = std::str::from_utf8(result).map_err(std::io::Error::other)?;
+    write_report_atomically(&out.join("result.json"), text.trim_end())?;
+    let result_sha = crate::sha256_hex(text.trim_end().as_bytes());
+    let replay = staging.join("replay.jsonl");
+    let Ok(meta) = std::fs::symlink_metadata(&replay) else {
+        return Ok((result_sha, None));
+    };
+    // The referee is trusted, but its directory is still checked: a regular file, of sane
+    // size, owned by the uid that wrote it; never a link to something of the runner's.
+    if !meta.is_file() || meta.nlink() != 1 || meta.len() > REPLAY_MAX_BYTES {
+        return Err(std::io::Error::other(
+            "replay.jsonl is not a plain file of acceptable size",
+        ));
+    }
+    let mut bytes = Vec::new();
+    File::open(&replay)?
+        .take(REPLAY_MAX_BYTES)
+        .read_to_end(&mut bytes)?;
+    let sha = crate::sha256_hex(&bytes);
+    let text = String::from_utf8(bytes).map_err(std::io::Error::other)?;
+    write_report_atomically(&out.join("replay.jsonl"), &text)?;
+    Ok((result_sha, Some(sha)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IDS: &[&str] = &["random", "greedy"];
+
+    #[test]
+    fn a_good_result_is_accepted() {
+        let r = br#"{"winner":"greedy","scores":{"random":1,"greedy":5},"reason":"higher score","turns":100,
+                    "players":{"random":{"status":"ok","detail":""},"greedy":{"status":"ok","detail":""}}}"#;
+        let v = validate_result(r, IDS).unwrap();
+        assert_eq!(describe(&v), "greedy won (higher score)");
+    }
+
+    #[test]
+    fn forged_or_broken_results_are_refused() {
+        for (doc, needle) in [
+            (
+                r#"{"winner":"mallory","scores":{"random":1,"greedy":5},"reason":"","turns":1}"#,
+                "not one of the players",
+            ),
+            (
+                r#"{"winner":null,"scores":{"random":1},"reason":"","turns":1}"#,
+                "scores name",
+            ),
+            (
+                r#"{"winner":null,"scores":{"random":1,"greedy":"9"},"reason":"","turns":1}"#,
+                "not an integer",
+            ),
+            (
+                r#"{"winner":null,"scores":{"random":1,"greedy":2},"reason":"","turns":-1}"#,
+                "turns",
+            ),
+            (
+                r#"{"winner":null,"scores":{"random":1,"greedy":2},"reason":"","turns":1,"bonus":1}"#,
+                "unknown field",
+            ),
+            (r#"[1,2]"#, "not a JSON object"),
+            ("garbage", "not JSON"),
+            ("", "no result"),
+        ] {
+            let e = validate_result(doc.as_bytes(), IDS).unwrap_err();
+            assert!(e.contains(needle), "{doc}: {e}");
+        }
+        let huge = format!(
+            r#"{{"winner":null,"scores":{{"random":1,"greedy":2}},"reason":"{}","turns":1}}"#,
+            "x".repeat(70_000)
+        );
+        assert!(
+            validate_result(huge.as_bytes(), IDS)
+                .unwrap_err()
+                .contains("cap")
+        );
+    }
+
+    #[test]
+    fn verdicts_for_players() {
+        let mut r = Report::not_run(String::new());
+        r.status = Status::Ok;
+        assert_eq!(player_verdict(&r, false), PlayerVerdict::Ok);
+        assert_eq!(player_verdict(&r, true), PlayerVerdict::Forfeit);
+        r.status = Status::MemoryLimit;
+        assert_eq!(
+            player_verdict(&r, true),
+            PlayerVerdict::Memory,
+            "the process's own verdict comes first"
+        );
+        r.status = Status::PolicyViolation;
+        assert_eq!(player_verdict(&r, false), PlayerVerdict::PolicyViolation);
+    }
+}
