@@ -27,7 +27,9 @@ fn run() -> Result<(), String> {
     }
     let seccomp_path = policies.join("seccomp/x86_64.json");
     let profile_path = policies.join("sandbox/default.toml");
+    let container_path = policies.join("seccomp/container.json");
     println!("cargo:rerun-if-changed={}", seccomp_path.display());
+    println!("cargo:rerun-if-changed={}", container_path.display());
     println!("cargo:rerun-if-changed={}", profile_path.display());
 
     let text = read(&seccomp_path)?;
@@ -69,6 +71,22 @@ fn run() -> Result<(), String> {
             name.to_uppercase()
         );
     }
+    // The container's other calls (the supervisor's own, the runtime's last steps): never
+    // installed by the runner, only merged into the container-wide profile; compiled here so
+    // a misspelt name fails the build too.
+    let container = read(&container_path)?;
+    check_comments(&container, &container_path)?;
+    seccompiler::compile_from_json(container.as_bytes(), TargetArch::x86_64)
+        .map_err(|e| format!("{}: {e}", container_path.display()))?;
+    let _ = writeln!(
+        out,
+        "/// The container's calls besides the program's: the supervisor's and the runtime's."
+    );
+    let _ = writeln!(
+        out,
+        "pub const CONTAINER_JSON: &str = include_str!({:?});",
+        canonical(&container_path)?
+    );
     let profile = read(&profile_path)?;
     let _ = writeln!(out, "/// The default sandbox profile as committed.");
     let _ = writeln!(

@@ -34,6 +34,10 @@ enum Command {
         /// Profile to show instead of the embedded one.
         #[arg(long, value_name = "FILE")]
         profile: Option<PathBuf>,
+        /// Print the container-wide seccomp profile (OCI format, for a Kubernetes Localhost
+        /// profile) generated from the same policy files.
+        #[arg(long, conflicts_with_all = ["json", "profile"])]
+        oci_seccomp: bool,
     },
 }
 
@@ -288,7 +292,13 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Run(args) => run(*args, &signals),
-        Command::Policy { json, profile } => {
+        Command::Policy {
+            oci_seccomp: true, ..
+        } => {
+            print!("{}", runner::policy::oci_profile_text());
+            ExitCode::SUCCESS
+        }
+        Command::Policy { json, profile, .. } => {
             match runner::policy::print(profile.as_deref(), json) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

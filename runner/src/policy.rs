@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::profile::{Profile, ProfileError, SECCOMP_JSON, SECCOMP_SHA256};
+use crate::profile::{CONTAINER_JSON, Profile, ProfileError, SECCOMP_JSON, SECCOMP_SHA256};
 use crate::sandbox::kernel_landlock_abi;
 
 /// One rule of the seccomp JSON, flattened for display.
@@ -61,6 +61,40 @@ fn rules(doc: &Value) -> Vec<Rule> {
         }
     }
     out
+}
+
+/// The container-wide seccomp profile (OCI format, for a Kubernetes `Localhost` profile),
+/// generated from the same files as the runner's own filter so the two cannot drift: every
+/// call the sandboxed program may make (`main`), plus the supervisor's own calls. Argument
+/// conditions are left to the inner filter; clone3 answers ENOSYS here too so glibc falls back
+/// to clone; anything else fails with EPERM; only the x86_64 ABI is admitted (no x32, no i386).
+pub fn oci_profile() -> Value {
+    let mut names: Vec<String> = [SECCOMP_JSON, CONTAINER_JSON]
+        .iter()
+        .filter_map(|text| serde_json::from_str::<Value>(text).ok())
+        .flat_map(|doc| rules(&doc))
+        .filter(|r| r.filter != "enosys" && r.syscall != "clone3")
+        .map(|r| r.syscall)
+        .collect();
+    names.sort();
+    names.dedup();
+    json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "defaultErrnoRet": 1,
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [
+            { "names": names, "action": "SCMP_ACT_ALLOW" },
+            { "names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38 },
+        ],
+    })
+}
+
+/// [`oci_profile`] as the text committed under policies/kubernetes/seccomp/.
+pub fn oci_profile_text() -> String {
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&oci_profile()).unwrap_or_default()
+    )
 }
 
 /// Prints the effective policy to standard output.
@@ -182,6 +216,44 @@ fn render_text(p: &Profile, doc: &Value, kernel_abi: Option<u32>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_committed_localhost_profile_is_generated_from_the_policy() {
+        let committed = include_str!("../../policies/kubernetes/seccomp/game-sandbox.json");
+        assert!(
+            committed == oci_profile_text(),
+            "policies/kubernetes/seccomp/game-sandbox.json is stale: regenerate it with\n  runner policy --oci-seccomp > policies/kubernetes/seccomp/game-sandbox.json"
+        );
+        let p = oci_profile();
+        let allowed: Vec<&str> = p["syscalls"][0]["names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        for needed in [
+            "read",
+            "execve",
+            "clone",
+            "wait4",
+            "landlock_restrict_self",
+            "seccomp",
+            "signalfd4",
+        ] {
+            assert!(allowed.contains(&needed), "{needed}");
+        }
+        for denied in [
+            "ptrace",
+            "mount",
+            "bpf",
+            "io_uring_setup",
+            "unshare",
+            "clone3",
+            "keyctl",
+        ] {
+            assert!(!allowed.contains(&denied), "{denied}");
+        }
+    }
 
     #[test]
     fn text_names_every_rule_and_the_defaults() {

@@ -11,7 +11,7 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_policy.rs"));
 }
 
-pub use embedded::{PROFILE_SHA256, SECCOMP_JSON, SECCOMP_SHA256};
+pub use embedded::{CONTAINER_JSON, PROFILE_SHA256, SECCOMP_JSON, SECCOMP_SHA256};
 
 /// The two compiled filters, in the order they are installed. `enosys` first, because the
 /// main allowlist refuses the `seccomp` and `prctl` calls needed to install anything after it.
