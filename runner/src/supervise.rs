@@ -956,6 +956,13 @@ fn fmt_ms(ms: u64) -> String {
     crate::units::Secs::from_millis(ms).to_string()
 }
 
+/// A measured size, as a person reads it: `70.6MiB`.
+fn fmt_kib(kib: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let mib = kib as f64 / 1024.0;
+    format!("{mib:.1}MiB")
+}
+
 fn fmt_bytes(b: u64) -> String {
     crate::units::Size(b).to_string()
 }
@@ -1008,7 +1015,7 @@ fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict
                 MemorySignal::RssSampler,
                 format!(
                     "the program used more than {mem_limit} of memory ({} resident when stopped)",
-                    fmt_bytes(rss_kib * 1024)
+                    fmt_kib(rss_kib)
                 ),
             );
         }
@@ -1086,7 +1093,7 @@ fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict
             MemorySignal::PeakRss,
             format!(
                 "the program's peak memory {} was over the limit of {mem_limit}",
-                fmt_bytes(f.max_rss_kib * 1024)
+                fmt_kib(f.max_rss_kib)
             ),
         );
     }
