@@ -85,6 +85,8 @@ fn call(name: &str) -> Option<Call> {
         "fsync" => c(SYS_fsync, &["-1"]),
         "fdatasync" => c(SYS_fdatasync, &["-1"]),
         "fadvise64" => c(SYS_fadvise64, &["-1", "0", "0", "0"]),
+        // bad descriptors: EBADF
+        "sendfile" => c(SYS_sendfile, &["-1", "-1", "0", "0"]),
         "ftruncate" => c(SYS_ftruncate, &["-1", "0"]),
         "truncate" => c(SYS_truncate, &["0", "0"]),
         // nfds < 0: EINVAL
@@ -177,6 +179,8 @@ fn call(name: &str) -> Option<Call> {
         "geteuid" => c(SYS_geteuid, &[]),
         "getgid" => c(SYS_getgid, &[]),
         "getegid" => c(SYS_getegid, &[]),
+        // size 0: only counts the groups
+        "getgroups" => c(SYS_getgroups, &["0", "0"]),
         "uname" => c(SYS_uname, &["0"]),
         "sysinfo" => c(SYS_sysinfo, &["0"]),
         "getrusage" => c(SYS_getrusage, &["0", "0"]),
@@ -196,6 +200,7 @@ fn call(name: &str) -> Option<Call> {
         "shutdown" => c(SYS_shutdown, &["-1", "0"]),
         "getsockopt" => c(SYS_getsockopt, &["-1", "0", "0", "0", "0"]),
         "getsockname" => c(SYS_getsockname, &["-1", "0", "0"]),
+        "getpeername" => c(SYS_getpeername, &["-1", "0", "0"]),
         "sendto" => c(SYS_sendto, &["-1", "0", "0", "0", "0", "0"]),
         "recvfrom" => c(SYS_recvfrom, &["-1", "0", "0", "0", "0", "0"]),
         "sendmsg" => c(SYS_sendmsg, &["-1", "0", "0"]),

@@ -1,0 +1,1330 @@
+//! The attack suite: every hostile program in `tests/attacks/` run through the real `runner`
+//! binary, once as root (the runner drops to uid 65532 itself) and once already as uid 65532
+//! with no capabilities (as in the pod, where Landlock scoping is all that separates the
+//! program from its supervisor).
+//!
+//! Each program starts with a header the harness reads:
+//!
+//! ```text
+//! # attack: what it tries, in one line
+//! # expect: the report status (ok, policy_violation, memory_limit, ...)
+//! # runner-args: extra runner flags, overriding the suite's defaults (optional)
+//! # args: program arguments; {tcp_port} {udp_port} {secret} {scratch} {report_dir} {report}
+//! #       {data} {outside} are filled in (optional)
+//! # exit-code: N        the program's exit status in the report (optional)
+//! # signal: SIGNAME     the signal in the report (optional)
+//! # memory-signal: rss_sampler   (optional)
+//! # stdout: exact standard output (optional; or a sibling NAME.out file)
+//! # stderr-contains: text (optional, repeatable)
+//! # check: extra checks: tcp udp report-symlink stdout-full stderr-full (optional)
+//! ```
+//!
+//! A program expected to be `ok` checks by itself that its attack failed and exits 0 only then;
+//! when an attack succeeds it prints `ESCAPED` and exits 42. Whatever the header says, every
+//! trial also checks: the runner exited 0 and wrote a regular-file report with the verdict and
+//! the enforcement it claims; no `ESCAPED`, secret or runner environment value in any output;
+//! captured output within its cap; every file in scratch within the size limit; the report
+//! directory, the outside directory, the secret and the data file untouched; the termination
+//! log agreeing with the report.
+//!
+//! Run: `cargo test -p runner --test attacks` (as root for both modes).
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::ErrorKind;
+use std::net::{TcpListener, UdpSocket};
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use serde_json::Value;
+
+const RUNNER: &str = env!("CARGO_BIN_EXE_runner");
+const PYTHON: &str = "/usr/bin/python3.11";
+const SANDBOX_UID: u32 = 65532;
+const SETPRIV: &str = "/usr/bin/setpriv";
+
+/// Limits small enough to keep the suite fast; a header's `runner-args` overrides them.
+const DEFAULT_LIMITS: &[(&str, &str)] = &[
+    ("--wall-time", "5"),
+    ("--cpu-time", "2"),
+    ("--memory", "128MiB"),
+    ("--output-limit", "64KiB"),
+    ("--file-size-limit", "1MiB"),
+];
+
+/// Values set in the runner's own environment that must never reach the program.
+const RUNNER_ENV: &[(&str, &str)] = &[
+    ("SECRET_TOKEN", "env-secret-5f1d9c0b7a"),
+    ("KUBERNETES_SERVICE_HOST", "10.96.0.1"),
+    ("AWS_SECRET_ACCESS_KEY", "env-secret-aws-3e8c1f"),
+];
+
+const SECRET_CONTENT: &str = "file-secret-9b2e77c4d1 (the program must never see this)\n";
+const CANARY_CONTENT: &str = "canary: nothing may change me\n";
+const DATA_CONTENT: &str = "alpha beta gamma\ndelta epsilon zeta\neta theta iota\n";
+const VICTIM_CONTENT: &str = "victim: the runner must not write through a symlink\n";
+
+const STATUSES: &[&str] = &[
+    "ok",
+    "runtime_error",
+    "signaled",
+    "timeout_wall",
+    "timeout_cpu",
+    "memory_limit",
+    "output_limit",
+    "file_size_limit",
+    "policy_violation",
+    "cancelled",
+    "sandbox_error",
+];
+
+const CHECKS: &[&str] = &["tcp", "udp", "report-symlink", "stdout-full", "stderr-full"];
+
+type Res<T = ()> = Result<T, String>;
+
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err(format!($($fmt)+));
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Modes
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The runner as the test runs it (root: it drops to 65532 by itself).
+    Root,
+    /// The runner already unprivileged, through setpriv, as in the pod.
+    Uid65532,
+}
+
+impl Mode {
+    const ALL: [Mode; 2] = [Mode::Root, Mode::Uid65532];
+
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Root => "root",
+            Mode::Uid65532 => "uid65532",
+        }
+    }
+
+    /// Why this mode cannot run here, if it cannot.
+    fn unavailable(self) -> Option<String> {
+        match self {
+            Mode::Root => None,
+            Mode::Uid65532 if !is_root() => Some(
+                "uid65532 mode needs the tests to run as root (setpriv changes the uid)".into(),
+            ),
+            Mode::Uid65532 if !Path::new(SETPRIV).exists() => {
+                Some(format!("uid65532 mode needs {SETPRIV}"))
+            }
+            Mode::Uid65532 => None,
+        }
+    }
+
+    /// The command that starts the runner in this mode.
+    fn command(self) -> Command {
+        match self {
+            Mode::Root => Command::new(RUNNER),
+            Mode::Uid65532 => {
+                let mut c = Command::new(SETPRIV);
+                c.args([
+                    "--reuid",
+                    "65532",
+                    "--regid",
+                    "65532",
+                    "--clear-groups",
+                    "--inh-caps=-all",
+                    "--bounding-set=-all",
+                    "--",
+                    RUNNER,
+                ]);
+                c
+            }
+        }
+    }
+
+    /// The uid the program must run as.
+    fn program_uid(self) -> u32 {
+        if is_root() || self == Mode::Uid65532 {
+            SANDBOX_UID
+        } else {
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            unsafe { libc::geteuid() }
+        }
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attack programs and their headers
+
+#[derive(Debug, Clone, Default)]
+struct Header {
+    attack: String,
+    expect: String,
+    runner_args: Vec<String>,
+    args: Vec<String>,
+    exit_code: Option<i32>,
+    signal: Option<String>,
+    memory_signal: Option<String>,
+    stdout: Option<String>,
+    stderr_contains: Vec<String>,
+    checks: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Program {
+    name: String,
+    path: PathBuf,
+    header: Header,
+}
+
+fn attacks_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/attacks")
+}
+
+fn parse_header(path: &Path) -> Res<Header> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut h = Header::default();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix('#') else {
+            break;
+        };
+        let Some((key, value)) = rest.trim().split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        let words = || value.split_whitespace().map(str::to_owned);
+        match key.trim() {
+            "attack" => h.attack = value.to_owned(),
+            "expect" => h.expect = value.to_owned(),
+            "runner-args" => h.runner_args.extend(words()),
+            "args" => h.args.extend(words()),
+            "exit-code" => {
+                h.exit_code = Some(
+                    value
+                        .parse()
+                        .map_err(|e| format!("{}: exit-code {value:?}: {e}", path.display()))?,
+                );
+            }
+            "signal" => h.signal = Some(value.to_owned()),
+            "memory-signal" => h.memory_signal = Some(value.to_owned()),
+            "stdout" => h.stdout = Some(format!("{value}\n")),
+            "stderr-contains" => h.stderr_contains.push(value.to_owned()),
+            "check" => h.checks.extend(words()),
+            other => return Err(format!("{}: unknown header key {other:?}", path.display())),
+        }
+    }
+    ensure!(
+        !h.attack.is_empty(),
+        "{}: missing `# attack:` line",
+        path.display()
+    );
+    ensure!(
+        STATUSES.contains(&h.expect.as_str()),
+        "{}: `# expect: {}` is not a report status",
+        path.display(),
+        h.expect
+    );
+    if let Some(c) = h.checks.iter().find(|c| !CHECKS.contains(&c.as_str())) {
+        return Err(format!("{}: unknown check {c:?}", path.display()));
+    }
+    let out = path.with_extension("out");
+    if out.exists() {
+        ensure!(
+            h.stdout.is_none(),
+            "{}: both `# stdout:` and {}",
+            path.display(),
+            out.display()
+        );
+        h.stdout = Some(fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?);
+    }
+    Ok(h)
+}
+
+fn load_programs() -> Res<Vec<Program>> {
+    let dir = attacks_dir();
+    let mut programs = Vec::new();
+    for entry in fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("py") {
+            continue;
+        }
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .ok_or_else(|| format!("{}: bad name", path.display()))?
+            .to_owned();
+        let header = parse_header(&path)?;
+        programs.push(Program { name, path, header });
+    }
+    programs.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(programs)
+}
+
+// ---------------------------------------------------------------------------------------------
+// One trial's world: fresh directories, listeners, files the program must not touch
+
+fn chmod(path: &Path, mode: u32) -> Res {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("chmod {}: {e}", path.display()))
+}
+
+fn write(path: &Path, text: &str, mode: u32) -> Res {
+    fs::write(path, text).map_err(|e| format!("write {}: {e}", path.display()))?;
+    chmod(path, mode)
+}
+
+fn mkdir(path: &Path, mode: u32) -> Res {
+    fs::create_dir(path).map_err(|e| format!("mkdir {}: {e}", path.display()))?;
+    chmod(path, mode)
+}
+
+fn read_lossy(path: &Path) -> String {
+    fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
+fn head_tail(text: &str, n: usize) -> String {
+    if text.len() <= 2 * n {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(n).collect();
+    let tail: String = text
+        .chars()
+        .rev()
+        .take(n)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("{head}\n[... {} bytes ...]\n{tail}", text.len())
+}
+
+struct World {
+    _tmp: tempfile::TempDir,
+    prog_dir: PathBuf,
+    scratch: PathBuf,
+    report_dir: PathBuf,
+    report: PathBuf,
+    stdout: PathBuf,
+    stderr: PathBuf,
+    tlog: PathBuf,
+    outside: PathBuf,
+    secret: PathBuf,
+    data: PathBuf,
+    runner_out: PathBuf,
+    runner_err: PathBuf,
+    tcp: TcpListener,
+    udp: UdpSocket,
+}
+
+impl World {
+    /// Everything is reachable by uid 65532 through plain permissions (directories 0777,
+    /// the secret 0644): only the sandbox keeps the program out, never DAC.
+    fn new() -> Res<Self> {
+        let tmp = tempfile::Builder::new()
+            .prefix("attack-")
+            .tempdir()
+            .map_err(|e| format!("tempdir: {e}"))?;
+        let root = tmp.path().to_owned();
+        chmod(&root, 0o755)?;
+        let prog_dir = root.join("prog");
+        let scratch = root.join("scratch");
+        let report_dir = root.join("report");
+        let outside = root.join("outside");
+        let secret_dir = root.join("secret");
+        mkdir(&prog_dir, 0o755)?;
+        mkdir(&scratch, 0o777)?;
+        mkdir(&report_dir, 0o777)?;
+        mkdir(&outside, 0o777)?;
+        mkdir(&secret_dir, 0o755)?;
+        let secret = secret_dir.join("secret.txt");
+        write(&secret, SECRET_CONTENT, 0o644)?;
+        write(&outside.join("canary"), CANARY_CONTENT, 0o666)?;
+        let data = prog_dir.join("data.txt");
+        write(&data, DATA_CONTENT, 0o666)?;
+        let tlog = report_dir.join("termination-log");
+        write(&tlog, "", 0o666)?;
+        let tcp = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("tcp bind: {e}"))?;
+        tcp.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let udp = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("udp bind: {e}"))?;
+        udp.set_nonblocking(true).map_err(|e| e.to_string())?;
+        Ok(Self {
+            report: report_dir.join("report.json"),
+            stdout: report_dir.join("stdout.txt"),
+            stderr: report_dir.join("stderr.txt"),
+            runner_out: root.join("runner-stdout.txt"),
+            runner_err: root.join("runner-stderr.txt"),
+            _tmp: tmp,
+            prog_dir,
+            scratch,
+            report_dir,
+            tlog,
+            outside,
+            secret,
+            data,
+            tcp,
+            udp,
+        })
+    }
+
+    fn install(&self, program: &Path, name: &str) -> Res<PathBuf> {
+        let dest = self.prog_dir.join(format!("{name}.py"));
+        fs::copy(program, &dest).map_err(|e| format!("copy {}: {e}", program.display()))?;
+        chmod(&dest, 0o644)?;
+        Ok(dest)
+    }
+
+    fn fill(&self, s: &str) -> Res<String> {
+        let port = |r: std::io::Result<std::net::SocketAddr>| {
+            r.map(|a| a.port().to_string()).map_err(|e| e.to_string())
+        };
+        Ok(s.replace("{tcp_port}", &port(self.tcp.local_addr())?)
+            .replace("{udp_port}", &port(self.udp.local_addr())?)
+            .replace("{secret}", &self.secret.display().to_string())
+            .replace("{scratch}", &self.scratch.display().to_string())
+            .replace("{report_dir}", &self.report_dir.display().to_string())
+            .replace("{report}", &self.report.display().to_string())
+            .replace("{data}", &self.data.display().to_string())
+            .replace("{outside}", &self.outside.display().to_string()))
+    }
+
+    /// The runner's flags: report and capture files, the grants, the limits.
+    fn runner_args(&self, script: &Path, extra: &[String]) -> Res<Vec<String>> {
+        let mut limits: Vec<(String, String)> = DEFAULT_LIMITS
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let mut rest = Vec::new();
+        let mut it = extra.iter();
+        while let Some(flag) = it.next() {
+            let flag = self.fill(flag)?;
+            if let Some(slot) = limits.iter_mut().find(|(k, _)| *k == flag) {
+                slot.1 = self.fill(it.next().ok_or_else(|| format!("{flag} needs a value"))?)?;
+            } else {
+                rest.push(flag);
+            }
+        }
+        let p = |p: &Path| p.display().to_string();
+        let mut args: Vec<String> = vec![
+            "run".into(),
+            "--report".into(),
+            p(&self.report),
+            "--stdout".into(),
+            p(&self.stdout),
+            "--stderr".into(),
+            p(&self.stderr),
+            "--termination-log".into(),
+            p(&self.tlog),
+            "--rw".into(),
+            p(&self.scratch),
+            "--ro".into(),
+            p(script),
+            "--ro".into(),
+            p(&self.data),
+        ];
+        for (k, v) in limits {
+            args.push(k);
+            args.push(v);
+        }
+        args.extend(rest);
+        Ok(args)
+    }
+
+    /// Starts the runner with the output redirected to files and secrets in its environment.
+    fn spawn(&self, mode: Mode, args: &[String]) -> Res<std::process::Child> {
+        let out = fs::File::create(&self.runner_out).map_err(|e| e.to_string())?;
+        let err = fs::File::create(&self.runner_err).map_err(|e| e.to_string())?;
+        let mut cmd = mode.command();
+        cmd.args(args)
+            .envs(RUNNER_ENV.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        cmd.spawn().map_err(|e| format!("spawn runner: {e}"))
+    }
+
+    /// What to print when a trial fails: everything needed to see why.
+    fn context(&self, status: Option<ExitStatus>) -> String {
+        format!(
+            "runner exit: {status:?}\n--- report ({})\n{}\n--- program stdout\n{}\n--- program stderr\n{}\n--- runner stdout\n{}\n--- runner stderr\n{}",
+            self.report.display(),
+            read_lossy(&self.report),
+            head_tail(&read_lossy(&self.stdout), 1000),
+            head_tail(&read_lossy(&self.stderr), 1500),
+            head_tail(&read_lossy(&self.runner_out), 1000),
+            head_tail(&read_lossy(&self.runner_err), 1500),
+        )
+    }
+}
+
+/// Waits for a child, killing it (and failing) past the deadline.
+fn wait_deadline(child: &mut std::process::Child, limit: Duration) -> Res<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(st)) => return Ok(st),
+            Ok(None) if Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "the runner did not finish within {limit:?}: killed by the harness"
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(format!("wait: {e}")),
+        }
+    }
+}
+
+/// Seconds from a `--wall-time` value like `5`, `1.5`, `500ms`, `2s`, `1m`.
+fn parse_secs(s: &str) -> f64 {
+    let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (s, 1.0)
+    };
+    num.parse::<f64>().unwrap_or(10.0) * mult
+}
+
+fn wall_of(args: &[String]) -> Duration {
+    let secs = args
+        .windows(2)
+        .find(|w| w[0] == "--wall-time")
+        .map_or(10.0, |w| parse_secs(&w[1]));
+    Duration::from_secs_f64(secs)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks
+
+fn get<'a>(v: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(v, |v, k| &v[k])
+}
+
+fn as_u64(v: &Value, path: &str) -> Res<u64> {
+    get(v, path)
+        .as_u64()
+        .ok_or_else(|| format!("report field {path} is not a number"))
+}
+
+fn read_report(w: &World) -> Res<Value> {
+    let meta = fs::symlink_metadata(&w.report)
+        .map_err(|e| format!("no report at {}: {e}", w.report.display()))?;
+    ensure!(
+        meta.file_type().is_file(),
+        "the report is not a regular file: {:?}",
+        meta.file_type()
+    );
+    let text = fs::read_to_string(&w.report).map_err(|e| format!("read report: {e}"))?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| format!("report is not JSON: {e}"))?;
+    ensure!(v["version"] == 1, "report version is {}", v["version"]);
+    Ok(v)
+}
+
+/// The sandbox the report claims must be the one the policy asks for.
+fn check_enforced(report: &Value, mode: Mode) -> Res {
+    let e = &report["enforced"];
+    ensure!(
+        e["landlock_status"] == "fully_enforced",
+        "landlock_status is {}",
+        e["landlock_status"]
+    );
+    ensure!(
+        e["landlock_abi"].as_u64().is_some_and(|a| a >= 6),
+        "landlock_abi is {} (want >= 6)",
+        e["landlock_abi"]
+    );
+    ensure!(
+        e["no_new_privs"] == true,
+        "no_new_privs is {}",
+        e["no_new_privs"]
+    );
+    ensure!(
+        e["capabilities_dropped"] == true,
+        "capabilities_dropped is {}",
+        e["capabilities_dropped"]
+    );
+    let uid = u64::from(mode.program_uid());
+    ensure!(e["uid"] == uid, "enforced.uid is {} (want {uid})", e["uid"]);
+    if uid == u64::from(SANDBOX_UID) {
+        ensure!(e["gid"] == uid, "enforced.gid is {} (want {uid})", e["gid"]);
+    }
+    for k in ["seccomp_policy_sha256", "profile_sha256"] {
+        ensure!(
+            e[k].as_str().is_some_and(|s| s.len() == 64),
+            "enforced.{k} is {}",
+            e[k]
+        );
+    }
+    Ok(())
+}
+
+/// Every regular file under a directory, with its size; symlinks are reported as errors.
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>) -> Res {
+    for entry in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let meta = fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
+        let ft = meta.file_type();
+        ensure!(!ft.is_symlink(), "a symlink appeared at {}", path.display());
+        if ft.is_dir() {
+            walk(&path, out)?;
+        } else {
+            out.push((path, meta.len()));
+        }
+    }
+    Ok(())
+}
+
+fn names_in(dir: &Path) -> Res<BTreeSet<String>> {
+    Ok(fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect())
+}
+
+fn check_output_cap(report: &Value, file: &Path, stream: &str, must_be_full: bool) -> Res {
+    let cap = as_u64(report, "limits.output_bytes")?;
+    let bytes = as_u64(report, &format!("{stream}_bytes"))?;
+    let truncated = report[format!("{stream}_truncated")] == true;
+    let len = fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    ensure!(
+        len <= cap,
+        "captured {stream} holds {len} bytes, over the cap of {cap}"
+    );
+    if truncated {
+        ensure!(
+            len == cap,
+            "{stream} was truncated but the file holds {len} bytes, not exactly the cap {cap}"
+        );
+        ensure!(
+            bytes > cap,
+            "{stream}_bytes {bytes} with truncation under cap {cap}"
+        );
+    } else {
+        ensure!(
+            bytes == len,
+            "{stream}_bytes is {bytes} but the file holds {len} bytes"
+        );
+    }
+    if must_be_full {
+        ensure!(truncated, "{stream}_truncated is false");
+    }
+    Ok(())
+}
+
+fn check_program(w: &World, p: &Program, mode: Mode, exit: ExitStatus) -> Res {
+    let h = &p.header;
+    ensure!(
+        exit.code() == Some(0),
+        "runner exit status {exit:?}, want 0 (report written)"
+    );
+    let report = read_report(w)?;
+    let out = read_lossy(&w.stdout);
+    let err = read_lossy(&w.stderr);
+    for (what, text) in [("stdout", &out), ("stderr", &err)] {
+        ensure!(
+            !text.contains("ESCAPED"),
+            "the program reports an escape on {what}"
+        );
+    }
+    let status = report["status"].as_str().unwrap_or("?");
+    ensure!(
+        status == h.expect,
+        "status is {status:?}, expected {:?} ({}): reason: {}",
+        h.expect,
+        h.attack,
+        report["reason"]
+    );
+    if h.expect == "policy_violation" {
+        ensure!(
+            report["signal_name"] == "SIGSYS",
+            "policy_violation without SIGSYS: {}",
+            report["signal_name"]
+        );
+    }
+    if let Some(code) = h.exit_code {
+        ensure!(
+            report["exit_code"] == code,
+            "exit_code is {}, expected {code}",
+            report["exit_code"]
+        );
+    }
+    if let Some(sig) = &h.signal {
+        ensure!(
+            report["signal_name"] == sig.as_str(),
+            "signal_name is {}, expected {sig}",
+            report["signal_name"]
+        );
+    }
+    if let Some(ms) = &h.memory_signal {
+        ensure!(
+            report["memory_signal"] == ms.as_str(),
+            "memory_signal is {}, expected {ms}",
+            report["memory_signal"]
+        );
+    }
+    check_enforced(&report, mode)?;
+
+    if let Some(want) = &h.stdout {
+        ensure!(
+            out == *want,
+            "stdout differs:\n  want {want:?}\n  got  {:?}",
+            head_tail(&out, 300)
+        );
+    }
+    for needle in &h.stderr_contains {
+        ensure!(err.contains(needle.as_str()), "stderr lacks {needle:?}");
+    }
+
+    // Secrets: neither the secret file nor the runner's environment in anything produced.
+    let everything = [
+        out.as_str(),
+        err.as_str(),
+        &read_lossy(&w.report),
+        &read_lossy(&w.runner_out),
+        &read_lossy(&w.runner_err),
+    ]
+    .concat();
+    let secret_line = SECRET_CONTENT.trim_end();
+    ensure!(
+        !everything.contains(secret_line),
+        "the secret file's content leaked into the output"
+    );
+    for (name, value) in RUNNER_ENV {
+        ensure!(
+            !everything.contains(value),
+            "the runner's {name} leaked into the output"
+        );
+    }
+
+    // Output caps and the captured files.
+    check_output_cap(
+        &report,
+        &w.stdout,
+        "stdout",
+        h.checks.contains("stdout-full"),
+    )?;
+    check_output_cap(
+        &report,
+        &w.stderr,
+        "stderr",
+        h.checks.contains("stderr-full"),
+    )?;
+
+    // Scratch: no file past the size limit (the kernel cuts at limit + 1), no symlink.
+    let limit = as_u64(&report, "limits.file_size_bytes")?;
+    let mut files = Vec::new();
+    walk(&w.scratch, &mut files)?;
+    for (path, len) in &files {
+        ensure!(
+            *len <= limit + 1,
+            "{} is {len} bytes, past the file-size limit {limit} + 1",
+            path.display()
+        );
+    }
+
+    // Nothing outside the grants changed.
+    let mut expected: BTreeSet<String> =
+        ["report.json", "stdout.txt", "stderr.txt", "termination-log"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+    if h.checks.contains("report-symlink") {
+        expected.insert("victim".into());
+    }
+    let found = names_in(&w.report_dir)?;
+    ensure!(
+        found == expected,
+        "the report directory holds {found:?}, expected {expected:?}"
+    );
+    let outside = names_in(&w.outside)?;
+    ensure!(
+        outside.len() == 1 && outside.contains("canary"),
+        "the outside directory holds {outside:?}"
+    );
+    ensure!(
+        read_lossy(&w.outside.join("canary")) == CANARY_CONTENT,
+        "the outside canary changed"
+    );
+    ensure!(
+        read_lossy(&w.secret) == SECRET_CONTENT,
+        "the secret changed"
+    );
+    ensure!(read_lossy(&w.data) == DATA_CONTENT, "the data file changed");
+
+    // The termination log carries the same verdict.
+    let tlog = read_lossy(&w.tlog);
+    let summary: Value = serde_json::from_str(&tlog)
+        .map_err(|e| format!("termination log is not JSON ({e}): {tlog:?}"))?;
+    ensure!(
+        summary["status"] == report["status"],
+        "termination log status {} differs from the report's {}",
+        summary["status"],
+        report["status"]
+    );
+
+    // Per-attack checks.
+    if h.checks.contains("tcp") {
+        match w.tcp.accept() {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Ok((_, peer)) => return Err(format!("the TCP listener got a connection from {peer}")),
+            Err(e) => return Err(format!("TCP accept: {e}")),
+        }
+    }
+    if h.checks.contains("udp") {
+        let mut buf = [0u8; 512];
+        match w.udp.recv_from(&mut buf) {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Ok((n, peer)) => return Err(format!("the UDP socket received {n} bytes from {peer}")),
+            Err(e) => return Err(format!("UDP recv: {e}")),
+        }
+    }
+    if h.checks.contains("report-symlink") {
+        ensure!(
+            read_lossy(&w.report_dir.join("victim")) == VICTIM_CONTENT,
+            "the symlink's target was overwritten"
+        );
+    }
+    Ok(())
+}
+
+fn run_program(p: &Program, mode: Mode) -> Res {
+    let w = World::new()?;
+    let script = w.install(&p.path, &p.name)?;
+    if p.header.checks.contains("report-symlink") {
+        // A symlink already at the report path: the runner must replace it, not follow it.
+        let victim = w.report_dir.join("victim");
+        write(&victim, VICTIM_CONTENT, 0o666)?;
+        std::os::unix::fs::symlink(&victim, &w.report).map_err(|e| e.to_string())?;
+    }
+    let mut args = w.runner_args(&script, &p.header.runner_args)?;
+    args.push("--".into());
+    args.push(PYTHON.into());
+    args.push(script.display().to_string());
+    for a in &p.header.args {
+        args.push(w.fill(a)?);
+    }
+    let mut child = w.spawn(mode, &args)?;
+    let status = wait_deadline(&mut child, wall_of(&args) + Duration::from_secs(30));
+    let result = status.clone().and_then(|st| check_program(&w, p, mode, st));
+    result.map_err(|e| format!("{}: {e}\n{}", p.header.attack, w.context(status.ok())))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trials that are not one attack program
+
+/// SIGTERM from outside (the kubelet) while the program sleeps: report `cancelled`.
+fn cancel_by_sigterm(mode: Mode) -> Res {
+    let w = World::new()?;
+    let src = w.prog_dir.join("src.py");
+    write(
+        &src,
+        "import time\nprint('started', flush=True)\ntime.sleep(60)\nprint('ESCAPED: not cancelled')\n",
+        0o644,
+    )?;
+    let script = w.install(&src, "sleeper")?;
+    let mut args = w.runner_args(&script, &["--wall-time".into(), "30".into()])?;
+    args.extend(["--".into(), PYTHON.into(), script.display().to_string()]);
+    let mut child = w.spawn(mode, &args)?;
+    let started = Instant::now();
+    while !read_lossy(&w.stdout).contains("started") {
+        if started.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("the program never started\n{}", w.context(None)));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = i32::try_from(child.id()).map_err(|e| e.to_string())?;
+    // SAFETY: kill with the pid of our own child (setpriv execs the runner in place); it
+    // touches no memory.
+    let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+    ensure!(sent == 0, "kill(runner, SIGTERM) failed");
+    let status = wait_deadline(&mut child, Duration::from_secs(15));
+    let check = || -> Res {
+        let st = status.clone()?;
+        ensure!(st.code() == Some(0), "runner exit status {st:?}, want 0");
+        let report = read_report(&w)?;
+        ensure!(
+            report["status"] == "cancelled",
+            "status is {}, want cancelled",
+            report["status"]
+        );
+        ensure!(
+            as_u64(&report, "wall_ms")? < 10_000,
+            "cancellation took {} ms",
+            report["wall_ms"]
+        );
+        check_enforced(&report, mode)?;
+        let tlog: Value = serde_json::from_str(&read_lossy(&w.tlog))
+            .map_err(|e| format!("termination log: {e}"))?;
+        ensure!(
+            tlog["status"] == "cancelled",
+            "termination log says {}",
+            tlog["status"]
+        );
+        Ok(())
+    };
+    check().map_err(|e| format!("{e}\n{}", w.context(status.ok())))
+}
+
+/// The report's `enforced` section says what the policy requires, and the program agrees.
+fn enforcement(mode: Mode) -> Res {
+    let w = World::new()?;
+    let src = w.prog_dir.join("src.py");
+    write(
+        &src,
+        "import os\nprint(os.getuid(), os.geteuid(), os.getgid(), os.getegid())\n",
+        0o644,
+    )?;
+    let script = w.install(&src, "whoami")?;
+    let mut args = w.runner_args(&script, &[])?;
+    args.extend(["--".into(), PYTHON.into(), script.display().to_string()]);
+    let mut child = w.spawn(mode, &args)?;
+    let status = wait_deadline(&mut child, Duration::from_secs(30));
+    let check = || -> Res {
+        let st = status.clone()?;
+        ensure!(st.code() == Some(0), "runner exit status {st:?}");
+        let report = read_report(&w)?;
+        ensure!(report["status"] == "ok", "status is {}", report["status"]);
+        check_enforced(&report, mode)?;
+        let uid = mode.program_uid();
+        if uid == SANDBOX_UID {
+            let want = format!("{uid} {uid} {uid} {uid}\n");
+            let got = read_lossy(&w.stdout);
+            ensure!(got == want, "the program sees ids {got:?}, want {want:?}");
+        }
+        Ok(())
+    };
+    check().map_err(|e| format!("{e}\n{}", w.context(status.ok())))
+}
+
+/// A refused command line or spec: exit 2, a message naming the problem, no report, nothing
+/// run; and (`tlog`) the reason in the termination log too.
+fn refused(
+    args_of: impl FnOnce(&World, &Path) -> Res<Vec<String>>,
+    needle: &str,
+    tlog: bool,
+) -> Res {
+    let w = World::new()?;
+    let src = w.prog_dir.join("src.py");
+    write(&src, "print('ESCAPED: ran')\n", 0o644)?;
+    let script = w.install(&src, "prog")?;
+    let args = args_of(&w, &script)?;
+    let mut child = w.spawn(Mode::Root, &args)?;
+    let status = wait_deadline(&mut child, Duration::from_secs(30));
+    let check = || -> Res {
+        let st = status.clone()?;
+        ensure!(st.code() == Some(2), "runner exit status {st:?}, want 2");
+        let err = read_lossy(&w.runner_err);
+        ensure!(
+            err.contains(needle),
+            "stderr does not mention {needle:?}: {err:?}"
+        );
+        ensure!(
+            !w.report.exists(),
+            "a report was written for a refused spec"
+        );
+        ensure!(
+            !read_lossy(&w.stdout).contains("ESCAPED"),
+            "the program ran"
+        );
+        ensure!(
+            fs::symlink_metadata(&w.stdout).is_err(),
+            "the capture file was created for a refused spec"
+        );
+        let log = read_lossy(&w.tlog);
+        ensure!(
+            !tlog || log.contains("bad spec"),
+            "the termination log does not say `bad spec`: {log:?}"
+        );
+        Ok(())
+    };
+    check().map_err(|e| format!("{e}\n{}", w.context(status.ok())))
+}
+
+fn spec_file(w: &World, json: &str) -> Res<Vec<String>> {
+    let path = w.prog_dir.join("spec.json");
+    write(&path, json, 0o644)?;
+    Ok(vec![
+        "run".into(),
+        "--spec".into(),
+        path.display().to_string(),
+    ])
+}
+
+fn flag_run(w: &World, script: &Path, extra: &[&str], program: &[&str]) -> Res<Vec<String>> {
+    let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+    let mut args = w.runner_args(script, &extra)?;
+    args.push("--".into());
+    args.extend(program.iter().map(|s| (*s).to_owned()));
+    Ok(args)
+}
+
+fn spec_trials() -> Vec<Trial> {
+    type ArgsOf = Box<dyn FnOnce(&World, &Path) -> Res<Vec<String>> + Send>;
+    let cases: Vec<(&str, &str, ArgsOf)> = vec![
+        (
+            "unknown_field",
+            "sudo",
+            Box::new(|w, s| {
+                let doc = format!(
+                    r#"{{"program":["{PYTHON}","{}"],"report":"{}","sudo":true}}"#,
+                    s.display(),
+                    w.report.display()
+                );
+                spec_file(w, &doc)
+            }),
+        ),
+        (
+            "unknown_limit",
+            "memroy",
+            Box::new(|w, s| {
+                let doc = format!(
+                    r#"{{"program":["{PYTHON}","{}"],"report":"{}","limits":{{"memroy":"1MiB"}}}}"#,
+                    s.display(),
+                    w.report.display()
+                );
+                spec_file(w, &doc)
+            }),
+        ),
+        (
+            "bad_size_in_spec",
+            "12XB",
+            Box::new(|w, s| {
+                let doc = format!(
+                    r#"{{"program":["{PYTHON}","{}"],"report":"{}","limits":{{"memory":"12XB"}}}}"#,
+                    s.display(),
+                    w.report.display()
+                );
+                spec_file(w, &doc)
+            }),
+        ),
+        (
+            "bad_size_flag",
+            "12XB",
+            Box::new(|w, s| {
+                let mut a = w.runner_args(s, &["--memory".into(), "12XB".into()])?;
+                a.extend(["--".into(), PYTHON.into(), s.display().to_string()]);
+                Ok(a)
+            }),
+        ),
+        (
+            "missing_program",
+            "no program",
+            Box::new(|w, s| w.runner_args(s, &[])),
+        ),
+        (
+            "empty_program_in_spec",
+            "program is empty",
+            Box::new(|w, _| {
+                let doc = format!(r#"{{"program":[],"report":"{}"}}"#, w.report.display());
+                spec_file(w, &doc)
+            }),
+        ),
+        (
+            "relative_program",
+            "absolute",
+            Box::new(|w, s| flag_run(w, s, &[], &["python3.11", &s.display().to_string()])),
+        ),
+        (
+            "relative_rw_path",
+            "absolute",
+            Box::new(|w, s| {
+                flag_run(
+                    w,
+                    s,
+                    &["--rw", "scratch"],
+                    &[PYTHON, &s.display().to_string()],
+                )
+            }),
+        ),
+        (
+            "missing_ro_path",
+            "does not exist",
+            Box::new(|w, s| {
+                flag_run(
+                    w,
+                    s,
+                    &["--ro", "/nonexistent/attack-suite"],
+                    &[PYTHON, &s.display().to_string()],
+                )
+            }),
+        ),
+        (
+            "forbidden_env",
+            "LD_PRELOAD",
+            Box::new(|w, s| {
+                flag_run(
+                    w,
+                    s,
+                    &["--env", "LD_PRELOAD=/tmp/evil.so"],
+                    &[PYTHON, &s.display().to_string()],
+                )
+            }),
+        ),
+        (
+            "report_inside_rw",
+            "writable path",
+            Box::new(|w, s| {
+                let mut a = flag_run(w, s, &[], &[PYTHON, &s.display().to_string()])?;
+                let i = a
+                    .iter()
+                    .position(|x| x == "--report")
+                    .ok_or("no --report")?;
+                a[i + 1] = w.scratch.join("report.json").display().to_string();
+                Ok(a)
+            }),
+        ),
+        (
+            "report_inside_rw_via_symlink",
+            "writable path",
+            Box::new(|w, s| {
+                // The report's directory is a symlink to the scratch: still refused.
+                let link = w.prog_dir.join("looks-safe");
+                std::os::unix::fs::symlink(&w.scratch, &link).map_err(|e| e.to_string())?;
+                let mut a = flag_run(w, s, &[], &[PYTHON, &s.display().to_string()])?;
+                let i = a
+                    .iter()
+                    .position(|x| x == "--report")
+                    .ok_or("no --report")?;
+                a[i + 1] = link.join("report.json").display().to_string();
+                Ok(a)
+            }),
+        ),
+        (
+            "stdout_inside_rw",
+            "writable path",
+            Box::new(|w, s| {
+                let mut a = flag_run(w, s, &[], &[PYTHON, &s.display().to_string()])?;
+                let i = a
+                    .iter()
+                    .position(|x| x == "--stdout")
+                    .ok_or("no --stdout")?;
+                a[i + 1] = w.scratch.join("sub/out.txt").display().to_string();
+                Ok(a)
+            }),
+        ),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, needle, args_of)| {
+            // A value clap itself rejects (--memory 12XB) fails before the runner knows
+            // where the termination log is; every other refusal must reach it.
+            // A spec file that does not parse cannot say where its termination log is either.
+            let tlog = !matches!(
+                name,
+                "bad_size_flag"
+                    | "unknown_field"
+                    | "unknown_limit"
+                    | "bad_size_in_spec"
+                    | "empty_program_in_spec"
+            );
+            Trial::test(format!("spec::{name}"), move || {
+                refused(args_of, needle, tlog).map_err(Failed::from)
+            })
+        })
+        .collect()
+}
+
+fn run_plain(w: &World, args: &[String]) -> Res<ExitStatus> {
+    let mut child = w.spawn(Mode::Root, args)?;
+    wait_deadline(&mut child, Duration::from_secs(30))
+}
+
+fn tiny_program(w: &World, code: &str) -> Res<PathBuf> {
+    let src = w.prog_dir.join("src.py");
+    write(&src, code, 0o644)?;
+    w.install(&src, "prog")
+}
+
+/// Exit code 3: a profile whose minimum Landlock ABI this kernel cannot meet. The program must
+/// not run, and the report says `sandbox_error` with the reason.
+fn exit3_landlock_abi() -> Res {
+    let w = World::new()?;
+    let script = tiny_program(&w, "print('ESCAPED: ran without the sandbox')\n")?;
+    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/sandbox/default.toml");
+    let text = fs::read_to_string(&default).map_err(|e| e.to_string())?;
+    ensure!(
+        text.contains("min_landlock_abi = "),
+        "profile format changed"
+    );
+    let patched: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("min_landlock_abi") {
+                "min_landlock_abi = 99".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    let profile = w.prog_dir.join("profile.toml");
+    write(&profile, &(patched.join("\n") + "\n"), 0o644)?;
+    let args = flag_run(
+        &w,
+        &script,
+        &["--profile", &profile.display().to_string()],
+        &[PYTHON, &script.display().to_string()],
+    )?;
+    let st = run_plain(&w, &args);
+    let check = || -> Res {
+        let st = st.clone()?;
+        ensure!(st.code() == Some(3), "runner exit status {st:?}, want 3");
+        let report = read_report(&w)?;
+        ensure!(
+            report["status"] == "sandbox_error",
+            "status {}",
+            report["status"]
+        );
+        let reason = report["reason"].as_str().unwrap_or("");
+        ensure!(
+            reason.contains("99"),
+            "reason does not name the ABI: {reason}"
+        );
+        ensure!(
+            report["enforced"]["landlock_status"] == "not_applied",
+            "landlock_status {}",
+            report["enforced"]["landlock_status"]
+        );
+        ensure!(
+            !read_lossy(&w.stdout).contains("ESCAPED"),
+            "the program ran"
+        );
+        Ok(())
+    };
+    check().map_err(|e| format!("{e}\n{}", w.context(st.ok())))
+}
+
+/// Exit code 3: the capture file cannot be created; nothing runs, the report says why.
+fn exit3_capture_file() -> Res {
+    let w = World::new()?;
+    let script = tiny_program(&w, "print('ESCAPED: ran')\n")?;
+    let mut args = flag_run(&w, &script, &[], &[PYTHON, &script.display().to_string()])?;
+    let i = args
+        .iter()
+        .position(|x| x == "--stdout")
+        .ok_or("no --stdout")?;
+    args[i + 1] = w
+        .report_dir
+        .join("missing-dir/out.txt")
+        .display()
+        .to_string();
+    let st = run_plain(&w, &args);
+    let check = || -> Res {
+        let st = st.clone()?;
+        ensure!(st.code() == Some(3), "runner exit status {st:?}, want 3");
+        let report = read_report(&w)?;
+        ensure!(
+            report["status"] == "sandbox_error",
+            "status {}",
+            report["status"]
+        );
+        Ok(())
+    };
+    check().map_err(|e| format!("{e}\n{}", w.context(st.ok())))
+}
+
+/// Exit code 4: the report cannot be written (its directory is missing).
+fn exit4_report_unwritable() -> Res {
+    let w = World::new()?;
+    let script = tiny_program(&w, "print('hello')\n")?;
+    let mut args = flag_run(&w, &script, &[], &[PYTHON, &script.display().to_string()])?;
+    let i = args
+        .iter()
+        .position(|x| x == "--report")
+        .ok_or("no --report")?;
+    args[i + 1] = w
+        .report_dir
+        .join("missing-dir/report.json")
+        .display()
+        .to_string();
+    let st = run_plain(&w, &args);
+    let check = || -> Res {
+        let st = st.clone()?;
+        ensure!(st.code() == Some(4), "runner exit status {st:?}, want 4");
+        let err = read_lossy(&w.runner_err);
+        ensure!(err.contains("cannot write the report"), "stderr: {err:?}");
+        let tlog = read_lossy(&w.tlog);
+        ensure!(
+            tlog.contains("cannot write the report"),
+            "termination log: {tlog:?}"
+        );
+        Ok(())
+    };
+    check().map_err(|e| format!("{e}\n{}", w.context(st.ok())))
+}
+
+fn infrastructure_trials() -> Vec<Trial> {
+    let t = |name: &str, f: fn() -> Res| Trial::test(name, move || f().map_err(Failed::from));
+    vec![
+        t("exit::3_landlock_abi_below_minimum", exit3_landlock_abi),
+        t("exit::3_capture_file_unwritable", exit3_capture_file),
+        t("exit::4_report_not_writable", exit4_report_unwritable),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn moded(name: String, mode: Mode, f: impl FnOnce() -> Res + Send + 'static) -> Trial {
+    Trial::ignorable_test(name, move || {
+        if let Some(why) = mode.unavailable() {
+            return Ok(Completion::ignored_with(why));
+        }
+        f().map(|()| Completion::Completed).map_err(Failed::from)
+    })
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials = Vec::new();
+    match load_programs() {
+        Ok(programs) => {
+            for p in programs {
+                for mode in Mode::ALL {
+                    let p = p.clone();
+                    trials.push(moded(
+                        format!("attack::{}::{}", p.name, mode.name()),
+                        mode,
+                        move || run_program(&p, mode),
+                    ));
+                }
+            }
+        }
+        Err(e) => trials.push(Trial::test("attack::headers", move || Err(e.into()))),
+    }
+    for mode in Mode::ALL {
+        trials.push(moded(
+            format!("sandbox::cancel_sigterm::{}", mode.name()),
+            mode,
+            move || cancel_by_sigterm(mode),
+        ));
+        trials.push(moded(
+            format!("sandbox::enforced::{}", mode.name()),
+            mode,
+            move || enforcement(mode),
+        ));
+    }
+    trials.extend(spec_trials());
+    trials.extend(infrastructure_trials());
+    libtest_mimic::run(&args, trials).exit();
+}

@@ -1,0 +1,6 @@
+# attack: re-exec the interpreter (allowed) hoping the new image escapes the sandbox, then open a socket
+# expect: policy_violation
+import os
+
+code = "import socket, sys; socket.socket(socket.AF_INET); print('ESCAPED: socket after re-exec'); sys.exit(42)"
+os.execv("/usr/bin/python3.11", ["/usr/bin/python3.11", "-S", "-c", code])

@@ -1,0 +1,27 @@
+# attack: read a secret file outside the grants (world-readable, so only Landlock stands in the way)
+# expect: ok
+# args: {secret}
+import errno
+import os
+import sys
+
+
+def must_fail(what, fn, *codes):
+    """Runs fn; the attack failed (good) only if it raises OSError with one of codes."""
+    try:
+        result = fn()
+    except OSError as e:
+        if e.errno in codes:
+            print(f"blocked: {what}: {errno.errorcode[e.errno]}")
+            return
+        print(f"unexpected error for {what}: {e!r}")
+        sys.exit(43)
+    print(f"ESCAPED: {what} succeeded: {str(result)[:60]!r}")
+    sys.exit(42)
+
+
+path = sys.argv[1]
+must_fail("open(secret)", lambda: open(path).read(), errno.EACCES)
+must_fail("os.open(secret, O_RDONLY)", lambda: os.open(path, 0), errno.EACCES)
+must_fail("listdir(secret dir)", lambda: os.listdir(path.rsplit("/", 1)[0]), errno.EACCES)
+

@@ -1,0 +1,30 @@
+# attack: prepare a forged report in scratch and rename it over the report path (and over the captured stdout)
+# expect: ok
+# args: {scratch} {report}
+import errno
+import os
+import sys
+
+
+def must_fail(what, fn, *codes):
+    """Runs fn; the attack failed (good) only if it raises OSError with one of codes."""
+    try:
+        result = fn()
+    except OSError as e:
+        if e.errno in codes:
+            print(f"blocked: {what}: {errno.errorcode[e.errno]}")
+            return
+        print(f"unexpected error for {what}: {e!r}")
+        sys.exit(43)
+    print(f"ESCAPED: {what} succeeded: {str(result)[:60]!r}")
+    sys.exit(42)
+
+
+scratch, report = sys.argv[1], sys.argv[2]
+forged = os.path.join(scratch, "forged.json")
+with open(forged, "w") as f:
+    f.write("{\"status\": \"ok\", \"forged\": true}")
+must_fail("rename forged report over the report path", lambda: os.rename(forged, report), errno.EACCES, errno.EXDEV)
+must_fail("os.replace forged report", lambda: os.replace(forged, report), errno.EACCES, errno.EXDEV)
+must_fail("rename over the stdout file", lambda: os.rename(forged, os.path.join(os.path.dirname(report), "stdout.txt")), errno.EACCES, errno.EXDEV)
+

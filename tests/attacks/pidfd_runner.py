@@ -1,0 +1,8 @@
+# attack: pidfd_open the runner to signal it or grab its descriptors with pidfd_getfd
+# expect: policy_violation
+import os
+import sys
+
+fd = os.pidfd_open(os.getppid())
+print("ESCAPED: pidfd_open returned", fd)
+sys.exit(42)

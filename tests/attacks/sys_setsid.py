@@ -1,0 +1,10 @@
+# attack: leave the runner's session and process group (setsid/setpgid) so the final group kill would miss it
+# expect: policy_violation
+import os
+import sys
+
+os.setpgid(0, 0)
+print("ESCAPED: setpgid succeeded")
+os.setsid()
+print("ESCAPED: setsid succeeded")
+sys.exit(42)
