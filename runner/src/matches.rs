@@ -231,13 +231,21 @@ fn log_sink(dir: &Path, name: &str) -> Sink {
 }
 
 /// Creates the output directory (the runner's alone) and a fresh staging directory inside it
-/// that only the referee's uid may write.
+/// that only the referee's uid may write. A reused directory loses the previous match's
+/// artifacts first: a failed match must never leave an earlier winner readable there.
 fn prepare_output_dir(out: &Path, profile: &Profile) -> Result<PathBuf, MatchError> {
     let err = |source| MatchError::OutputDir {
         path: out.to_owned(),
         source,
     };
     std::fs::create_dir_all(out).map_err(err)?;
+    for entry in std::fs::read_dir(out).map_err(err)?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name == "result.json" || name == "replay.jsonl" || name.ends_with(".stderr.log") {
+            std::fs::remove_file(entry.path()).map_err(err)?;
+        }
+    }
     let staging = out.join(STAGING);
     if std::fs::symlink_metadata(&staging).is_ok() {
         std::fs::remove_dir_all(&staging).map_err(err)?;

@@ -338,9 +338,13 @@ pub struct PlayerSpec {
 /// Most players one match may have: the referee gets two descriptors per player.
 pub const MAX_PLAYERS: usize = 16;
 
-/// A player id: `[a-z0-9-]`, 1 to 63 characters, not starting or ending with `-`.
+/// Ids no player may take: the referee's files in the output directory use it.
+pub const RESERVED_IDS: &[&str] = &["referee"];
+
+/// A player id: `[a-z0-9-]`, 1 to 63 characters, not starting or ending with `-`, not reserved.
 pub fn valid_player_id(id: &str) -> bool {
-    (1..=63).contains(&id.len())
+    !RESERVED_IDS.contains(&id)
+        && (1..=63).contains(&id.len())
         && id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -497,7 +501,16 @@ mod match_tests {
         for ok in ["a", "random", "bot-2", &"x".repeat(63)] {
             assert!(valid_player_id(ok), "{ok}");
         }
-        for bad in ["", "-a", "a-", "A", "a_b", "a.b", &"x".repeat(64)] {
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "A",
+            "a_b",
+            "a.b",
+            "referee",
+            &"x".repeat(64),
+        ] {
             assert!(!valid_player_id(bad), "{bad}");
         }
     }
