@@ -322,24 +322,7 @@ mod tests {
 
     #[test]
     fn summary_fits_even_with_a_huge_reason() {
-        let r = Report {
-            version: REPORT_VERSION,
-            status: Status::SandboxError,
-            reason: "é".repeat(10_000),
-            exit_code: None,
-            signal: None,
-            signal_name: None,
-            wall_ms: 0,
-            cpu_ms: 0,
-            max_rss_kib: 0,
-            stdout_bytes: 0,
-            stdout_truncated: false,
-            stderr_bytes: 0,
-            stderr_truncated: false,
-            memory_signal: None,
-            limits: AppliedLimits::default(),
-            enforced: Enforcement::default(),
-        };
+        let r = Report::not_run("é".repeat(10_000));
         let s = r.summary_json();
         assert!(s.len() <= SUMMARY_MAX_BYTES);
         let back: Summary = serde_json::from_str(&s).unwrap();

@@ -19,7 +19,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::{ForkResult, Gid, Pid, Uid};
 
 use crate::profile::{Profile, SECCOMP_SHA256};
-use crate::report::{AppliedLimits, Enforcement, MemorySignal, REPORT_VERSION, Report, Status};
+use crate::report::{AppliedLimits, Enforcement, MemorySignal, Report, Status};
 use crate::sandbox::{Access3, ChildFds, Failure, HIGH_FD, Plan, Rlimit};
 use crate::spec::{RunSpec, SpecError};
 
@@ -225,34 +225,20 @@ impl Settings {
             },
             |(u, g)| (u.as_raw(), g.as_raw()),
         );
-        Report {
-            version: REPORT_VERSION,
-            status: Status::SandboxError,
-            reason: String::new(),
-            exit_code: None,
-            signal: None,
-            signal_name: None,
-            wall_ms: 0,
-            cpu_ms: 0,
-            max_rss_kib: 0,
-            stdout_bytes: 0,
-            stdout_truncated: false,
-            stderr_bytes: 0,
-            stderr_truncated: false,
-            memory_signal: None,
-            limits: self.limits.clone(),
-            enforced: Enforcement {
-                runner_version: env!("CARGO_PKG_VERSION").to_owned(),
-                landlock_abi: None,
-                landlock_status: "not_applied".into(),
-                seccomp_policy_sha256: SECCOMP_SHA256.to_owned(),
-                profile_sha256: self.profile_sha256.clone(),
-                uid,
-                gid,
-                no_new_privs: false,
-                capabilities_dropped: false,
-            },
-        }
+        let mut report = Report::not_run(String::new());
+        report.limits = self.limits.clone();
+        report.enforced = Enforcement {
+            runner_version: env!("CARGO_PKG_VERSION").to_owned(),
+            landlock_abi: None,
+            landlock_status: "not_applied".into(),
+            seccomp_policy_sha256: SECCOMP_SHA256.to_owned(),
+            profile_sha256: self.profile_sha256.clone(),
+            uid,
+            gid,
+            no_new_privs: false,
+            capabilities_dropped: false,
+        };
+        report
     }
 }
 
