@@ -29,22 +29,25 @@
 //!
 //! Run: `cargo test -p runner --test attacks` (as root for both modes).
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::ErrorKind;
 use std::net::{TcpListener, UdpSocket};
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use serde_json::Value;
 
-const RUNNER: &str = env!("CARGO_BIN_EXE_runner");
+use common::{
+    Mode, Res, SANDBOX_UID, copy, ensure, head_tail, header_lines, is_root, mkdir, names,
+    read_json, read_lossy, repo, stem, temp_dir, write,
+};
+
 const PYTHON: &str = "/usr/bin/python3.11";
-const SANDBOX_UID: u32 = 65532;
-const SETPRIV: &str = "/usr/bin/setpriv";
 
 /// Limits small enough to keep the suite fast; a header's `runner-args` overrides them.
 const DEFAULT_LIMITS: &[(&str, &str)] = &[
@@ -83,73 +86,10 @@ const STATUSES: &[&str] = &[
 
 const CHECKS: &[&str] = &["tcp", "udp", "report-symlink", "stdout-full", "stderr-full"];
 
-type Res<T = ()> = Result<T, String>;
-
-macro_rules! ensure {
-    ($cond:expr, $($fmt:tt)+) => {
-        if !$cond {
-            return Err(format!($($fmt)+));
-        }
-    };
-}
-
 // ---------------------------------------------------------------------------------------------
-// Modes
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// The runner as the test runs it (root: it drops to 65532 by itself).
-    Root,
-    /// The runner already unprivileged, through setpriv, as in the pod.
-    Uid65532,
-}
+// Modes (`common::Mode`)
 
 impl Mode {
-    const ALL: [Mode; 2] = [Mode::Root, Mode::Uid65532];
-
-    fn name(self) -> &'static str {
-        match self {
-            Mode::Root => "root",
-            Mode::Uid65532 => "uid65532",
-        }
-    }
-
-    /// Why this mode cannot run here, if it cannot.
-    fn unavailable(self) -> Option<String> {
-        match self {
-            Mode::Root => None,
-            Mode::Uid65532 if !is_root() => Some(
-                "uid65532 mode needs the tests to run as root (setpriv changes the uid)".into(),
-            ),
-            Mode::Uid65532 if !Path::new(SETPRIV).exists() => {
-                Some(format!("uid65532 mode needs {SETPRIV}"))
-            }
-            Mode::Uid65532 => None,
-        }
-    }
-
-    /// The command that starts the runner in this mode.
-    fn command(self) -> Command {
-        match self {
-            Mode::Root => Command::new(RUNNER),
-            Mode::Uid65532 => {
-                let mut c = Command::new(SETPRIV);
-                c.args([
-                    "--reuid",
-                    "65532",
-                    "--regid",
-                    "65532",
-                    "--clear-groups",
-                    "--inh-caps=-all",
-                    "--bounding-set=-all",
-                    "--",
-                    RUNNER,
-                ]);
-                c
-            }
-        }
-    }
-
     /// The uid the program must run as.
     fn program_uid(self) -> u32 {
         if is_root() || self == Mode::Uid65532 {
@@ -159,11 +99,6 @@ impl Mode {
             unsafe { libc::geteuid() }
         }
     }
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -191,22 +126,15 @@ struct Program {
 }
 
 fn attacks_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/attacks")
+    repo().join("tests/attacks")
 }
 
 fn parse_header(path: &Path) -> Res<Header> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut h = Header::default();
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix('#') else {
-            break;
-        };
-        let Some((key, value)) = rest.trim().split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
+    for (key, value) in header_lines(&text) {
         let words = || value.split_whitespace().map(str::to_owned);
-        match key.trim() {
+        match key {
             "attack" => h.attack = value.to_owned(),
             "expect" => h.expect = value.to_owned(),
             "runner-args" => h.runner_args.extend(words()),
@@ -261,11 +189,7 @@ fn load_programs() -> Res<Vec<Program>> {
         if path.extension().and_then(|e| e.to_str()) != Some("py") {
             continue;
         }
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .ok_or_else(|| format!("{}: bad name", path.display()))?
-            .to_owned();
+        let name = stem(&path)?;
         let header = parse_header(&path)?;
         programs.push(Program { name, path, header });
     }
@@ -275,43 +199,6 @@ fn load_programs() -> Res<Vec<Program>> {
 
 // ---------------------------------------------------------------------------------------------
 // One trial's world: fresh directories, listeners, files the program must not touch
-
-fn chmod(path: &Path, mode: u32) -> Res {
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
-        .map_err(|e| format!("chmod {}: {e}", path.display()))
-}
-
-fn write(path: &Path, text: &str, mode: u32) -> Res {
-    fs::write(path, text).map_err(|e| format!("write {}: {e}", path.display()))?;
-    chmod(path, mode)
-}
-
-fn mkdir(path: &Path, mode: u32) -> Res {
-    fs::create_dir(path).map_err(|e| format!("mkdir {}: {e}", path.display()))?;
-    chmod(path, mode)
-}
-
-fn read_lossy(path: &Path) -> String {
-    fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
-}
-
-fn head_tail(text: &str, n: usize) -> String {
-    if text.len() <= 2 * n {
-        return text.to_owned();
-    }
-    let head: String = text.chars().take(n).collect();
-    let tail: String = text
-        .chars()
-        .rev()
-        .take(n)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!("{head}\n[... {} bytes ...]\n{tail}", text.len())
-}
 
 struct World {
     _tmp: tempfile::TempDir,
@@ -335,12 +222,8 @@ impl World {
     /// Everything is reachable by uid 65532 through plain permissions (directories 0777,
     /// the secret 0644): only the sandbox keeps the program out, never DAC.
     fn new() -> Res<Self> {
-        let tmp = tempfile::Builder::new()
-            .prefix("attack-")
-            .tempdir()
-            .map_err(|e| format!("tempdir: {e}"))?;
+        let tmp = temp_dir("attack-")?;
         let root = tmp.path().to_owned();
-        chmod(&root, 0o755)?;
         let prog_dir = root.join("prog");
         let scratch = root.join("scratch");
         let report_dir = root.join("report");
@@ -383,8 +266,7 @@ impl World {
 
     fn install(&self, program: &Path, name: &str) -> Res<PathBuf> {
         let dest = self.prog_dir.join(format!("{name}.py"));
-        fs::copy(program, &dest).map_err(|e| format!("copy {}: {e}", program.display()))?;
-        chmod(&dest, 0o644)?;
+        copy(program, &dest)?;
         Ok(dest)
     }
 
@@ -533,8 +415,7 @@ fn read_report(w: &World) -> Res<Value> {
         "the report is not a regular file: {:?}",
         meta.file_type()
     );
-    let text = fs::read_to_string(&w.report).map_err(|e| format!("read report: {e}"))?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| format!("report is not JSON: {e}"))?;
+    let v = read_json(&w.report)?;
     ensure!(v["version"] == 1, "report version is {}", v["version"]);
     Ok(v)
 }
@@ -591,14 +472,6 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>) -> Res {
         }
     }
     Ok(())
-}
-
-fn names_in(dir: &Path) -> Res<BTreeSet<String>> {
-    Ok(fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect())
 }
 
 fn check_output_cap(report: &Value, file: &Path, stream: &str, must_be_full: bool) -> Res {
@@ -751,12 +624,12 @@ fn check_program(w: &World, p: &Program, mode: Mode, exit: ExitStatus) -> Res {
     if h.checks.contains("report-symlink") {
         expected.insert("victim".into());
     }
-    let found = names_in(&w.report_dir)?;
+    let found = names(&w.report_dir)?;
     ensure!(
         found == expected,
         "the report directory holds {found:?}, expected {expected:?}"
     );
-    let outside = names_in(&w.outside)?;
+    let outside = names(&w.outside)?;
     ensure!(
         outside.len() == 1 && outside.contains("canary"),
         "the outside directory holds {outside:?}"
@@ -1162,7 +1035,7 @@ fn tiny_program(w: &World, code: &str) -> Res<PathBuf> {
 fn exit3_landlock_abi() -> Res {
     let w = World::new()?;
     let script = tiny_program(&w, "print('ESCAPED: ran without the sandbox')\n")?;
-    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/sandbox/default.toml");
+    let default = repo().join("policies/sandbox/default.toml");
     let text = fs::read_to_string(&default).map_err(|e| e.to_string())?;
     ensure!(
         text.contains("min_landlock_abi = "),

@@ -48,9 +48,11 @@
 //! Run: `cargo test -p runner --test matches` (as root; otherwise every trial is ignored).
 //! `MATCHES_KEEP=1` keeps the temporary directory (every trial's spec, report and output).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
@@ -58,12 +60,13 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Trial};
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 
-const RUNNER: &str = env!("CARGO_BIN_EXE_runner");
+use common::{
+    Mode, Res, SANDBOX_UID, chmod, copy, ensure, head_tail, header_lines, is_root, mkdir_all,
+    names, read, read_json, read_lossy, repo, sha256_hex, stem, temp_dir, write,
+};
+
 const PYTHON: &str = "/usr/bin/python3";
-const SETPRIV: &str = "/usr/bin/setpriv";
-const SANDBOX_UID: u32 = 65532;
 const HONEST: &str = "honest";
 /// Seed of the cheater matches: greedy scores 5 against a bot that stands still.
 const SEED: &str = "7";
@@ -97,140 +100,33 @@ const VERDICTS: &[&str] = &[
 /// Trials run at once unless `--test-threads` says otherwise: matches mostly wait.
 const DEFAULT_THREADS: usize = 8;
 
-type Res<T = ()> = Result<T, String>;
-
-macro_rules! ensure {
-    ($cond:expr, $($fmt:tt)+) => {
-        if !$cond {
-            return Err(format!($($fmt)+));
-        }
-    };
-}
-
 // ---------------------------------------------------------------------------------------------
-// Modes (as in the attack suite)
+// Modes (`common::Mode`)
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// The runner started as root: it drops every process to uid 65532 itself.
-    Root,
-    /// The runner already uid 65532 with no capabilities, as in the pod.
-    Uid65532,
-}
-
-impl Mode {
-    const ALL: [Mode; 2] = [Mode::Root, Mode::Uid65532];
-
-    fn name(self) -> &'static str {
-        match self {
-            Mode::Root => "root",
-            Mode::Uid65532 => "uid65532",
-        }
+/// Why trials in this mode cannot run here, if they cannot: unlike the attack suite, the match
+/// suite needs root in both modes.
+fn unavailable(mode: Mode) -> Option<String> {
+    if !is_root() {
+        return Some(
+            "the match suite needs root: the runner drops the referee and the players to \
+             uid 65532, and the uid65532 mode starts it through setpriv"
+                .into(),
+        );
     }
-
-    fn unavailable(self) -> Option<String> {
-        if !is_root() {
-            return Some(
-                "the match suite needs root: the runner drops the referee and the players to \
-                 uid 65532, and the uid65532 mode starts it through setpriv"
-                    .into(),
-            );
-        }
-        if self == Mode::Uid65532 && !Path::new(SETPRIV).exists() {
-            return Some(format!("uid65532 mode needs {SETPRIV}"));
-        }
-        None
-    }
-
-    fn command(self) -> Command {
-        match self {
-            Mode::Root => Command::new(RUNNER),
-            Mode::Uid65532 => {
-                let mut c = Command::new(SETPRIV);
-                c.args([
-                    "--reuid",
-                    "65532",
-                    "--regid",
-                    "65532",
-                    "--clear-groups",
-                    "--inh-caps=-all",
-                    "--bounding-set=-all",
-                    "--",
-                    RUNNER,
-                ]);
-                c
-            }
-        }
-    }
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    mode.unavailable()
 }
 
 // ---------------------------------------------------------------------------------------------
 // Files
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn chmod(path: &Path, mode: u32) -> Res {
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
-        .map_err(|e| format!("chmod {}: {e}", path.display()))
-}
-
-fn mkdir(path: &Path, mode: u32) -> Res {
-    fs::create_dir_all(path).map_err(|e| format!("mkdir {}: {e}", path.display()))?;
-    chmod(path, mode)
-}
-
-fn copy(from: &Path, to: &Path) -> Res {
-    fs::copy(from, to).map_err(|e| format!("copy {} to {}: {e}", from.display(), to.display()))?;
-    chmod(to, 0o644)
-}
-
-fn read(path: &Path) -> Res<Vec<u8>> {
-    fs::read(path).map_err(|e| format!("read {}: {e}", path.display()))
-}
-
-fn read_lossy(path: &Path) -> String {
-    fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
-}
-
-fn read_json(path: &Path) -> Res<Value> {
-    serde_json::from_slice(&read(path)?).map_err(|e| format!("{}: not JSON: {e}", path.display()))
-}
-
 fn write_json(path: &Path, v: &Value) -> Res {
     let text = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
-    fs::write(path, text).map_err(|e| format!("write {}: {e}", path.display()))?;
-    chmod(path, 0o644)
+    write(path, &text, 0o644)
 }
 
 fn chown_sandbox(path: &Path) -> Res {
     std::os::unix::fs::chown(path, Some(SANDBOX_UID), Some(SANDBOX_UID))
         .map_err(|e| format!("chown {}: {e}", path.display()))
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn names(dir: &Path) -> Res<BTreeSet<String>> {
-    fs::read_dir(dir)
-        .map_err(|e| format!("list {}: {e}", dir.display()))?
-        .map(|e| {
-            e.map(|e| e.file_name().to_string_lossy().into_owned())
-                .map_err(|e| e.to_string())
-        })
-        .collect()
 }
 
 /// Everything about a tree that a writer could change: names, types, modes, owners, sizes,
@@ -276,16 +172,6 @@ fn tree_digest(dir: &Path) -> Res<String> {
     Ok(lines.join("\n"))
 }
 
-fn head_tail(text: &str, n: usize) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() <= 2 * n {
-        return text.to_owned();
-    }
-    let head: String = chars[..n].iter().collect();
-    let tail: String = chars[chars.len() - n..].iter().collect();
-    format!("{head}\n[... {} bytes ...]\n{tail}", text.len())
-}
-
 // ---------------------------------------------------------------------------------------------
 // The world every trial shares: a private copy of the game and of all the code, read-only
 
@@ -301,11 +187,11 @@ struct World {
 }
 
 impl World {
+    /// The world under `root`, which uid 65532 must be able to reach (`common::temp_dir`).
     fn create(root: &Path) -> Res<Self> {
-        chmod(root, 0o755)?;
         let game = root.join("game");
         let pkg = game.join("game");
-        mkdir(&pkg, 0o755)?;
+        mkdir_all(&pkg, 0o755)?;
         chmod(&game, 0o755)?;
         let src = repo().join("image/game/game");
         for name in names(&src)? {
@@ -314,7 +200,7 @@ impl World {
             }
         }
         let code = root.join("code");
-        mkdir(&code, 0o755)?;
+        mkdir_all(&code, 0o755)?;
         let bots = repo().join("examples/bots");
         for name in ["random.py", "greedy.py", "crasher.py"] {
             copy(&bots.join(name), &code.join(name))?;
@@ -333,7 +219,7 @@ impl World {
             }
         }
         let trials = root.join("trials");
-        mkdir(&trials, 0o755)?;
+        mkdir_all(&trials, 0o755)?;
         Ok(Self {
             game_digest: tree_digest(&game)?,
             code_digest: tree_digest(&code)?,
@@ -366,16 +252,15 @@ impl World {
         if dir.exists() {
             fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
-        mkdir(&dir, 0o755)?;
+        mkdir_all(&dir, 0o755)?;
         if mode == Mode::Uid65532 {
             chown_sandbox(&dir)?;
         }
         let open = dir.join("open");
-        mkdir(&open, 0o777)?;
+        mkdir_all(&open, 0o777)?;
         // Like /dev/termination-log, the termination log must exist: the runner truncates it.
         let tlog = dir.join("termination.log");
-        fs::write(&tlog, "").map_err(|e| format!("{}: {e}", tlog.display()))?;
-        chmod(&tlog, 0o644)?;
+        write(&tlog, "", 0o644)?;
         if mode == Mode::Uid65532 {
             chown_sandbox(&tlog)?;
         }
@@ -815,11 +700,7 @@ struct Cheater {
 
 fn parse_cheater(path: &Path) -> Res<Cheater> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let name = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .ok_or_else(|| format!("{}: bad name", path.display()))?
-        .to_owned();
+    let name = stem(path)?;
     let mut c = Cheater {
         id: name.replace('_', "-"),
         name,
@@ -837,16 +718,10 @@ fn parse_cheater(path: &Path) -> Res<Cheater> {
     };
     let (mut cheat, mut win) = (String::new(), String::new());
     let bad = |m: String| format!("{}: {m}", path.display());
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix('#') else {
-            break;
-        };
-        let Some((key, value)) = rest.trim().split_once(':') else {
-            continue;
-        };
-        let value = value.trim().to_owned();
+    for (key, value) in header_lines(&text) {
+        let value = value.to_owned();
         let words = || value.split_whitespace().map(str::to_owned);
-        match key.trim() {
+        match key {
             "cheat" => cheat = value,
             "verdict" => c.verdict = value,
             "status" => c.status = Some(value),
@@ -1501,15 +1376,15 @@ fn main() {
     if args.test_threads.is_none() {
         args.test_threads = Some(DEFAULT_THREADS);
     }
-    let skip_root = Mode::Root.unavailable();
+    let skip_root = unavailable(Mode::Root);
     if let Some(why) = &skip_root {
         eprintln!("matches: skipped: {why}");
     }
-    let tmp = tempfile::Builder::new().prefix("runner-matches-").tempdir();
+    let tmp = temp_dir("runner-matches-");
     let world = match (&skip_root, &tmp) {
         (Some(_), _) => Err("not root".to_owned()),
         (None, Ok(tmp)) => World::create(tmp.path()).map(Arc::new),
-        (None, Err(e)) => Err(format!("temporary directory: {e}")),
+        (None, Err(e)) => Err(e.clone()),
     };
     let mut trials = Vec::new();
     if let (Err(e), None) = (&world, &skip_root) {
@@ -1523,7 +1398,7 @@ fn main() {
             for c in cheaters {
                 for mode in Mode::ALL {
                     let (c, w) = (c.clone(), get());
-                    let skip = mode.unavailable();
+                    let skip = unavailable(mode);
                     trials.push(trial(
                         format!("cheater::{}::{}", c.name, mode.name()),
                         skip,

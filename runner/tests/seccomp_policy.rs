@@ -22,6 +22,8 @@
 // here are test code too, and a panic in them is a failed test.
 #![allow(clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -29,9 +31,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-const RUNNER: &str = env!("CARGO_BIN_EXE_runner");
+use common::{RUNNER, sha256_hex};
+
 const PYTHON: &str = "/usr/bin/python3";
 const POLICY_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -1134,13 +1136,6 @@ fn x32_syscall_numbers_are_killed() {
 // 5. The file itself and its digest.
 // ---------------------------------------------------------------------------------------
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 #[test]
 fn policy_file_is_commented_and_its_digest_is_reported() {
     // Every rule, and every argument condition, says why it is there.
@@ -1166,7 +1161,7 @@ fn policy_file_is_commented_and_its_digest_is_reported() {
     }
     assert!(uncommented.is_empty(), "no comment: {uncommented:#?}");
 
-    let want = hex(&Sha256::digest(policy_bytes()));
+    let want = sha256_hex(policy_bytes());
 
     let out = Command::new(RUNNER)
         .args(["policy", "--json"])
