@@ -2,7 +2,7 @@
 //! NetworkPolicies, ResourceQuotas and the game ServiceAccount, and judge them rule by rule.
 //!
 //! The judgement is a pure function of the objects read ([`evaluate`]), so it is tested
-//! without a cluster; [`check`] only reads. Every rule fails closed: an object that cannot be
+//! without a cluster; [`check_namespace`] only reads. Every rule fails closed: an object that cannot be
 //! read, or a rule that cannot be proven, fails.
 
 use k8s_openapi::api::core::v1::{Namespace, ResourceQuota, ServiceAccount};
@@ -46,7 +46,11 @@ impl Preflight {
 }
 
 fn check(rule: &'static str, pass: bool, reason: impl Into<String>) -> Check {
-    Check { rule, pass, reason: reason.into() }
+    Check {
+        rule,
+        pass,
+        reason: reason.into(),
+    }
 }
 
 /// Judges what was read. `None` means the object could not be read (or does not exist).
@@ -65,17 +69,30 @@ pub fn evaluate(
         quota(quotas),
         token(service_account, service_account_name),
     ];
-    Preflight { namespace: namespace.to_owned(), checks }
+    Preflight {
+        namespace: namespace.to_owned(),
+        checks,
+    }
 }
 
 fn psa(ns: Option<&Namespace>) -> Check {
     const RULE: &str = "pod security admission";
-    let Some(ns) = ns else { return check(RULE, false, "the namespace cannot be read") };
+    let Some(ns) = ns else {
+        return check(RULE, false, "the namespace cannot be read");
+    };
     let label = ns.metadata.labels.as_ref().and_then(|l| l.get(PSA_ENFORCE));
     match label.map(String::as_str) {
         Some("restricted") => check(RULE, true, format!("{PSA_ENFORCE}=restricted")),
-        Some(other) => check(RULE, false, format!("{PSA_ENFORCE}={other}, not restricted")),
-        None => check(RULE, false, format!("no {PSA_ENFORCE} label: pods are not held to restricted")),
+        Some(other) => check(
+            RULE,
+            false,
+            format!("{PSA_ENFORCE}={other}, not restricted"),
+        ),
+        None => check(
+            RULE,
+            false,
+            format!("no {PSA_ENFORCE} label: pods are not held to restricted"),
+        ),
     }
 }
 
@@ -93,7 +110,9 @@ fn network(policies: Option<&[NetworkPolicy]>, dir: Direction) -> Check {
         Direction::Ingress => ("network policy: ingress", "Ingress"),
         Direction::Egress => ("network policy: egress", "Egress"),
     };
-    let Some(policies) = policies else { return check(rule, false, "network policies cannot be listed") };
+    let Some(policies) = policies else {
+        return check(rule, false, "network policies cannot be listed");
+    };
     let mut deny_all = None;
     for p in policies {
         let name = p.metadata.name.clone().unwrap_or_default();
@@ -110,59 +129,131 @@ fn network(policies: Option<&[NetworkPolicy]>, dir: Direction) -> Check {
             Direction::Egress => spec.egress.as_ref().is_some_and(|r| !r.is_empty()),
         };
         if allows {
-            return check(rule, false, format!("policy {name} allows {} traffic", word.to_lowercase()));
+            return check(
+                rule,
+                false,
+                format!("policy {name} allows {} traffic", word.to_lowercase()),
+            );
         }
         let selector = &spec.pod_selector;
         let all_pods = selector.as_ref().is_none_or(|s| {
-            s.match_labels.as_ref().is_none_or(|l| l.is_empty()) && s.match_expressions.as_ref().is_none_or(|e| e.is_empty())
+            s.match_labels.as_ref().is_none_or(|l| l.is_empty())
+                && s.match_expressions.as_ref().is_none_or(|e| e.is_empty())
         });
         if all_pods && deny_all.is_none() {
             deny_all = Some(name);
         }
     }
     match deny_all {
-        Some(name) => check(rule, true, format!("policy {name} denies all {} for every pod", word.to_lowercase())),
+        Some(name) => check(
+            rule,
+            true,
+            format!(
+                "policy {name} denies all {} for every pod",
+                word.to_lowercase()
+            ),
+        ),
         None => check(
             rule,
             false,
-            format!("no policy with an empty podSelector denies all {} (and the network plugin must enforce it)", word.to_lowercase()),
+            format!(
+                "no policy with an empty podSelector denies all {} (and the network plugin must enforce it)",
+                word.to_lowercase()
+            ),
         ),
     }
 }
 
 fn quota(quotas: Option<&[ResourceQuota]>) -> Check {
     const RULE: &str = "resource quota";
-    let Some(quotas) = quotas else { return check(RULE, false, "resource quotas cannot be listed") };
+    let Some(quotas) = quotas else {
+        return check(RULE, false, "resource quotas cannot be listed");
+    };
     let bounded = quotas.iter().find(|q| {
-        q.spec.as_ref().and_then(|s| s.hard.as_ref()).is_some_and(|h| {
-            ["pods", "limits.cpu", "limits.memory"].iter().all(|k| h.contains_key(*k))
-        })
+        q.spec
+            .as_ref()
+            .and_then(|s| s.hard.as_ref())
+            .is_some_and(|h| {
+                ["pods", "limits.cpu", "limits.memory"]
+                    .iter()
+                    .all(|k| h.contains_key(*k))
+            })
     });
     match bounded {
-        Some(q) => check(RULE, true, format!("quota {} bounds pods, limits.cpu and limits.memory", q.metadata.name.clone().unwrap_or_default())),
-        None => check(RULE, false, "no ResourceQuota bounds pods, limits.cpu and limits.memory"),
+        Some(q) => check(
+            RULE,
+            true,
+            format!(
+                "quota {} bounds pods, limits.cpu and limits.memory",
+                q.metadata.name.clone().unwrap_or_default()
+            ),
+        ),
+        None => check(
+            RULE,
+            false,
+            "no ResourceQuota bounds pods, limits.cpu and limits.memory",
+        ),
     }
 }
 
 fn token(sa: Option<&ServiceAccount>, name: &str) -> Check {
     const RULE: &str = "game service account";
     match sa {
-        None => check(RULE, false, format!("service account {name} does not exist or cannot be read")),
-        Some(sa) if sa.automount_service_account_token == Some(false) => {
-            check(RULE, true, format!("service account {name} does not mount a token"))
-        }
-        Some(_) => check(RULE, false, format!("service account {name} mounts a token (set automountServiceAccountToken: false)")),
+        None => check(
+            RULE,
+            false,
+            format!("service account {name} does not exist or cannot be read"),
+        ),
+        Some(sa) if sa.automount_service_account_token == Some(false) => check(
+            RULE,
+            true,
+            format!("service account {name} does not mount a token"),
+        ),
+        Some(_) => check(
+            RULE,
+            false,
+            format!(
+                "service account {name} mounts a token (set automountServiceAccountToken: false)"
+            ),
+        ),
     }
 }
 
 /// Reads the namespace's objects and judges them. Read errors become failed rules.
-pub async fn check_namespace(client: kube::Client, namespace: &str, service_account_name: &str) -> Preflight {
-    let ns = Api::<Namespace>::all(client.clone()).get_opt(namespace).await.ok().flatten();
+pub async fn check_namespace(
+    client: kube::Client,
+    namespace: &str,
+    service_account_name: &str,
+) -> Preflight {
+    let ns = Api::<Namespace>::all(client.clone())
+        .get_opt(namespace)
+        .await
+        .ok()
+        .flatten();
     let lp = ListParams::default();
-    let policies = Api::<NetworkPolicy>::namespaced(client.clone(), namespace).list(&lp).await.ok().map(|l| l.items);
-    let quotas = Api::<ResourceQuota>::namespaced(client.clone(), namespace).list(&lp).await.ok().map(|l| l.items);
-    let sa = Api::<ServiceAccount>::namespaced(client, namespace).get_opt(service_account_name).await.ok().flatten();
-    evaluate(namespace, ns.as_ref(), policies.as_deref(), quotas.as_deref(), sa.as_ref(), service_account_name)
+    let policies = Api::<NetworkPolicy>::namespaced(client.clone(), namespace)
+        .list(&lp)
+        .await
+        .ok()
+        .map(|l| l.items);
+    let quotas = Api::<ResourceQuota>::namespaced(client.clone(), namespace)
+        .list(&lp)
+        .await
+        .ok()
+        .map(|l| l.items);
+    let sa = Api::<ServiceAccount>::namespaced(client, namespace)
+        .get_opt(service_account_name)
+        .await
+        .ok()
+        .flatten();
+    evaluate(
+        namespace,
+        ns.as_ref(),
+        policies.as_deref(),
+        quotas.as_deref(),
+        sa.as_ref(),
+        service_account_name,
+    )
 }
 
 #[cfg(test)]
@@ -173,16 +264,32 @@ mod tests {
         serde_json::from_value(serde_saphyr::from_str::<serde_json::Value>(text).unwrap()).unwrap()
     }
 
-    fn protected() -> (Namespace, Vec<NetworkPolicy>, Vec<ResourceQuota>, ServiceAccount) {
+    fn protected() -> (
+        Namespace,
+        Vec<NetworkPolicy>,
+        Vec<ResourceQuota>,
+        ServiceAccount,
+    ) {
         (
-            yaml("metadata: {name: games, labels: {pod-security.kubernetes.io/enforce: restricted}}"),
-            vec![yaml("metadata: {name: deny-all}\nspec: {podSelector: {}, policyTypes: [Ingress, Egress]}")],
-            vec![yaml("metadata: {name: games}\nspec: {hard: {pods: '20', limits.cpu: '8', limits.memory: 16Gi}}")],
+            yaml(
+                "metadata: {name: games, labels: {pod-security.kubernetes.io/enforce: restricted}}",
+            ),
+            vec![yaml(
+                "metadata: {name: deny-all}\nspec: {podSelector: {}, policyTypes: [Ingress, Egress]}",
+            )],
+            vec![yaml(
+                "metadata: {name: games}\nspec: {hard: {pods: '20', limits.cpu: '8', limits.memory: 16Gi}}",
+            )],
             yaml("metadata: {name: game}\nautomountServiceAccountToken: false"),
         )
     }
 
-    fn run(ns: &Namespace, np: &[NetworkPolicy], q: &[ResourceQuota], sa: &ServiceAccount) -> Preflight {
+    fn run(
+        ns: &Namespace,
+        np: &[NetworkPolicy],
+        q: &[ResourceQuota],
+        sa: &ServiceAccount,
+    ) -> Preflight {
         evaluate("games", Some(ns), Some(np), Some(q), Some(sa), "game")
     }
 
@@ -197,27 +304,51 @@ mod tests {
     #[test]
     fn each_missing_protection_fails_its_rule() {
         let (ns, np, q, sa) = protected();
-        let baseline: Namespace = yaml("metadata: {name: games, labels: {pod-security.kubernetes.io/enforce: baseline}}");
+        let baseline: Namespace =
+            yaml("metadata: {name: games, labels: {pod-security.kubernetes.io/enforce: baseline}}");
         let p = run(&baseline, &np, &q, &sa);
         assert!(p.failures().contains("not restricted"), "{}", p.failures());
 
-        let ingress_only: Vec<NetworkPolicy> = vec![yaml("metadata: {name: in}\nspec: {podSelector: {}, policyTypes: [Ingress]}")];
+        let ingress_only: Vec<NetworkPolicy> = vec![yaml(
+            "metadata: {name: in}\nspec: {podSelector: {}, policyTypes: [Ingress]}",
+        )];
         let p = run(&ns, &ingress_only, &q, &sa);
-        assert_eq!(p.checks.iter().filter(|c| !c.pass).map(|c| c.rule).collect::<Vec<_>>(), vec!["network policy: egress"]);
+        assert_eq!(
+            p.checks
+                .iter()
+                .filter(|c| !c.pass)
+                .map(|c| c.rule)
+                .collect::<Vec<_>>(),
+            vec!["network policy: egress"]
+        );
 
         let mut opened = np.clone();
         opened.push(yaml("metadata: {name: dns}\nspec: {podSelector: {}, policyTypes: [Egress], egress: [{ports: [{port: 53, protocol: UDP}]}]}"));
-        assert!(run(&ns, &opened, &q, &sa).failures().contains("policy dns allows egress"));
+        assert!(
+            run(&ns, &opened, &q, &sa)
+                .failures()
+                .contains("policy dns allows egress")
+        );
 
-        let some_pods: Vec<NetworkPolicy> =
-            vec![yaml("metadata: {name: some}\nspec: {podSelector: {matchLabels: {app: x}}, policyTypes: [Ingress, Egress]}")];
+        let some_pods: Vec<NetworkPolicy> = vec![yaml(
+            "metadata: {name: some}\nspec: {podSelector: {matchLabels: {app: x}}, policyTypes: [Ingress, Egress]}",
+        )];
         assert!(!run(&ns, &some_pods, &q, &sa).passed());
 
-        let loose: Vec<ResourceQuota> = vec![yaml("metadata: {name: q}\nspec: {hard: {pods: '20'}}")];
-        assert!(run(&ns, &np, &loose, &sa).failures().contains("resource quota"));
+        let loose: Vec<ResourceQuota> =
+            vec![yaml("metadata: {name: q}\nspec: {hard: {pods: '20'}}")];
+        assert!(
+            run(&ns, &np, &loose, &sa)
+                .failures()
+                .contains("resource quota")
+        );
 
         let mounting: ServiceAccount = yaml("metadata: {name: game}");
-        assert!(run(&ns, &np, &q, &mounting).failures().contains("mounts a token"));
+        assert!(
+            run(&ns, &np, &q, &mounting)
+                .failures()
+                .contains("mounts a token")
+        );
     }
 
     #[test]
@@ -230,18 +361,45 @@ mod tests {
     #[test]
     fn the_committed_base_manifests_pass() {
         // The policies the security team applies must satisfy the launcher's own preflight.
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/kubernetes/base/namespace.yaml")).unwrap();
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../policies/kubernetes/base/namespace.yaml"
+        ))
+        .unwrap();
         let ns: Namespace = yaml(&text);
-        let np: NetworkPolicy = yaml(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/kubernetes/base/networkpolicy.yaml")).unwrap());
-        let q: ResourceQuota = yaml(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/kubernetes/base/resourcequota.yaml")).unwrap());
-        let sas = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/kubernetes/base/serviceaccounts.yaml")).unwrap();
+        let np: NetworkPolicy = yaml(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../policies/kubernetes/base/networkpolicy.yaml"
+            ))
+            .unwrap(),
+        );
+        let q: ResourceQuota = yaml(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../policies/kubernetes/base/resourcequota.yaml"
+            ))
+            .unwrap(),
+        );
+        let sas = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../policies/kubernetes/base/serviceaccounts.yaml"
+        ))
+        .unwrap();
         let sa: ServiceAccount = sas
             .split("\n---")
             .filter_map(|doc| serde_saphyr::from_str::<serde_json::Value>(doc).ok())
             .filter_map(|v| serde_json::from_value::<ServiceAccount>(v).ok())
             .find(|sa| sa.metadata.name.as_deref() == Some("game"))
             .unwrap();
-        let p = evaluate("games", Some(&ns), Some(&[np]), Some(&[q]), Some(&sa), "game");
+        let p = evaluate(
+            "games",
+            Some(&ns),
+            Some(&[np]),
+            Some(&[q]),
+            Some(&sa),
+            "game",
+        );
         assert!(p.passed(), "{}", p.failures());
     }
 }

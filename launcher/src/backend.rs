@@ -1,0 +1,203 @@
+//! One interface over both backends, for the command line and for batches.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::cluster::KubeBackend;
+use crate::error::LaunchError;
+use crate::local::LocalBackend;
+use crate::outcome::{ListEntry, LogChunk, MatchStatus, Outcome};
+use crate::request::Match;
+
+/// Where matches run.
+#[derive(Debug)]
+pub enum Backend {
+    Local(LocalBackend),
+    Kube(Box<KubeBackend>),
+}
+
+/// What `submit` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubmitInfo {
+    pub match_id: String,
+    pub backend: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// An earlier submit of the same request had already started it.
+    pub attached: bool,
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Local(_) => crate::local::BACKEND,
+            Self::Kube(_) => crate::cluster::BACKEND,
+        }
+    }
+
+    /// The namespace a match runs in (kube), for cancelling it by id.
+    pub fn namespace_of(&self, m: &Match) -> Option<String> {
+        match self {
+            Self::Local(_) => None,
+            Self::Kube(k) => Some(k.settings().namespace_for(m)),
+        }
+    }
+
+    /// Runs a match to its verdict. `keep`: leave the Job (kube) for inspection.
+    pub async fn play(
+        &self,
+        m: &Match,
+        timeout: Option<Duration>,
+        keep: bool,
+    ) -> Result<Outcome, LaunchError> {
+        match self {
+            Self::Local(l) => {
+                let started = l.start(m).await?;
+                l.finish(started, timeout).await
+            }
+            Self::Kube(k) => k.play(m, timeout, keep).await,
+        }
+    }
+
+    pub async fn submit(&self, m: &Match) -> Result<SubmitInfo, LaunchError> {
+        match self {
+            Self::Local(l) => Ok(SubmitInfo {
+                match_id: m.id.clone(),
+                backend: self.name(),
+                namespace: None,
+                attached: l.submit(m).await?,
+            }),
+            Self::Kube(k) => {
+                let s = k.submit(m).await?;
+                Ok(SubmitInfo {
+                    match_id: s.match_id,
+                    backend: self.name(),
+                    namespace: Some(s.namespace),
+                    attached: s.attached,
+                })
+            }
+        }
+    }
+
+    pub async fn wait(
+        &self,
+        ns: Option<&str>,
+        id: &str,
+        timeout: Option<Duration>,
+    ) -> Result<Outcome, LaunchError> {
+        match self {
+            Self::Local(l) => l.wait(id, timeout).await,
+            Self::Kube(k) => k.wait(ns, id, timeout).await,
+        }
+    }
+
+    pub async fn status(&self, ns: Option<&str>, id: &str) -> Result<MatchStatus, LaunchError> {
+        match self {
+            Self::Local(l) => l.status(id),
+            Self::Kube(k) => k.status(ns, id).await,
+        }
+    }
+
+    pub async fn result(
+        &self,
+        ns: Option<&str>,
+        id: &str,
+        keep: bool,
+    ) -> Result<Outcome, LaunchError> {
+        match self {
+            Self::Local(l) => l.result(id),
+            Self::Kube(k) => k.result(ns, id, keep).await,
+        }
+    }
+
+    pub async fn logs(
+        &self,
+        ns: Option<&str>,
+        id: &str,
+        max_bytes: usize,
+    ) -> Result<Vec<LogChunk>, LaunchError> {
+        match self {
+            Self::Local(l) => l.logs(id, max_bytes),
+            Self::Kube(k) => k.logs(ns, id, max_bytes).await,
+        }
+    }
+
+    pub async fn cancel(&self, ns: Option<&str>, id: &str) -> Result<(), LaunchError> {
+        match self {
+            Self::Local(l) => l.cancel(id),
+            Self::Kube(k) => k.cancel(ns, id).await,
+        }
+    }
+
+    pub async fn set_suspended(
+        &self,
+        ns: Option<&str>,
+        id: &str,
+        suspend: bool,
+    ) -> Result<(), LaunchError> {
+        match self {
+            Self::Local(_) => Err(LaunchError::Unsupported(
+                if suspend { "suspend" } else { "resume" },
+                crate::local::BACKEND,
+            )),
+            Self::Kube(k) => k.set_suspended(ns, id, suspend).await,
+        }
+    }
+
+    pub async fn list(&self, ns: Option<&str>) -> Result<Vec<ListEntry>, LaunchError> {
+        match self {
+            Self::Local(l) => l.list(),
+            Self::Kube(k) => k.list(ns).await,
+        }
+    }
+
+    pub async fn gc(
+        &self,
+        ns: Option<&str>,
+        older_than: Duration,
+    ) -> Result<Vec<String>, LaunchError> {
+        match self {
+            Self::Local(l) => l.gc(older_than),
+            Self::Kube(k) => k.gc(ns, older_than).await,
+        }
+    }
+}
+
+/// Parses `90s`, `15m`, `2h`, `7d` (or plain seconds).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("duration {s:?}: expected a number with s, m, h or d"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "duration {s:?}: unknown unit {unit:?} (use s, m, h or d)"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("duration {s:?} is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

@@ -1,0 +1,655 @@
+//! The local backend: runs the runner binary on this machine with the same match spec the pod
+//! would get, but with host paths. No cluster needed.
+//!
+//! Each match gets a directory `<work>/<match-id>/`:
+//!
+//! ```text
+//! request.sha256   what the match runs (spec and code): a second submit of the same id attaches
+//! code/<id>.py     each player's code (readable by the sandbox uid; Landlock lets each player
+//!                  read its own file only)
+//! spec.json        the runner's MatchSpec
+//! runner.pid       while the runner runs
+//! runner.log       the runner's own standard output and error
+//! report.json      the runner's MatchReport
+//! summary.json     the short summary (what a pod's termination message would hold)
+//! out/             result.json, replay.jsonl, referee.stderr.log, <player>.stderr.log
+//! ```
+//!
+//! When the launcher runs as root, the runner drops every sandboxed process to uid 65532: the
+//! directories are made traversable and the code readable by it, while `out/` is created by
+//! the runner itself and writable only by it.
+
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, SystemTime};
+
+use runner::exit::RunnerExit;
+use runner::report::MatchReport;
+
+use crate::error::LaunchError;
+use crate::outcome::{Artifacts, ListEntry, LogChunk, MatchStatus, Outcome, State, Verdict};
+use crate::plan::{self, Layout};
+use crate::request::Match;
+
+pub const BACKEND: &str = "local";
+
+/// Where the runner, the game and the work directories are. None: discovered.
+#[derive(Debug, Clone, Default)]
+pub struct LocalConfig {
+    /// `--runner`, else `LAUNCHER_RUNNER`, else `runner` next to the launcher executable,
+    /// else `target/{release,debug}/runner` in the workspace.
+    pub runner: Option<PathBuf>,
+    /// `--game-dir`, else `LAUNCHER_GAME_DIR`, else `/opt/game`, else `image/game` in the
+    /// workspace.
+    pub game_dir: Option<PathBuf>,
+    /// `--work-dir`, else `LAUNCHER_WORK_DIR`, else `$TMPDIR/launcher`.
+    pub work_dir: Option<PathBuf>,
+}
+
+/// The local backend.
+#[derive(Debug, Clone)]
+pub struct LocalBackend {
+    runner: PathBuf,
+    game_dir: PathBuf,
+    work_root: PathBuf,
+}
+
+fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Finds the runner binary (see [`LocalConfig::runner`]).
+pub fn find_runner(given: Option<&Path>) -> Result<PathBuf, LaunchError> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(p) = given {
+        // Given explicitly: that one or nothing.
+        return if p.is_file() {
+            Ok(p.to_owned())
+        } else {
+            Err(LaunchError::RunnerNotFound {
+                tried: format!("--runner {}", p.display()),
+            })
+        };
+    }
+    if let Some(p) = std::env::var_os("LAUNCHER_RUNNER") {
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(LaunchError::RunnerNotFound {
+                tried: format!("LAUNCHER_RUNNER={}", p.display()),
+            })
+        };
+    }
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        candidates.push(dir.join("runner"));
+        // Test binaries live in target/debug/deps.
+        if dir.ends_with("deps")
+            && let Some(up) = dir.parent()
+        {
+            candidates.push(up.join("runner"));
+        }
+    }
+    let ws = workspace_dir();
+    candidates.push(ws.join("target/release/runner"));
+    candidates.push(ws.join("target/debug/runner"));
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| LaunchError::RunnerNotFound {
+            tried: candidates
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// Finds the game directory (see [`LocalConfig::game_dir`]).
+pub fn find_game_dir(given: Option<&Path>) -> Result<PathBuf, LaunchError> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    match (given, std::env::var_os("LAUNCHER_GAME_DIR")) {
+        (Some(p), _) => candidates.push(p.to_owned()),
+        (None, Some(p)) => candidates.push(p.into()),
+        (None, None) => {
+            candidates.push(plan::IMAGE_GAME_DIR.into());
+            candidates.push(workspace_dir().join("image/game"));
+        }
+    }
+    candidates
+        .iter()
+        .find(|p| p.join("game").is_dir())
+        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+        .ok_or_else(|| LaunchError::GameDirNotFound {
+            tried: candidates
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+fn mkdir(path: &Path) -> Result<(), LaunchError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(path)
+        .map_err(|e| LaunchError::io(format!("cannot create {}", path.display()), e))?;
+    // The umask may have taken bits away; the sandbox uid must be able to traverse.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| LaunchError::io(format!("cannot chmod {}", path.display()), e))
+}
+
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), LaunchError> {
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| LaunchError::io(format!("cannot create {}", path.display()), e))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| LaunchError::io(format!("cannot write {}", path.display()), e))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| LaunchError::io(format!("cannot chmod {}", path.display()), e))
+}
+
+/// The last `max` bytes of a file, lossily decoded.
+fn tail(path: &Path, max: usize) -> (String, bool) {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let truncated = bytes.len() > max;
+    let start = bytes.len().saturating_sub(max);
+    (
+        String::from_utf8_lossy(&bytes[start..]).into_owned(),
+        truncated,
+    )
+}
+
+fn pid_alive(pid: i32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+}
+
+/// A run handed to the runner.
+#[derive(Debug)]
+pub struct Started {
+    pub match_id: String,
+    pub dir: PathBuf,
+    /// The runner process, when this call started it.
+    pub child: Option<tokio::process::Child>,
+    pub attached: bool,
+}
+
+impl LocalBackend {
+    pub fn new(cfg: &LocalConfig) -> Result<Self, LaunchError> {
+        let runner = find_runner(cfg.runner.as_deref())?;
+        let game_dir = find_game_dir(cfg.game_dir.as_deref())?;
+        let work_root = cfg
+            .work_dir
+            .clone()
+            .or_else(|| std::env::var_os("LAUNCHER_WORK_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| std::env::temp_dir().join("launcher"));
+        let work_root = if work_root.is_absolute() {
+            work_root
+        } else {
+            std::env::current_dir()
+                .map_err(|e| LaunchError::io("cannot read the current directory", e))?
+                .join(work_root)
+        };
+        Ok(Self {
+            runner,
+            game_dir,
+            work_root,
+        })
+    }
+
+    pub fn runner(&self) -> &Path {
+        &self.runner
+    }
+
+    pub fn game_dir(&self) -> &Path {
+        &self.game_dir
+    }
+
+    pub fn match_dir(&self, id: &str) -> PathBuf {
+        self.work_root.join(id)
+    }
+
+    fn layout(&self, dir: &Path) -> Layout {
+        Layout {
+            python: plan::PYTHON.into(),
+            game_dir: self.game_dir.clone(),
+            code_dir: dir.join("code"),
+            output_dir: dir.join("out"),
+            report: Some(dir.join("report.json")),
+            termination_log: Some(dir.join("summary.json")),
+        }
+    }
+
+    fn check_id(id: &str) -> Result<(), LaunchError> {
+        if crate::names::is_dns_label(id, crate::names::MATCH_ID_MAX) {
+            Ok(())
+        } else {
+            Err(crate::RequestError::new(format!("{id:?} is not a match id")).into())
+        }
+    }
+
+    /// Prepares the match directory and starts the runner, or attaches to an existing run of
+    /// the same match.
+    pub async fn start(&self, m: &Match) -> Result<Started, LaunchError> {
+        mkdir(&self.work_root)?;
+        let dir = self.match_dir(&m.id);
+        let spec = plan::match_spec(m, &self.layout(&dir));
+        let spec_json = serde_json::to_string_pretty(&spec)
+            .map_err(|e| LaunchError::io("cannot serialise the spec", std::io::Error::other(e)))?;
+        let mut entries: Vec<(String, &[u8])> =
+            vec![(plan::SPEC_KEY.to_owned(), spec_json.as_bytes())];
+        for p in &m.players {
+            entries.push((p.file_name(), &p.code));
+        }
+        let digest = plan::digest(entries.iter().map(|(k, v)| (k.as_str(), *v)));
+
+        // Build the directory aside, then rename it in place: the rename is the one atomic
+        // step that decides which of two concurrent submits runs the match.
+        let staging = self
+            .work_root
+            .join(format!(".{}.{}.tmp", m.id, std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        mkdir(&staging.join("code"))?;
+        write_file(&staging.join("request.sha256"), digest.as_bytes(), 0o644)?;
+        write_file(&staging.join(plan::SPEC_KEY), spec_json.as_bytes(), 0o644)?;
+        // The runner writes the summary into an existing file, as into a pod's
+        // /dev/termination-log.
+        write_file(&staging.join("summary.json"), b"", 0o600)?;
+        for p in &m.players {
+            write_file(&staging.join("code").join(p.file_name()), &p.code, 0o644)?;
+        }
+        match std::fs::rename(&staging, &dir) {
+            Ok(()) => {}
+            Err(e) if dir.exists() => {
+                let _ = std::fs::remove_dir_all(&staging);
+                let existing =
+                    std::fs::read_to_string(dir.join("request.sha256")).unwrap_or_default();
+                if existing.trim() != digest {
+                    return Err(LaunchError::Conflict {
+                        id: m.id.clone(),
+                        place: format!("in {}", dir.display()),
+                        existing: existing.trim().to_owned(),
+                        ours: digest,
+                    });
+                }
+                let _ = e;
+                if dir.join("report.json").exists() || self.running_pid(&m.id).is_some() {
+                    return Ok(Started {
+                        match_id: m.id.clone(),
+                        dir,
+                        child: None,
+                        attached: true,
+                    });
+                }
+                // The earlier run died without a report: run it again in place.
+                let _ = std::fs::remove_dir_all(dir.join("out"));
+                let _ = std::fs::write(dir.join("summary.json"), b"");
+                let child = self.spawn(&dir)?;
+                return Ok(Started {
+                    match_id: m.id.clone(),
+                    dir,
+                    child: Some(child),
+                    attached: true,
+                });
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staging);
+                return Err(LaunchError::io(
+                    format!("cannot create {}", dir.display()),
+                    e,
+                ));
+            }
+        }
+        let child = self.spawn(&dir)?;
+        Ok(Started {
+            match_id: m.id.clone(),
+            dir,
+            child: Some(child),
+            attached: false,
+        })
+    }
+
+    fn spawn(&self, dir: &Path) -> Result<tokio::process::Child, LaunchError> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(dir.join("runner.log"))
+            .map_err(|e| LaunchError::io("cannot create runner.log", e))?;
+        let log2 = log
+            .try_clone()
+            .map_err(|e| LaunchError::io("cannot duplicate runner.log", e))?;
+        let child = tokio::process::Command::new(&self.runner)
+            .arg("run")
+            .arg("--spec")
+            .arg(dir.join(plan::SPEC_KEY))
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .current_dir(dir)
+            .spawn()
+            .map_err(|e| LaunchError::io(format!("cannot start {}", self.runner.display()), e))?;
+        if let Some(pid) = child.id() {
+            let _ = std::fs::write(dir.join("runner.pid"), pid.to_string());
+        }
+        Ok(child)
+    }
+
+    fn running_pid(&self, id: &str) -> Option<i32> {
+        let pid: i32 = std::fs::read_to_string(self.match_dir(id).join("runner.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        pid_alive(pid).then_some(pid)
+    }
+
+    /// Runs a match to the end: start (or attach) and wait.
+    pub async fn play(&self, m: &Match) -> Result<Outcome, LaunchError> {
+        let started = self.start(m).await?;
+        self.finish(started, None).await
+    }
+
+    /// Waits for a started run.
+    pub async fn finish(
+        &self,
+        started: Started,
+        timeout: Option<Duration>,
+    ) -> Result<Outcome, LaunchError> {
+        let Started {
+            match_id,
+            dir,
+            child,
+            attached,
+        } = started;
+        let code = match child {
+            Some(mut child) => {
+                let status = match timeout {
+                    Some(t) => tokio::time::timeout(t, child.wait()).await.map_err(|_| {
+                        LaunchError::Timeout {
+                            id: match_id.clone(),
+                            secs: t.as_secs(),
+                        }
+                    })?,
+                    None => child.wait().await,
+                }
+                .map_err(|e| LaunchError::io("cannot wait for the runner", e))?;
+                let _ = std::fs::remove_file(dir.join("runner.pid"));
+                Some(status.code().unwrap_or(-1))
+            }
+            None => {
+                self.wait_for_exit(&match_id, timeout).await?;
+                None
+            }
+        };
+        let mut o = self.outcome_of(&match_id, code)?;
+        o.attached = attached;
+        Ok(o)
+    }
+
+    async fn wait_for_exit(&self, id: &str, timeout: Option<Duration>) -> Result<(), LaunchError> {
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        while self.running_pid(id).is_some() && !self.match_dir(id).join("report.json").exists() {
+            if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                return Err(LaunchError::Timeout {
+                    id: id.to_owned(),
+                    secs: timeout.map_or(0, |t| t.as_secs()),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
+    /// The outcome of a run whose runner has exited (`code`: its exit code, when known).
+    fn outcome_of(&self, id: &str, code: Option<i32>) -> Result<Outcome, LaunchError> {
+        let dir = self.match_dir(id);
+        let report_path = dir.join("report.json");
+        let out = dir.join("out");
+        let artifacts = Artifacts::Local {
+            dir: out.clone(),
+            report: report_path.clone(),
+            result: out.join("result.json"),
+            replay: out.join("replay.jsonl"),
+        };
+        let reported = code.is_none_or(|c| {
+            c == i32::from(RunnerExit::Reported.code())
+                || c == i32::from(RunnerExit::SandboxSetup.code())
+        });
+        if reported && let Ok(text) = std::fs::read_to_string(&report_path) {
+            return match serde_json::from_str::<MatchReport>(&text) {
+                Ok(r) => {
+                    let mut o = Outcome::from_report(id, BACKEND, &r);
+                    o.artifacts = Some(artifacts);
+                    o.runner_exit_code = code;
+                    Ok(o)
+                }
+                Err(e) => {
+                    let mut o = Outcome::failed(
+                        id,
+                        BACKEND,
+                        Verdict::InfrastructureError,
+                        format!(
+                            "the runner's report {} is unreadable: {e}",
+                            report_path.display()
+                        ),
+                    );
+                    o.runner_exit_code = code;
+                    Ok(o)
+                }
+            };
+        }
+        if !dir.exists() {
+            return Err(LaunchError::NotFound {
+                id: id.to_owned(),
+                place: format!("in {}", self.work_root.display()),
+            });
+        }
+        let (log, _) = tail(&dir.join("runner.log"), 2048);
+        let what = match code {
+            Some(c) if c == i32::from(RunnerExit::BadSpec.code()) => {
+                "the runner refused the spec".to_owned()
+            }
+            Some(c) if c == i32::from(RunnerExit::ReportWrite.code()) => {
+                "the runner could not write its report".to_owned()
+            }
+            Some(-1) => "the runner was killed by a signal".to_owned(),
+            Some(c) => format!("the runner exited with {c} and no report"),
+            None => "the runner ended without a report".to_owned(),
+        };
+        let mut o = Outcome::failed(
+            id,
+            BACKEND,
+            Verdict::InfrastructureError,
+            format!("{what}: {}", log.trim()),
+        );
+        o.runner_exit_code = code;
+        Ok(o)
+    }
+
+    /// Starts a match and returns at once; the runner goes on after the launcher exits.
+    pub async fn submit(&self, m: &Match) -> Result<bool, LaunchError> {
+        let started = self.start(m).await?;
+        // The child is not waited for: dropping the handle leaves the process running.
+        Ok(started.attached)
+    }
+
+    pub async fn wait(&self, id: &str, timeout: Option<Duration>) -> Result<Outcome, LaunchError> {
+        Self::check_id(id)?;
+        self.wait_for_exit(id, timeout).await?;
+        self.outcome_of(id, None)
+    }
+
+    pub fn status(&self, id: &str) -> Result<MatchStatus, LaunchError> {
+        Self::check_id(id)?;
+        let dir = self.match_dir(id);
+        if !dir.exists() {
+            return Err(LaunchError::NotFound {
+                id: id.to_owned(),
+                place: format!("in {}", self.work_root.display()),
+            });
+        }
+        let (state, detail, outcome) = if dir.join("report.json").exists() {
+            (
+                State::Finished,
+                String::new(),
+                Some(self.outcome_of(id, None)?),
+            )
+        } else if let Some(pid) = self.running_pid(id) {
+            (State::Running, format!("runner pid {pid}"), None)
+        } else {
+            let o = self.outcome_of(id, None)?;
+            (State::Failed, o.reason.clone(), Some(o))
+        };
+        Ok(MatchStatus {
+            match_id: id.to_owned(),
+            backend: BACKEND,
+            state,
+            detail,
+            namespace: None,
+            outcome,
+        })
+    }
+
+    pub fn result(&self, id: &str) -> Result<Outcome, LaunchError> {
+        Self::check_id(id)?;
+        if self.running_pid(id).is_some() {
+            return Err(LaunchError::NotFinished {
+                id: id.to_owned(),
+                state: "running".to_owned(),
+            });
+        }
+        self.outcome_of(id, None)
+    }
+
+    /// The runner's log and each process's standard error, each capped at `max_bytes`.
+    pub fn logs(&self, id: &str, max_bytes: usize) -> Result<Vec<LogChunk>, LaunchError> {
+        Self::check_id(id)?;
+        let dir = self.match_dir(id);
+        if !dir.exists() {
+            return Err(LaunchError::NotFound {
+                id: id.to_owned(),
+                place: format!("in {}", self.work_root.display()),
+            });
+        }
+        let mut files = vec![dir.join("runner.log")];
+        if let Ok(rd) = std::fs::read_dir(dir.join("out")) {
+            let mut logs: Vec<PathBuf> = rd
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().ends_with(".stderr.log"))
+                .collect();
+            logs.sort();
+            files.extend(logs);
+        }
+        Ok(files
+            .into_iter()
+            .filter(|p| p.exists())
+            .map(|p| {
+                let (text, truncated) = tail(&p, max_bytes);
+                LogChunk {
+                    source: p
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    text,
+                    truncated,
+                }
+            })
+            .collect())
+    }
+
+    /// Asks the runner to stop: it turns SIGTERM into a `cancelled` report.
+    pub fn cancel(&self, id: &str) -> Result<(), LaunchError> {
+        Self::check_id(id)?;
+        match self.running_pid(id) {
+            Some(pid) => nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            )
+            .map_err(|e| LaunchError::io(format!("cannot signal runner pid {pid}"), e.into())),
+            None if self.match_dir(id).exists() => Ok(()),
+            None => Err(LaunchError::NotFound {
+                id: id.to_owned(),
+                place: format!("in {}", self.work_root.display()),
+            }),
+        }
+    }
+
+    pub fn list(&self) -> Result<Vec<ListEntry>, LaunchError> {
+        let Ok(rd) = std::fs::read_dir(&self.work_root) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for e in rd.filter_map(Result::ok) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !e.path().join("request.sha256").exists() {
+                continue;
+            }
+            let state = if e.path().join("report.json").exists() {
+                State::Finished
+            } else if self.running_pid(&name).is_some() {
+                State::Running
+            } else {
+                State::Failed
+            };
+            let age_secs = e
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .map(|d| d.as_secs());
+            out.push(ListEntry {
+                match_id: name,
+                state,
+                age_secs,
+                namespace: None,
+                tenant: None,
+            });
+        }
+        out.sort_by(|a, b| a.match_id.cmp(&b.match_id));
+        Ok(out)
+    }
+
+    /// Deletes the directories of finished runs older than `older_than`.
+    pub fn gc(&self, older_than: Duration) -> Result<Vec<String>, LaunchError> {
+        let mut removed = Vec::new();
+        for e in self.list()? {
+            if e.state != State::Running && e.age_secs.is_some_and(|a| a >= older_than.as_secs()) {
+                let dir = self.match_dir(&e.match_id);
+                std::fs::remove_dir_all(&dir).map_err(|err| {
+                    LaunchError::io(format!("cannot remove {}", dir.display()), err)
+                })?;
+                removed.push(e.match_id);
+            }
+        }
+        Ok(removed)
+    }
+
+    /// True when running as root (the runner then drops the sandbox to uid 65532).
+    pub fn runs_as_root(&self) -> bool {
+        is_root()
+    }
+}

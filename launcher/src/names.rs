@@ -1,0 +1,201 @@
+//! Names: everything the launcher creates is named after the match id, so a retried submit
+//! finds what the first one created instead of running the match twice.
+
+use crate::error::RequestError;
+
+/// Longest match id: `match-` plus the id must stay a DNS-1123 label (63), and the Job
+/// controller appends `-xxxxx` to name the pod, which must stay under 63 for labels too.
+pub const MATCH_ID_MAX: usize = 52;
+/// Longest tenant: the namespace is `games-<tenant>`.
+pub const TENANT_MAX: usize = 57;
+/// Prefix of the Job and ConfigMap names.
+pub const OBJECT_PREFIX: &str = "match-";
+
+/// Label keys the launcher sets itself.
+pub mod labels {
+    pub const NAME: &str = "app.kubernetes.io/name";
+    pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+    pub const PART_OF: &str = "app.kubernetes.io/part-of";
+    pub const MATCH_ID: &str = "game-sandbox/match-id";
+    pub const TENANT: &str = "game-sandbox/tenant";
+    pub const GAME: &str = "game-sandbox/game";
+    /// Annotation: sha256 of the ConfigMap's data (spec and code), to tell a retry of the same
+    /// request from a different request reusing a match id.
+    pub const REQUEST_SHA256: &str = "game-sandbox/request-sha256";
+    pub const PRIORITY: &str = "game-sandbox/priority";
+    pub const PLAYERS: &str = "game-sandbox/players";
+    /// Selects everything this launcher manages.
+    pub const SELECTOR: &str = "app.kubernetes.io/managed-by=launcher";
+    pub const RESERVED_PREFIXES: &[&str] = &[
+        "game-sandbox/",
+        "app.kubernetes.io/",
+        "kubernetes.io/",
+        "k8s.io/",
+        "batch.kubernetes.io/",
+    ];
+}
+
+/// The Job's and the ConfigMap's name for a match id.
+pub fn object_name(match_id: &str) -> String {
+    format!("{OBJECT_PREFIX}{match_id}")
+}
+
+/// The match id of an object name, if it is one of ours.
+pub fn match_id_of(object_name: &str) -> Option<&str> {
+    object_name.strip_prefix(OBJECT_PREFIX)
+}
+
+/// Lower-cases and replaces everything outside `[a-z0-9-]` by `-`, collapsing runs and
+/// trimming `-` at both ends.
+pub fn sanitize(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        let c = c.to_ascii_lowercase();
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            c
+        } else {
+            '-'
+        };
+        if c == '-' && (out.is_empty() || out.ends_with('-')) {
+            continue;
+        }
+        out.push(c);
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+/// True for a DNS-1123 label of at most `max` characters.
+pub fn is_dns_label(s: &str, max: usize) -> bool {
+    (1..=max.min(63)).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// Sanitises `raw` and checks the result is a DNS-1123 label of at most `max` characters.
+pub fn label_name(what: &str, raw: &str, max: usize) -> Result<String, RequestError> {
+    let s = sanitize(raw);
+    if s.is_empty() {
+        return Err(RequestError::new(format!(
+            "{what} {raw:?} is not a DNS-1123 label even after sanitising (it needs letters or digits)"
+        )));
+    }
+    if !is_dns_label(&s, max) {
+        return Err(RequestError::new(format!(
+            "{what} {raw:?} (sanitised: {s:?}) is not a DNS-1123 label of at most {max} characters"
+        )));
+    }
+    Ok(s)
+}
+
+pub fn match_id(raw: &str) -> Result<String, RequestError> {
+    label_name("match id", raw, MATCH_ID_MAX)
+}
+
+pub fn player_id(raw: &str) -> Result<String, RequestError> {
+    label_name("player id", raw, 63)
+}
+
+/// A new match id, unique enough for one machine and one platform: time and process.
+pub fn fresh_match_id() -> String {
+    use sha2::Digest as _;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seed = format!(
+        "{}.{}.{}",
+        now.as_nanos(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let d = sha2::Sha256::digest(seed.as_bytes());
+    let hex: String = d[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("m-{hex}")
+}
+
+/// Checks one user label: a valid Kubernetes label key and value, outside the reserved
+/// prefixes the launcher uses itself.
+pub fn check_user_label(key: &str, value: &str) -> Result<(), RequestError> {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    if let Some(p) = prefix
+        && (labels::RESERVED_PREFIXES
+            .iter()
+            .any(|r| r.trim_end_matches('/') == p)
+            || p.ends_with(".kubernetes.io")
+            || p.ends_with(".k8s.io"))
+    {
+        return Err(RequestError::new(format!(
+            "label {key}: the prefix {p}/ is reserved for the launcher and Kubernetes"
+        )));
+    }
+    let valid_prefix = prefix.is_none_or(|p| {
+        p.len() <= 253 && !p.is_empty() && p.split('.').all(|part| is_dns_label(part, 63))
+    });
+    if !valid_prefix || !is_label_value(name) || name.is_empty() {
+        return Err(RequestError::new(format!(
+            "label key {key:?} is not a valid Kubernetes label key"
+        )));
+    }
+    if !is_label_value(value) {
+        return Err(RequestError::new(format!(
+            "label value {value:?} (of {key}) is not a valid Kubernetes label value (at most 63 of [A-Za-z0-9-_.], alphanumeric at both ends)"
+        )));
+    }
+    Ok(())
+}
+
+fn is_label_value(v: &str) -> bool {
+    let ends = |c: Option<char>| c.is_none_or(|c| c.is_ascii_alphanumeric());
+    v.len() <= 63
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && ends(v.chars().next())
+        && ends(v.chars().last())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitising() {
+        assert_eq!(sanitize("Greedy_Bot.v2"), "greedy-bot-v2");
+        assert_eq!(sanitize("--a__b--"), "a-b");
+        assert_eq!(sanitize("ÄÖ"), "");
+        assert_eq!(match_id("Match 42").unwrap(), "match-42");
+        assert!(match_id("é").is_err());
+        assert!(is_dns_label("a-1", 63));
+        assert!(!is_dns_label("-a", 63));
+        assert!(!is_dns_label(&"a".repeat(64), 100));
+    }
+
+    #[test]
+    fn fresh_ids_are_valid_and_distinct() {
+        let a = fresh_match_id();
+        let b = fresh_match_id();
+        assert_ne!(a, b);
+        assert!(match_id(&a).is_ok());
+        assert_eq!(match_id(&a).unwrap(), a);
+    }
+
+    #[test]
+    fn user_labels() {
+        assert!(check_user_label("team", "red").is_ok());
+        assert!(check_user_label("example.com/team", "red_1.x").is_ok());
+        assert!(check_user_label("team", "").is_ok());
+        assert!(check_user_label("game-sandbox/tenant", "x").is_err());
+        assert!(check_user_label("kubernetes.io/x", "x").is_err());
+        assert!(check_user_label("bad key", "x").is_err());
+        assert!(check_user_label("team", "-x").is_err());
+        assert!(check_user_label("team", &"x".repeat(64)).is_err());
+    }
+}

@@ -1,0 +1,478 @@
+//! What a match came to, the same for every backend, and how it is shown: a readable table by
+//! default, one JSON object for machines.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use runner::report::{MatchReport, PlayerVerdict, Status, Summary};
+use serde::{Deserialize, Serialize};
+
+use crate::error::exit;
+
+/// The match's verdict, from the launcher's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The referee's result was validated: there is a winner or a draw.
+    Ok,
+    /// The match ran but produced no accepted result (the referee failed, or its result was
+    /// refused); no player is credited.
+    NoResult,
+    /// Stopped on request before the end.
+    Cancelled,
+    /// The sandbox, the runner or the pod failed: not the players' fault.
+    InfrastructureError,
+    /// The match never started (quota, scheduling, image pull), reported after the grace.
+    CannotStart,
+    /// The Job's activeDeadlineSeconds passed before the runner reported.
+    DeadlineExceeded,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::NoResult => "no_result",
+            Self::Cancelled => "cancelled",
+            Self::InfrastructureError => "infrastructure_error",
+            Self::CannotStart => "cannot_start",
+            Self::DeadlineExceeded => "deadline_exceeded",
+        }
+    }
+
+    /// The runner's match status, as a launcher verdict.
+    pub fn from_status(s: Status) -> Self {
+        match s {
+            Status::Ok => Self::Ok,
+            Status::Cancelled => Self::Cancelled,
+            Status::SandboxError => Self::InfrastructureError,
+            _ => Self::NoResult,
+        }
+    }
+
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Ok => exit::OK,
+            _ => exit::MATCH_FAILED,
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One player's part of the outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlayerOutcome {
+    /// The runner's verdict on the player's process (None when the runner never reported).
+    pub verdict: Option<PlayerVerdict>,
+    /// The score, when the game result is at hand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<i64>,
+    /// The referee's word on the player (`ok`, or why it forfeited).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Where a match's artifacts (result.json, replay.jsonl, logs, report) are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Artifacts {
+    /// On this machine.
+    Local {
+        dir: PathBuf,
+        report: PathBuf,
+        result: PathBuf,
+        replay: PathBuf,
+    },
+    /// In the results PVC, under the match's sub-path.
+    Pvc {
+        namespace: String,
+        claim: String,
+        sub_path: String,
+    },
+}
+
+/// What a match came to. The same type from every backend.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    pub match_id: String,
+    pub backend: &'static str,
+    pub verdict: Verdict,
+    /// The runner's match status, when it reported.
+    pub status: Option<Status>,
+    pub reason: String,
+    /// The winner's id; None for a draw or when there is no result.
+    pub winner: Option<String>,
+    pub players: BTreeMap<String, PlayerOutcome>,
+    /// The validated game result (`winner`, `scores`, `reason`, `turns`, `players`), when the
+    /// backend can read it (local: always; kube: from the artifacts, not the verdict).
+    pub result: Option<serde_json::Value>,
+    pub artifacts: Option<Artifacts>,
+    /// True when this call attached to a run that already existed.
+    pub attached: bool,
+    pub wall_ms: Option<u64>,
+    /// The runner's own exit code (0: report written; 2, 3, 4: see `runner::exit`).
+    pub runner_exit_code: Option<i32>,
+    /// The namespace of a kube match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+impl Outcome {
+    /// An outcome with no runner report (the match failed around the runner).
+    pub fn failed(match_id: &str, backend: &'static str, verdict: Verdict, reason: String) -> Self {
+        Self {
+            match_id: match_id.to_owned(),
+            backend,
+            verdict,
+            status: None,
+            reason,
+            winner: None,
+            players: BTreeMap::new(),
+            result: None,
+            artifacts: None,
+            attached: false,
+            wall_ms: None,
+            runner_exit_code: None,
+            namespace: None,
+        }
+    }
+
+    /// From the runner's full match report.
+    pub fn from_report(match_id: &str, backend: &'static str, r: &MatchReport) -> Self {
+        let result = r.result.clone();
+        let players = r
+            .players
+            .iter()
+            .map(|(id, p)| {
+                (
+                    id.clone(),
+                    PlayerOutcome {
+                        verdict: Some(p.verdict),
+                        score: result
+                            .as_ref()
+                            .and_then(|v| v.get("scores")?.get(id)?.as_i64()),
+                        detail: result.as_ref().and_then(|v| {
+                            Some(
+                                v.get("players")?
+                                    .get(id)?
+                                    .get("detail")?
+                                    .as_str()?
+                                    .to_owned(),
+                            )
+                        }),
+                    },
+                )
+            })
+            .collect();
+        Self {
+            match_id: match_id.to_owned(),
+            backend,
+            verdict: Verdict::from_status(r.status),
+            status: Some(r.status),
+            reason: r.reason.clone(),
+            winner: r.winner(),
+            players,
+            result,
+            artifacts: None,
+            attached: false,
+            wall_ms: Some(r.wall_ms),
+            runner_exit_code: None,
+            namespace: None,
+        }
+    }
+
+    /// From the runner's summary (the termination message).
+    pub fn from_summary(match_id: &str, backend: &'static str, s: &Summary) -> Self {
+        Self {
+            match_id: match_id.to_owned(),
+            backend,
+            verdict: Verdict::from_status(s.status),
+            status: Some(s.status),
+            reason: s.reason.clone(),
+            winner: s.winner.clone(),
+            players: s
+                .players
+                .iter()
+                .map(|(id, v)| {
+                    (
+                        id.clone(),
+                        PlayerOutcome {
+                            verdict: Some(*v),
+                            score: None,
+                            detail: None,
+                        },
+                    )
+                })
+                .collect(),
+            result: None,
+            artifacts: None,
+            attached: false,
+            wall_ms: Some(s.wall_ms),
+            runner_exit_code: None,
+            namespace: None,
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        self.verdict.exit_code()
+    }
+
+    /// The one-line form (batch progress, logs).
+    pub fn one_line(&self) -> String {
+        let who = match (&self.verdict, &self.winner) {
+            (Verdict::Ok, Some(w)) => format!("{w} wins"),
+            (Verdict::Ok, None) => "draw".to_owned(),
+            _ => self.reason.clone(),
+        };
+        format!("{} {}: {}", self.match_id, self.verdict, who)
+    }
+
+    /// The readable table.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "match     {}{}",
+            self.match_id,
+            match &self.namespace {
+                Some(ns) => format!(" ({} backend, namespace {ns})", self.backend),
+                None => format!(" ({} backend)", self.backend),
+            }
+        );
+        let _ = writeln!(out, "verdict   {}", self.verdict);
+        if let Some(w) = &self.winner {
+            let _ = writeln!(out, "winner    {w}");
+        } else if self.verdict == Verdict::Ok {
+            let _ = writeln!(out, "winner    none (draw)");
+        }
+        if !self.reason.is_empty() {
+            let _ = writeln!(out, "reason    {}", self.reason);
+        }
+        if let Some(turns) = self.result.as_ref().and_then(|r| r.get("turns")?.as_u64()) {
+            let _ = writeln!(out, "turns     {turns}");
+        }
+        if let Some(ms) = self.wall_ms {
+            let _ = writeln!(out, "time      {:.1}s", ms as f64 / 1000.0);
+        }
+        if !self.players.is_empty() {
+            let rows: Vec<[String; 4]> = self
+                .players
+                .iter()
+                .map(|(id, p)| {
+                    [
+                        id.clone(),
+                        p.verdict.map_or_else(|| "-".to_owned(), verdict_name),
+                        p.score.map_or_else(|| "-".to_owned(), |s| s.to_string()),
+                        p.detail.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            out.push('\n');
+            out.push_str(&table(&["PLAYER", "VERDICT", "SCORE", "DETAIL"], &rows));
+        }
+        match &self.artifacts {
+            Some(Artifacts::Local { dir, .. }) => {
+                let _ = writeln!(out, "\nartifacts {}", dir.display());
+            }
+            Some(Artifacts::Pvc {
+                namespace,
+                claim,
+                sub_path,
+            }) => {
+                let _ = writeln!(
+                    out,
+                    "\nartifacts pvc {namespace}/{claim}, sub-path {sub_path}"
+                );
+            }
+            None => {}
+        }
+        if self.attached {
+            let _ = writeln!(out, "(attached to an existing run of this match)");
+        }
+        out
+    }
+}
+
+/// A player verdict's name, as the runner writes it.
+pub fn verdict_name(v: PlayerVerdict) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{v:?}"))
+}
+
+/// Left-aligned columns, two spaces apart; the last column is not padded.
+pub fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(c);
+            } else {
+                let _ = write!(l, "{c:<w$}  ", w = widths[i]);
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for r in rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+/// Where a match stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Created, no pod running yet (or the runner not started).
+    Pending,
+    Running,
+    Suspended,
+    /// The runner reported (the verdict says how the match went).
+    Finished,
+    /// Ended without a runner report (Job failed, runner died).
+    Failed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Suspended => "suspended",
+            Self::Finished => "finished",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// The answer to `status`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchStatus {
+    pub match_id: String,
+    pub backend: &'static str,
+    pub state: State,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// When finished: the outcome.
+    pub outcome: Option<Outcome>,
+}
+
+impl MatchStatus {
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "match     {}\nstate     {}\n",
+            self.match_id,
+            self.state.as_str()
+        );
+        if !self.detail.is_empty() {
+            let _ = writeln!(out, "detail    {}", self.detail);
+        }
+        if let Some(o) = &self.outcome {
+            out.push('\n');
+            out.push_str(&o.table());
+        }
+        out
+    }
+}
+
+/// One line of `list`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ListEntry {
+    pub match_id: String,
+    pub state: State,
+    /// Seconds since creation.
+    pub age_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+}
+
+pub fn list_table(entries: &[ListEntry]) -> String {
+    let rows: Vec<[String; 4]> = entries
+        .iter()
+        .map(|e| {
+            [
+                e.match_id.clone(),
+                e.state.as_str().to_owned(),
+                e.age_secs.map_or_else(|| "-".to_owned(), human_age),
+                e.tenant
+                    .clone()
+                    .or_else(|| e.namespace.clone())
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table(&["MATCH", "STATE", "AGE", "TENANT"], &rows)
+}
+
+fn human_age(s: u64) -> String {
+    match s {
+        0..120 => format!("{s}s"),
+        120..7200 => format!("{}m", s / 60),
+        7200..172_800 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// Logs of one container (or one log file of a local run), capped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogChunk {
+    /// `pod/container` or the file name.
+    pub source: String,
+    pub text: String,
+    pub truncated: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align() {
+        let t = table(
+            &["A", "BB", "C"],
+            &[
+                ["xxx".into(), "y".into(), "z".into()],
+                ["".into(), "".into(), "".into()],
+            ],
+        );
+        assert_eq!(t, "A    BB  C\nxxx  y   z\n\n");
+    }
+
+    #[test]
+    fn verdicts_from_statuses() {
+        assert_eq!(Verdict::from_status(Status::Ok), Verdict::Ok);
+        assert_eq!(
+            Verdict::from_status(Status::SandboxError),
+            Verdict::InfrastructureError
+        );
+        assert_eq!(
+            Verdict::from_status(Status::RuntimeError),
+            Verdict::NoResult
+        );
+        assert_eq!(Verdict::Ok.exit_code(), 0);
+        assert_eq!(Verdict::CannotStart.exit_code(), 3);
+        assert_eq!(
+            verdict_name(PlayerVerdict::PolicyViolation),
+            "policy_violation"
+        );
+    }
+}

@@ -1,0 +1,753 @@
+//! The plan: a pure function from a validated match (plus the cluster's settings) to the
+//! Kubernetes objects that run it — an immutable ConfigMap with the spec and the code, and a
+//! Job. No I/O, no clock: the same input gives byte-identical objects, which is what the
+//! snapshot tests and `launcher render` show the security team.
+//!
+//! The same [`match_spec`] builds the runner's spec for the local backend, with host paths.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::batch::v1::{
+    Job, JobSpec, PodFailurePolicy, PodFailurePolicyOnExitCodesRequirement,
+    PodFailurePolicyOnPodConditionsPattern, PodFailurePolicyRule,
+};
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource,
+    PersistentVolumeClaimVolumeSource, Pod, PodSecurityContext, PodSpec, PodTemplateSpec,
+    ResourceRequirements, SeccompProfile, SecurityContext, Toleration, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use runner::exit::RunnerExit;
+use runner::spec::{Limits, MatchSpec, Paths, PlayerSpec, ProcessSpec, SPEC_VERSION};
+use runner::units::{Secs, Size};
+use serde::{Deserialize, Serialize};
+
+use crate::error::RequestError;
+use crate::names::{self, labels};
+use crate::request::{CONFIGMAP_MAX_BYTES, Match};
+
+/// The uid and gid the image and every sandboxed process run as.
+pub const RUN_AS: i64 = 65532;
+/// The container's name (the podFailurePolicy names it).
+pub const CONTAINER: &str = "runner";
+/// Where the ConfigMap is mounted in the pod.
+pub const CODE_DIR: &str = "/match";
+/// The game in the image.
+pub const IMAGE_GAME_DIR: &str = "/opt/game";
+/// The interpreter in the image (and on a developer's machine).
+pub const PYTHON: &str = "/usr/bin/python3";
+/// The runner's output directory in the pod.
+pub const OUT_DIR: &str = "/out";
+/// Scratch space (the root filesystem is read-only).
+pub const SCRATCH_DIR: &str = "/tmp";
+pub const TERMINATION_LOG: &str = "/dev/termination-log";
+pub const SPEC_KEY: &str = "spec.json";
+/// An image reference that says "set me": `render` works with it, the kube backend refuses it.
+pub const PLACEHOLDER_IMAGE: &str = "localhost/game-sandbox/runner@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What the referee may use, whatever the players get.
+const REFEREE_MEMORY: Size = Size::mib(256);
+const REFEREE_OUTPUT: Size = Size::mib(1);
+/// The referee outlives the players by this much, so it can report their timeouts.
+const REFEREE_EXTRA_WALL_MS: u64 = 10_000;
+/// The runner itself, Python's start-up above the sampled RSS, the page cache of the code.
+const MEMORY_HEADROOM: Size = Size::mib(128);
+/// result.json, replay.jsonl (staged then published: twice), report, logs' slack.
+const OUT_HEADROOM: Size = Size::mib(48);
+/// Container logs and anything else the kubelet charges to the pod's ephemeral storage.
+const EPHEMERAL_HEADROOM: Size = Size::mib(64);
+
+/// How this cluster runs game pods. Read from `--settings FILE` (YAML or JSON) or flags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterSettings {
+    /// The runner image, pinned by digest (`REPO@sha256:HEX`).
+    pub image: String,
+    /// Namespace when the request names neither a namespace nor a tenant.
+    pub namespace: String,
+    /// A RuntimeClass (`gvisor`, `kata`) for a second kernel boundary.
+    pub runtime_class: Option<String>,
+    /// `hostUsers: false`: the pod gets its own user namespace.
+    pub user_namespace: bool,
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<Toleration>,
+    /// A PVC that receives each match's artifacts under the sub-path `<match-id>`.
+    /// None: the artifacts live in an emptyDir and only the verdict comes back.
+    pub results_pvc: Option<String>,
+    /// A `Localhost` seccomp profile (relative to the kubelet's seccomp directory) instead of
+    /// `RuntimeDefault`.
+    pub seccomp_localhost_profile: Option<String>,
+    pub service_account: Option<String>,
+    pub priority_class: Option<String>,
+    pub ttl_seconds_after_finished: i32,
+    /// activeDeadlineSeconds = the referee's wall limit plus this (pull, schedule, start).
+    pub deadline_margin: Secs,
+    pub cpu_base_millis: u32,
+    pub cpu_per_player_millis: u32,
+    pub scratch_size: Size,
+    /// Refuse plans above these (the namespace's LimitRange `max`).
+    pub max_pod_cpu_millis: u32,
+    pub max_pod_memory: Size,
+    pub max_pod_ephemeral_storage: Size,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        Self {
+            image: PLACEHOLDER_IMAGE.to_owned(),
+            namespace: "games".to_owned(),
+            runtime_class: None,
+            user_namespace: false,
+            node_selector: BTreeMap::new(),
+            tolerations: Vec::new(),
+            results_pvc: None,
+            seccomp_localhost_profile: None,
+            service_account: Some("game".to_owned()),
+            priority_class: None,
+            ttl_seconds_after_finished: 3600,
+            deadline_margin: Secs::from_millis(120_000),
+            cpu_base_millis: 500,
+            cpu_per_player_millis: 250,
+            scratch_size: Size::mib(64),
+            max_pod_cpu_millis: 2000,
+            max_pod_memory: Size::mib(2048),
+            max_pod_ephemeral_storage: Size::mib(1024),
+        }
+    }
+}
+
+impl ClusterSettings {
+    /// Checks what the types cannot: the image is pinned by digest, names are valid.
+    pub fn validate(&self) -> Result<(), RequestError> {
+        let Some((repo, digest)) = self.image.split_once("@sha256:") else {
+            return Err(RequestError::new(format!(
+                "image {:?} must be pinned by digest (REPOSITORY@sha256:HEX)",
+                self.image
+            )));
+        };
+        if repo.is_empty()
+            || digest.len() != 64
+            || !digest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(RequestError::new(format!(
+                "image {:?}: the digest must be 64 lower-case hex digits",
+                self.image
+            )));
+        }
+        if !names::is_dns_label(&self.namespace, 63) {
+            return Err(RequestError::new(format!(
+                "namespace {:?} is not a DNS-1123 label",
+                self.namespace
+            )));
+        }
+        for (what, v) in [
+            ("runtime class", &self.runtime_class),
+            ("results PVC", &self.results_pvc),
+            ("service account", &self.service_account),
+            ("priority class", &self.priority_class),
+        ] {
+            if let Some(v) = v
+                && !v.split('.').all(|p| names::is_dns_label(p, 63))
+            {
+                return Err(RequestError::new(format!(
+                    "{what} {v:?} is not a DNS-1123 name"
+                )));
+            }
+        }
+        if self.ttl_seconds_after_finished < 0 {
+            return Err(RequestError::new("ttl_seconds_after_finished must be >= 0"));
+        }
+        Ok(())
+    }
+
+    pub fn uses_placeholder_image(&self) -> bool {
+        self.image == PLACEHOLDER_IMAGE
+    }
+
+    /// The namespace a match runs in.
+    pub fn namespace_for(&self, m: &Match) -> String {
+        match (&m.namespace, &m.tenant) {
+            (Some(ns), _) => ns.clone(),
+            (None, Some(t)) => format!("games-{t}"),
+            (None, None) => self.namespace.clone(),
+        }
+    }
+}
+
+/// Where things are, for the runner's spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub python: PathBuf,
+    pub game_dir: PathBuf,
+    pub code_dir: PathBuf,
+    pub output_dir: PathBuf,
+    /// None: the report goes to the runner's standard output.
+    pub report: Option<PathBuf>,
+    pub termination_log: Option<PathBuf>,
+}
+
+impl Layout {
+    /// Inside the game pod.
+    pub fn pod() -> Self {
+        Self {
+            python: PYTHON.into(),
+            game_dir: IMAGE_GAME_DIR.into(),
+            code_dir: CODE_DIR.into(),
+            output_dir: OUT_DIR.into(),
+            // The report goes to the container's log (kept with the pod); the summary, which
+            // is the verdict, to the termination message.
+            report: None,
+            termination_log: Some(TERMINATION_LOG.into()),
+        }
+    }
+}
+
+/// The referee's limits for a match.
+pub fn referee_limits(m: &Match) -> Limits {
+    Limits {
+        wall_time: Some(Secs::from_millis(
+            m.limits.wall_time.as_millis() + REFEREE_EXTRA_WALL_MS,
+        )),
+        cpu_time: Some(m.limits.wall_time),
+        memory: Some(REFEREE_MEMORY),
+        output: Some(REFEREE_OUTPUT),
+        file_size: None,
+        open_files: None,
+    }
+}
+
+/// The runner's spec for a match: the referee and each player as its own process.
+pub fn match_spec(m: &Match, layout: &Layout) -> MatchSpec {
+    let game_dir = layout.game_dir.display().to_string();
+    let env = BTreeMap::from([("PYTHONPATH".to_owned(), game_dir)]);
+    let python = layout.python.display().to_string();
+    let mut referee_args = vec![
+        python.clone(),
+        "-m".to_owned(),
+        m.game.referee_module.to_owned(),
+        "--seed".to_owned(),
+        m.options.seed.to_string(),
+    ];
+    if let Some(t) = m.options.turns {
+        referee_args.extend(["--turns".to_owned(), t.to_string()]);
+    }
+    if let Some(t) = m.options.turn_timeout_ms {
+        referee_args.extend(["--turn-timeout-ms".to_owned(), t.to_string()]);
+    }
+    let players = m
+        .players
+        .iter()
+        .map(|p| {
+            let code = layout.code_dir.join(p.file_name());
+            PlayerSpec {
+                id: p.id.clone(),
+                process: ProcessSpec {
+                    program: vec![python.clone(), code.display().to_string()],
+                    limits: Limits {
+                        wall_time: Some(m.limits.wall_time),
+                        cpu_time: Some(m.limits.cpu_time),
+                        memory: Some(m.limits.memory),
+                        output: Some(m.limits.output),
+                        file_size: None,
+                        open_files: None,
+                    },
+                    // Its own code only: a player never sees another player's code.
+                    paths: Paths {
+                        ro: vec![layout.game_dir.clone(), code],
+                        ..Paths::default()
+                    },
+                    env: env.clone(),
+                },
+            }
+        })
+        .collect();
+    MatchSpec {
+        version: SPEC_VERSION,
+        referee: ProcessSpec {
+            program: referee_args,
+            limits: referee_limits(m),
+            paths: Paths {
+                ro: vec![layout.game_dir.clone()],
+                ..Paths::default()
+            },
+            env,
+        },
+        players,
+        output_dir: layout.output_dir.clone(),
+        report: layout.report.clone(),
+        termination_log: layout.termination_log.clone(),
+        profile: None,
+    }
+}
+
+/// What the pod asks for (requests equal limits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PodResources {
+    pub cpu_millis: u32,
+    pub memory: Size,
+    /// The output emptyDir (zero when a PVC takes the artifacts).
+    pub out_size: Size,
+    pub scratch_size: Size,
+    pub ephemeral_storage: Size,
+}
+
+/// The sum of every process's needs plus headroom, checked against the settings' ceilings.
+pub fn pod_resources(m: &Match, s: &ClusterSettings) -> Result<PodResources, RequestError> {
+    let n = u32::try_from(m.players.len()).unwrap_or(u32::MAX);
+    let cpu_millis = s
+        .cpu_base_millis
+        .saturating_add(s.cpu_per_player_millis.saturating_mul(n));
+    let players_memory: u64 = m.players.len() as u64 * m.limits.memory.bytes();
+    let memory = Size(REFEREE_MEMORY.bytes() + players_memory + MEMORY_HEADROOM.bytes());
+    // Each process's standard error is capped at its output limit; the referee's stdout is
+    // the result (memory only).
+    let logs = REFEREE_OUTPUT.bytes() + m.players.len() as u64 * m.limits.output.bytes();
+    let out_size = if s.results_pvc.is_some() {
+        Size(0)
+    } else {
+        round_mib(Size(logs + OUT_HEADROOM.bytes()))
+    };
+    let ephemeral_storage =
+        Size(out_size.bytes() + s.scratch_size.bytes() + EPHEMERAL_HEADROOM.bytes());
+    let r = PodResources {
+        cpu_millis,
+        memory,
+        out_size,
+        scratch_size: s.scratch_size,
+        ephemeral_storage,
+    };
+    let over = |what: &str, v: String, max: String| {
+        Err(RequestError::new(format!(
+            "the pod would need {v} of {what} (the referee, {} players and headroom), over this cluster's per-pod maximum of {max}; lower the limits",
+            m.players.len()
+        )))
+    };
+    if r.cpu_millis > s.max_pod_cpu_millis {
+        return over(
+            "CPU",
+            format!("{}m", r.cpu_millis),
+            format!("{}m", s.max_pod_cpu_millis),
+        );
+    }
+    if r.memory > s.max_pod_memory {
+        return over("memory", r.memory.to_string(), s.max_pod_memory.to_string());
+    }
+    if r.ephemeral_storage > s.max_pod_ephemeral_storage {
+        return over(
+            "ephemeral storage",
+            r.ephemeral_storage.to_string(),
+            s.max_pod_ephemeral_storage.to_string(),
+        );
+    }
+    Ok(r)
+}
+
+fn round_mib(s: Size) -> Size {
+    Size(s.bytes().div_ceil(Size::MIB) * Size::MIB)
+}
+
+/// Kubernetes quantity for a byte count (binary suffix when exact).
+fn bytes_quantity(s: Size) -> Quantity {
+    let b = s.bytes();
+    Quantity(if b != 0 && b.is_multiple_of(Size::GIB) {
+        format!("{}Gi", b / Size::GIB)
+    } else if b != 0 && b.is_multiple_of(Size::MIB) {
+        format!("{}Mi", b / Size::MIB)
+    } else if b != 0 && b.is_multiple_of(Size::KIB) {
+        format!("{}Ki", b / Size::KIB)
+    } else {
+        b.to_string()
+    })
+}
+
+/// The objects that run one match.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub match_id: String,
+    pub namespace: String,
+    /// The Job's and the ConfigMap's name.
+    pub name: String,
+    pub config_map: ConfigMap,
+    pub job: Job,
+    pub spec: MatchSpec,
+    pub resources: PodResources,
+    /// sha256 of the ConfigMap's data: what the match runs.
+    pub request_sha256: String,
+    pub priority: i32,
+}
+
+/// Builds the plan. Pure: no I/O, no clock.
+pub fn plan(m: &Match, s: &ClusterSettings) -> Result<Plan, RequestError> {
+    s.validate()?;
+    let namespace = s.namespace_for(m);
+    let name = names::object_name(&m.id);
+    let resources = pod_resources(m, s)?;
+    let spec = match_spec(m, &Layout::pod());
+    let spec_json = serde_json::to_string_pretty(&spec)
+        .map_err(|e| RequestError::new(format!("cannot serialise the spec: {e}")))?;
+
+    // The ConfigMap: spec.json and one file per player.
+    let mut data = BTreeMap::from([(SPEC_KEY.to_owned(), spec_json)]);
+    let mut binary = BTreeMap::new();
+    for p in &m.players {
+        match String::from_utf8(p.code.clone()) {
+            Ok(text) => {
+                data.insert(p.file_name(), text);
+            }
+            Err(e) => {
+                binary.insert(p.file_name(), ByteString(e.into_bytes()));
+            }
+        }
+    }
+    let size: usize = data.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+        + binary
+            .iter()
+            .map(|(k, v)| k.len() + v.0.len())
+            .sum::<usize>();
+    if size > CONFIGMAP_MAX_BYTES {
+        return Err(RequestError::new(format!(
+            "the ConfigMap would hold {size} bytes, over the {CONFIGMAP_MAX_BYTES} bytes the API server accepts"
+        )));
+    }
+    let request_sha256 = digest(
+        data.iter()
+            .map(|(k, v)| (k.as_str(), v.as_bytes()))
+            .chain(binary.iter().map(|(k, v)| (k.as_str(), v.0.as_slice()))),
+    );
+
+    let mut object_labels = BTreeMap::from([
+        (labels::NAME.to_owned(), "game-match".to_owned()),
+        (labels::MANAGED_BY.to_owned(), "launcher".to_owned()),
+        (labels::PART_OF.to_owned(), "game-sandbox".to_owned()),
+        (labels::MATCH_ID.to_owned(), m.id.clone()),
+        (labels::GAME.to_owned(), m.game.name.to_owned()),
+        (
+            labels::TENANT.to_owned(),
+            m.tenant.clone().unwrap_or_else(|| namespace.clone()),
+        ),
+    ]);
+    for (k, v) in &m.labels {
+        object_labels.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    let annotations = BTreeMap::from([
+        (labels::REQUEST_SHA256.to_owned(), request_sha256.clone()),
+        (labels::PRIORITY.to_owned(), m.priority.to_string()),
+        (
+            labels::PLAYERS.to_owned(),
+            m.players
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    ]);
+    let meta = |labels: &BTreeMap<String, String>| ObjectMeta {
+        name: Some(name.clone()),
+        namespace: Some(namespace.clone()),
+        labels: Some(labels.clone()),
+        annotations: Some(annotations.clone()),
+        ..ObjectMeta::default()
+    };
+    let mut job_meta = meta(&object_labels);
+    if s.seccomp_localhost_profile.is_some() {
+        add_checkov_skip(&mut job_meta, SKIP_LOCALHOST_SECCOMP);
+    }
+
+    let config_map = ConfigMap {
+        metadata: meta(&object_labels),
+        immutable: Some(true),
+        data: Some(data),
+        binary_data: (!binary.is_empty()).then_some(binary),
+    };
+
+    let deadline_secs = i64::try_from(
+        (referee_limits(m).wall_time.map_or(0, Secs::as_millis) + s.deadline_margin.as_millis())
+            .div_ceil(1000),
+    )
+    .unwrap_or(i64::MAX);
+    let pod_spec = pod_spec(&name, m, s, &resources);
+    let job = Job {
+        metadata: job_meta,
+        spec: Some(JobSpec {
+            backoff_limit: Some(0),
+            active_deadline_seconds: Some(deadline_secs),
+            ttl_seconds_after_finished: Some(s.ttl_seconds_after_finished),
+            pod_replacement_policy: Some("Failed".to_owned()),
+            pod_failure_policy: Some(PodFailurePolicy {
+                rules: vec![
+                    // The runner's infrastructure failures: running again will not help.
+                    PodFailurePolicyRule {
+                        action: "FailJob".to_owned(),
+                        on_exit_codes: Some(PodFailurePolicyOnExitCodesRequirement {
+                            container_name: Some(CONTAINER.to_owned()),
+                            operator: "In".to_owned(),
+                            values: RunnerExit::NON_RETRYABLE
+                                .iter()
+                                .map(|c| i32::from(c.code()))
+                                .collect(),
+                        }),
+                        on_pod_conditions: None,
+                    },
+                    // Evictions, preemptions, node drains: not the match's fault, not counted.
+                    PodFailurePolicyRule {
+                        action: "Ignore".to_owned(),
+                        on_exit_codes: None,
+                        on_pod_conditions: Some(vec![PodFailurePolicyOnPodConditionsPattern {
+                            type_: "DisruptionTarget".to_owned(),
+                            status: "True".to_owned(),
+                        }]),
+                    },
+                ],
+            }),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(object_labels.clone()),
+                    annotations: Some(annotations.clone()),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod_spec),
+            },
+            ..JobSpec::default()
+        }),
+        status: None,
+    };
+    Ok(Plan {
+        match_id: m.id.clone(),
+        namespace,
+        name,
+        config_map,
+        job,
+        spec,
+        resources,
+        request_sha256,
+        priority: m.priority,
+    })
+}
+
+/// checkov's CKV_K8S_31 accepts only RuntimeDefault; a Localhost profile is the cluster's own,
+/// stricter one.
+const SKIP_LOCALHOST_SECCOMP: &str = "CKV_K8S_31=seccomp is a Localhost profile chosen by the cluster settings (stricter than RuntimeDefault), which this check does not recognise";
+/// A run-to-completion pod has no service to probe (checkov exempts Jobs, not bare Pods).
+const SKIP_PROBES: [&str; 2] = [
+    "CKV_K8S_8=run-to-completion game pod: no long-running service for a liveness probe; the runner enforces its own deadlines",
+    "CKV_K8S_9=run-to-completion game pod: no service to receive traffic, so no readiness probe",
+];
+
+/// Adds an inline checkov skip (`checkov.io/skipN: CKV_ID=reason`) to an object. Each skipped
+/// ID must also be explained in policies/README.md (tests/audit/run checks).
+fn add_checkov_skip(meta: &mut ObjectMeta, skip: &str) {
+    let ann = meta.annotations.get_or_insert_with(BTreeMap::new);
+    let n = (1..)
+        .find(|i| !ann.contains_key(&format!("checkov.io/skip{i}")))
+        .unwrap_or(1);
+    ann.insert(format!("checkov.io/skip{n}"), skip.to_owned());
+}
+
+/// sha256 over named byte strings, in name order: what a match runs (spec and code).
+pub fn digest<'a>(entries: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
+    use sha2::Digest as _;
+    let mut sorted: Vec<_> = entries.into_iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let mut h = sha2::Sha256::new();
+    for (k, v) in sorted {
+        h.update((k.len() as u64).to_be_bytes());
+        h.update(k.as_bytes());
+        h.update((v.len() as u64).to_be_bytes());
+        h.update(v);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn pod_spec(name: &str, m: &Match, s: &ClusterSettings, r: &PodResources) -> PodSpec {
+    let seccomp = match &s.seccomp_localhost_profile {
+        Some(p) => SeccompProfile {
+            type_: "Localhost".to_owned(),
+            localhost_profile: Some(p.clone()),
+        },
+        None => SeccompProfile {
+            type_: "RuntimeDefault".to_owned(),
+            localhost_profile: None,
+        },
+    };
+    let quantities = BTreeMap::from([
+        ("cpu".to_owned(), Quantity(format!("{}m", r.cpu_millis))),
+        ("memory".to_owned(), bytes_quantity(r.memory)),
+        (
+            "ephemeral-storage".to_owned(),
+            bytes_quantity(r.ephemeral_storage),
+        ),
+    ]);
+    let out_volume = match &s.results_pvc {
+        Some(claim) => Volume {
+            name: "out".to_owned(),
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: claim.clone(),
+                read_only: Some(false),
+            }),
+            ..Volume::default()
+        },
+        None => Volume {
+            name: "out".to_owned(),
+            empty_dir: Some(EmptyDirVolumeSource {
+                medium: None,
+                size_limit: Some(bytes_quantity(r.out_size)),
+            }),
+            ..Volume::default()
+        },
+    };
+    let mount = |volume: &str, path: &str, read_only: bool, sub_path: Option<String>| VolumeMount {
+        name: volume.to_owned(),
+        mount_path: path.to_owned(),
+        read_only: Some(read_only),
+        sub_path,
+        ..VolumeMount::default()
+    };
+    PodSpec {
+        automount_service_account_token: Some(false),
+        enable_service_links: Some(false),
+        host_users: s.user_namespace.then_some(false),
+        runtime_class_name: s.runtime_class.clone(),
+        restart_policy: Some("Never".to_owned()),
+        service_account_name: s.service_account.clone(),
+        priority_class_name: s.priority_class.clone(),
+        termination_grace_period_seconds: Some(15),
+        node_selector: (!s.node_selector.is_empty()).then(|| s.node_selector.clone()),
+        tolerations: (!s.tolerations.is_empty()).then(|| s.tolerations.clone()),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(RUN_AS),
+            run_as_group: Some(RUN_AS),
+            fs_group: Some(RUN_AS),
+            seccomp_profile: Some(seccomp.clone()),
+            ..PodSecurityContext::default()
+        }),
+        containers: vec![Container {
+            name: CONTAINER.to_owned(),
+            image: Some(s.image.clone()),
+            image_pull_policy: Some("IfNotPresent".to_owned()),
+            args: Some(vec![
+                "run".to_owned(),
+                "--spec".to_owned(),
+                format!("{CODE_DIR}/{SPEC_KEY}"),
+            ]),
+            resources: Some(ResourceRequirements {
+                requests: Some(quantities.clone()),
+                limits: Some(quantities),
+                ..ResourceRequirements::default()
+            }),
+            security_context: Some(SecurityContext {
+                allow_privilege_escalation: Some(false),
+                privileged: Some(false),
+                read_only_root_filesystem: Some(true),
+                run_as_non_root: Some(true),
+                run_as_user: Some(RUN_AS),
+                run_as_group: Some(RUN_AS),
+                capabilities: Some(Capabilities {
+                    drop: Some(vec!["ALL".to_owned()]),
+                    add: None,
+                }),
+                seccomp_profile: Some(seccomp),
+                ..SecurityContext::default()
+            }),
+            termination_message_path: Some(TERMINATION_LOG.to_owned()),
+            termination_message_policy: Some("FallbackToLogsOnError".to_owned()),
+            volume_mounts: Some(vec![
+                mount("code", CODE_DIR, true, None),
+                mount("scratch", SCRATCH_DIR, false, None),
+                mount(
+                    "out",
+                    OUT_DIR,
+                    false,
+                    s.results_pvc.as_ref().map(|_| m.id.clone()),
+                ),
+            ]),
+            ..Container::default()
+        }],
+        volumes: Some(vec![
+            Volume {
+                name: "code".to_owned(),
+                config_map: Some(ConfigMapVolumeSource {
+                    name: name.to_owned(),
+                    default_mode: Some(0o444),
+                    optional: Some(false),
+                    items: None,
+                }),
+                ..Volume::default()
+            },
+            Volume {
+                name: "scratch".to_owned(),
+                empty_dir: Some(EmptyDirVolumeSource {
+                    medium: None,
+                    size_limit: Some(bytes_quantity(r.scratch_size)),
+                }),
+                ..Volume::default()
+            },
+            out_volume,
+        ]),
+        ..PodSpec::default()
+    }
+}
+
+impl Plan {
+    /// The Job's pod as a bare Pod (for `podman kube play`, or a cluster without the Job
+    /// controller): same spec, same deadline, no Job around it.
+    pub fn pod(&self) -> Pod {
+        let template = self.job.spec.as_ref().map(|s| s.template.clone());
+        let meta = template
+            .as_ref()
+            .and_then(|t| t.metadata.clone())
+            .unwrap_or_default();
+        let mut spec = template.and_then(|t| t.spec).unwrap_or_default();
+        spec.active_deadline_seconds = self
+            .job
+            .spec
+            .as_ref()
+            .and_then(|s| s.active_deadline_seconds);
+        let mut metadata = ObjectMeta {
+            name: Some(self.name.clone()),
+            namespace: Some(self.namespace.clone()),
+            annotations: self.job.metadata.annotations.clone(),
+            ..meta
+        };
+        for skip in SKIP_PROBES {
+            add_checkov_skip(&mut metadata, skip);
+        }
+        Pod {
+            metadata,
+            spec: Some(spec),
+            status: None,
+        }
+    }
+
+    /// The objects as a YAML stream: the ConfigMap, then the Job (or the bare Pod).
+    pub fn to_yaml(&self, as_pod: bool) -> Result<String, RequestError> {
+        let cm = to_yaml(&self.config_map)?;
+        let (what, second) = if as_pod {
+            ("Pod", to_yaml(&self.pod())?)
+        } else {
+            ("Job", to_yaml(&self.job)?)
+        };
+        Ok(format!(
+            "# Match {id}: an immutable ConfigMap (spec.json and the players' code) and the {what}.\n\
+             # Rendered by `launcher render`; the kube backend also sets the ConfigMap's\n\
+             # ownerReference to the Job's uid once the Job exists.\n\
+             ---\n{cm}---\n{second}",
+            id = self.match_id
+        ))
+    }
+}
+
+/// One object as YAML.
+pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, RequestError> {
+    serde_saphyr::to_string(value).map_err(|e| RequestError::new(format!("cannot write YAML: {e}")))
+}
+
+/// The output path of a match's artifacts inside the results PVC.
+pub fn pvc_sub_path(match_id: &str) -> &Path {
+    Path::new(match_id)
+}

@@ -1,0 +1,565 @@
+//! A match request, as the platform (or the command line, or a batch file) states it, and its
+//! validation into a [`Match`]: everything is checked before anything is created anywhere.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use runner::units::{Secs, Size};
+use serde::{Deserialize, Serialize};
+
+use crate::error::RequestError;
+use crate::game::{self, Game};
+use crate::names;
+
+/// The most a ConfigMap may hold: the API server refuses data over 1 MiB in total
+/// (keys and values of `data` and `binaryData` together).
+pub const CONFIGMAP_MAX_BYTES: usize = 1024 * 1024;
+/// Room kept in the ConfigMap for `spec.json` and the keys when checking one player's code.
+pub const SPEC_ALLOWANCE: usize = 16 * 1024;
+
+/// Limits per player process, as requested. Anything left out takes the default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_time: Option<Secs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_time: Option<Secs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Size>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Size>,
+}
+
+/// Limits per player process, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PlayerLimits {
+    /// Wall-clock time of the player's process, which lives as long as the match.
+    pub wall_time: Secs,
+    pub cpu_time: Secs,
+    pub memory: Size,
+    /// Bytes of standard error kept (standard output is the move channel).
+    pub output: Size,
+}
+
+impl PlayerLimits {
+    pub const DEFAULT: Self = Self {
+        wall_time: Secs::from_millis(60_000),
+        cpu_time: Secs::from_millis(30_000),
+        memory: Size::mib(256),
+        output: Size::mib(1),
+    };
+    pub const MIN_WALL: Secs = Secs::from_millis(1_000);
+    pub const MAX_WALL: Secs = Secs::from_millis(3_600_000);
+    pub const MIN_CPU: Secs = Secs::from_millis(100);
+    pub const MIN_MEMORY: Size = Size::mib(32);
+    pub const MAX_MEMORY: Size = Size::mib(1024);
+    pub const MIN_OUTPUT: Size = Size(4 * 1024);
+    pub const MAX_OUTPUT: Size = Size::mib(64);
+
+    fn from_request(r: &LimitsRequest) -> Result<Self, RequestError> {
+        let d = Self::DEFAULT;
+        let wall_time = r.wall_time.unwrap_or(d.wall_time);
+        let cpu_time = r.cpu_time.unwrap_or(if r.wall_time.is_some() {
+            wall_time.min(d.cpu_time)
+        } else {
+            d.cpu_time
+        });
+        let l = Self {
+            wall_time,
+            cpu_time,
+            memory: r.memory.unwrap_or(d.memory),
+            output: r.output.unwrap_or(d.output),
+        };
+        let range = |what: &str, v: String, lo: String, hi: String| {
+            RequestError::new(format!("{what} {v} is out of range ({lo} to {hi})"))
+        };
+        if !(Self::MIN_WALL..=Self::MAX_WALL).contains(&l.wall_time) {
+            return Err(range(
+                "wall time",
+                l.wall_time.to_string(),
+                Self::MIN_WALL.to_string(),
+                Self::MAX_WALL.to_string(),
+            ));
+        }
+        if !(Self::MIN_CPU..=l.wall_time).contains(&l.cpu_time) {
+            return Err(range(
+                "CPU time",
+                l.cpu_time.to_string(),
+                Self::MIN_CPU.to_string(),
+                format!("{} (the wall time)", l.wall_time),
+            ));
+        }
+        if !(Self::MIN_MEMORY..=Self::MAX_MEMORY).contains(&l.memory) {
+            return Err(range(
+                "memory",
+                l.memory.to_string(),
+                Self::MIN_MEMORY.to_string(),
+                Self::MAX_MEMORY.to_string(),
+            ));
+        }
+        if !(Self::MIN_OUTPUT..=Self::MAX_OUTPUT).contains(&l.output) {
+            return Err(range(
+                "output",
+                l.output.to_string(),
+                Self::MIN_OUTPUT.to_string(),
+                Self::MAX_OUTPUT.to_string(),
+            ));
+        }
+        Ok(l)
+    }
+}
+
+/// Where a player's code comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeSource {
+    /// A file, read when the request is validated.
+    File(PathBuf),
+    /// The code itself.
+    Bytes(Vec<u8>),
+}
+
+/// One player as requested: an optional id (default: the file's stem) and its code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "PlayerInputDoc", into = "PlayerInputDoc")]
+pub struct PlayerInput {
+    pub id: Option<String>,
+    pub source: CodeSource,
+}
+
+impl PlayerInput {
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        Self {
+            id: None,
+            source: CodeSource::File(path.into()),
+        }
+    }
+    pub fn bytes(id: impl Into<String>, code: impl Into<Vec<u8>>) -> Self {
+        Self {
+            id: Some(id.into()),
+            source: CodeSource::Bytes(code.into()),
+        }
+    }
+    /// Parses the command line's `[ID=]FILE`.
+    pub fn parse_arg(arg: &str) -> Self {
+        match arg.split_once('=') {
+            Some((id, file)) if !id.is_empty() && !id.contains('/') => Self {
+                id: Some(id.to_owned()),
+                source: CodeSource::File(file.into()),
+            },
+            _ => Self::file(arg),
+        }
+    }
+}
+
+/// A player in a request document: `{"id": ..., "file": ...}` or `{"id": ..., "code": ...}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlayerInputDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+}
+
+impl TryFrom<PlayerInputDoc> for PlayerInput {
+    type Error = String;
+    fn try_from(d: PlayerInputDoc) -> Result<Self, String> {
+        let source = match (d.file, d.code) {
+            (Some(f), None) => CodeSource::File(f),
+            (None, Some(c)) => CodeSource::Bytes(c.into_bytes()),
+            _ => return Err("a player needs exactly one of `file` and `code`".into()),
+        };
+        Ok(Self { id: d.id, source })
+    }
+}
+
+impl From<PlayerInput> for PlayerInputDoc {
+    fn from(p: PlayerInput) -> Self {
+        match p.source {
+            CodeSource::File(f) => Self {
+                id: p.id,
+                file: Some(f),
+                code: None,
+            },
+            CodeSource::Bytes(b) => Self {
+                id: p.id,
+                file: None,
+                code: Some(String::from_utf8_lossy(&b).into_owned()),
+            },
+        }
+    }
+}
+
+/// A match request. Validate it with [`MatchRequest::validate`] before planning or running it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchRequest {
+    /// Names every object of the match; the same id twice attaches to the first run.
+    /// None: a fresh id is generated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_id: Option<String>,
+    #[serde(default = "default_game")]
+    pub game: String,
+    pub players: Vec<PlayerInput>,
+    #[serde(default)]
+    pub limits: LimitsRequest,
+    /// The tenant; its namespace is `games-<tenant>` unless `namespace` says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Extra labels for the Job and its pod.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Higher runs first in a batch.
+    #[serde(default)]
+    pub priority: i32,
+    /// Game seed; default: derived from the match id, so a resubmission plays the same game.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turns: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_timeout_ms: Option<u32>,
+}
+
+fn default_game() -> String {
+    game::DEFAULT.to_owned()
+}
+
+impl MatchRequest {
+    /// A request with defaults for everything but the players.
+    pub fn new(players: Vec<PlayerInput>) -> Self {
+        Self {
+            match_id: None,
+            game: default_game(),
+            players,
+            limits: LimitsRequest::default(),
+            tenant: None,
+            namespace: None,
+            labels: BTreeMap::new(),
+            priority: 0,
+            seed: None,
+            turns: None,
+            turn_timeout_ms: None,
+        }
+    }
+}
+
+/// A player of a validated match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Player {
+    /// `[a-z0-9-]{1,63}`, unique in the match.
+    pub id: String,
+    pub code: Vec<u8>,
+    /// Where the code came from, for messages.
+    pub origin: String,
+}
+
+impl Player {
+    /// The code's file name in the ConfigMap and in the local work directory.
+    pub fn file_name(&self) -> String {
+        format!("{}.py", self.id)
+    }
+}
+
+/// Game settings of a validated match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GameOptions {
+    pub seed: u64,
+    pub turns: Option<u32>,
+    pub turn_timeout_ms: Option<u32>,
+}
+
+/// A validated match: every name is DNS-1123, every player has code, every limit is in range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    pub id: String,
+    pub game: &'static Game,
+    pub players: Vec<Player>,
+    pub limits: PlayerLimits,
+    pub tenant: Option<String>,
+    pub namespace: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub priority: i32,
+    pub options: GameOptions,
+}
+
+impl MatchRequest {
+    /// Checks the request and reads the players' code. Relative code paths are read from the
+    /// current directory.
+    pub fn validate(&self) -> Result<Match, RequestError> {
+        self.validate_in(Path::new("."))
+    }
+
+    /// As [`validate`](Self::validate), with relative code paths resolved against `base`.
+    pub fn validate_in(&self, base: &Path) -> Result<Match, RequestError> {
+        let id = match &self.match_id {
+            Some(raw) => names::match_id(raw)?,
+            None => names::fresh_match_id(),
+        };
+        let game = game::find(&self.game)?;
+        if !(game.min_players..=game.max_players).contains(&self.players.len()) {
+            return Err(RequestError::new(format!(
+                "game {} needs {} to {} players, not {}",
+                game.name,
+                game.min_players,
+                game.max_players,
+                self.players.len()
+            )));
+        }
+        let mut players: Vec<Player> = Vec::with_capacity(self.players.len());
+        let mut total = 0usize;
+        for (i, p) in self.players.iter().enumerate() {
+            let player = read_player(i, p, base)?;
+            if let Some(other) = players.iter().find(|o| o.id == player.id) {
+                return Err(RequestError::new(format!(
+                    "two players have the id {} ({} and {}); give ids explicitly with ID=FILE",
+                    player.id, other.origin, player.origin
+                )));
+            }
+            total += player.code.len() + player.file_name().len();
+            players.push(player);
+        }
+        if total + SPEC_ALLOWANCE > CONFIGMAP_MAX_BYTES {
+            return Err(RequestError::new(format!(
+                "the players' code totals {total} bytes; a ConfigMap holds at most {} bytes with the spec",
+                CONFIGMAP_MAX_BYTES - SPEC_ALLOWANCE
+            )));
+        }
+        let limits = PlayerLimits::from_request(&self.limits)?;
+        let tenant = self
+            .tenant
+            .as_deref()
+            .map(|t| names::label_name("tenant", t, names::TENANT_MAX))
+            .transpose()?;
+        let namespace = self
+            .namespace
+            .as_deref()
+            .map(|n| names::label_name("namespace", n, 63))
+            .transpose()?;
+        for (k, v) in &self.labels {
+            names::check_user_label(k, v)?;
+        }
+        if let Some(t) = self.turns
+            && !(1..=10_000).contains(&t)
+        {
+            return Err(RequestError::new(format!(
+                "turns {t} is out of range (1 to 10000)"
+            )));
+        }
+        if let Some(t) = self.turn_timeout_ms
+            && !(10..=60_000).contains(&t)
+        {
+            return Err(RequestError::new(format!(
+                "turn timeout {t}ms is out of range (10 to 60000)"
+            )));
+        }
+        let seed = self.seed.unwrap_or_else(|| seed_from(&id));
+        Ok(Match {
+            id,
+            game,
+            players,
+            limits,
+            tenant,
+            namespace,
+            labels: self.labels.clone(),
+            priority: self.priority,
+            options: GameOptions {
+                seed,
+                turns: self.turns,
+                turn_timeout_ms: self.turn_timeout_ms,
+            },
+        })
+    }
+}
+
+/// A seed from the match id: the same match plays the same game.
+fn seed_from(id: &str) -> u64 {
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(id.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    // The game takes 0..2^64-1; keep it readable on the command line and in JSON (< 2^53).
+    u64::from_be_bytes(b) >> 11
+}
+
+fn read_player(index: usize, p: &PlayerInput, base: &Path) -> Result<Player, RequestError> {
+    let limit = CONFIGMAP_MAX_BYTES - SPEC_ALLOWANCE;
+    let (code, origin, stem) = match &p.source {
+        CodeSource::File(path) => {
+            let full = if path.is_absolute() {
+                path.clone()
+            } else {
+                base.join(path)
+            };
+            let origin = path.display().to_string();
+            let file = std::fs::File::open(&full)
+                .map_err(|e| RequestError::new(format!("player code {origin}: {e}")))?;
+            let mut code = Vec::new();
+            file.take(u64::try_from(limit).unwrap_or(u64::MAX) + 1)
+                .read_to_end(&mut code)
+                .map_err(|e| RequestError::new(format!("player code {origin}: {e}")))?;
+            let stem = full
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (code, origin, Some(stem))
+        }
+        CodeSource::Bytes(b) => (b.clone(), format!("player #{}", index + 1), None),
+    };
+    let raw_id = p.id.clone().or(stem).ok_or_else(|| {
+        RequestError::new(format!(
+            "player #{} has code but no id; give one",
+            index + 1
+        ))
+    })?;
+    let id = names::player_id(&raw_id)
+        .map_err(|e| RequestError::new(format!("player {origin}: {}", e.0)))?;
+    if code.iter().all(u8::is_ascii_whitespace) {
+        return Err(RequestError::new(format!(
+            "player {id} ({origin}): the code is empty"
+        )));
+    }
+    if code.len() > limit {
+        return Err(RequestError::new(format!(
+            "player {id} ({origin}): the code is over {limit} bytes, more than a ConfigMap can hold with the spec"
+        )));
+    }
+    Ok(Player { id, code, origin })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two(a: &str, b: &str) -> MatchRequest {
+        let mut r = MatchRequest::new(vec![
+            PlayerInput::bytes(a, "print(1)\n"),
+            PlayerInput::bytes(b, "print(2)\n"),
+        ]);
+        r.match_id = Some("m1".into());
+        r
+    }
+
+    fn err(r: &MatchRequest) -> String {
+        r.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let m = two("alice", "bob").validate().unwrap();
+        assert_eq!(m.id, "m1");
+        assert_eq!(m.game.name, "gems");
+        assert_eq!(m.limits, PlayerLimits::DEFAULT);
+        assert_eq!(m.options.seed, seed_from("m1"));
+        assert!(m.options.seed < 1 << 53);
+    }
+
+    #[test]
+    fn player_id_defaults_to_the_file_stem() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut r = MatchRequest::new(vec![
+            PlayerInput::parse_arg("examples/bots/random.py"),
+            PlayerInput::parse_arg("Greedy_Bot=examples/bots/greedy.py"),
+        ]);
+        r.match_id = Some("x".into());
+        let m = r.validate_in(&root).unwrap();
+        let ids: Vec<_> = m.players.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["random", "greedy-bot"]);
+    }
+
+    #[test]
+    fn invalid_requests_are_refused_with_a_reason() {
+        let mut r = two("a", "b");
+        r.players[0] = PlayerInput::bytes("a", "  \n");
+        assert!(err(&r).contains("empty"), "{}", err(&r));
+
+        let mut r = two("a", "b");
+        r.players[1] = PlayerInput::bytes("b", vec![b'#'; CONFIGMAP_MAX_BYTES]);
+        assert!(err(&r).contains("ConfigMap"), "{}", err(&r));
+
+        let r = two("a", "a");
+        assert!(err(&r).contains("two players"), "{}", err(&r));
+
+        let r = two("___", "b");
+        assert!(err(&r).contains("DNS-1123"), "{}", err(&r));
+
+        let mut r = two("a", "b");
+        r.match_id = Some("!!!".into());
+        assert!(err(&r).contains("DNS-1123"), "{}", err(&r));
+
+        let mut r = two("a", "b");
+        r.match_id = Some("x".repeat(60));
+        assert!(err(&r).contains("at most"), "{}", err(&r));
+
+        let mut r = two("a", "b");
+        r.players.truncate(1);
+        assert!(err(&r).contains("2 to 4 players"), "{}", err(&r));
+
+        let mut r = two("a", "b");
+        r.game = "chess".into();
+        assert!(err(&r).contains("unknown game"), "{}", err(&r));
+
+        let mut r = two("a", "b");
+        r.limits.memory = Some(Size::mib(4096));
+        assert!(
+            err(&r).contains("memory 4GiB is out of range"),
+            "{}",
+            err(&r)
+        );
+
+        let mut r = two("a", "b");
+        r.limits.wall_time = Some(Secs::from_millis(10_000));
+        r.limits.cpu_time = Some(Secs::from_millis(20_000));
+        assert!(err(&r).contains("CPU time 20s"), "{}", err(&r));
+
+        let mut r = two("a", "b");
+        r.limits.output = Some(Size(10));
+        assert!(err(&r).contains("output"), "{}", err(&r));
+
+        let mut r = two("a", "b");
+        r.labels.insert("app.kubernetes.io/name".into(), "x".into());
+        assert!(err(&r).contains("reserved"), "{}", err(&r));
+
+        let mut r = two("a", "b");
+        r.labels.insert("team".into(), "a b".into());
+        assert!(err(&r).contains("label value"), "{}", err(&r));
+
+        let mut r = two("a", "b");
+        r.tenant = Some("Tenant A".into());
+        assert_eq!(r.validate().unwrap().tenant.as_deref(), Some("tenant-a"));
+
+        let mut r = two("a", "b");
+        r.players[0] = PlayerInput::file("/nonexistent/bot.py");
+        assert!(err(&r).contains("/nonexistent/bot.py"), "{}", err(&r));
+    }
+
+    #[test]
+    fn request_documents_are_strict() {
+        let ok: MatchRequest = serde_json::from_str(
+            r#"{"match_id":"a","players":[{"id":"x","code":"print()"},{"file":"b.py"}],"limits":{"memory":"128MiB","wall_time":"30s"}}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.limits.memory, Some(Size::mib(128)));
+        for (doc, needle) in [
+            (r#"{"players":[],"colour":"red"}"#, "colour"),
+            (r#"{"players":[{"id":"x"}]}"#, "exactly one"),
+            (
+                r#"{"players":[{"id":"x","code":"a","file":"b"}]}"#,
+                "exactly one",
+            ),
+            (r#"{"players":[{"id":"x","path":"b"}]}"#, "path"),
+            (r#"{"players":[],"limits":{"disk":"1MiB"}}"#, "disk"),
+        ] {
+            let e = serde_json::from_str::<MatchRequest>(doc)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(needle), "{doc}: {e}");
+        }
+    }
+}

@@ -1,0 +1,537 @@
+//! The kube backend against the in-process API-server double (tests/double): real kube-rs
+//! requests, real JSON shapes, simulated Job controller and kubelet. Time is tokio's paused
+//! clock, so minutes of simulated matches take milliseconds.
+
+// Test helpers may unwrap: a panic there is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod double;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{IMAGE, request, summary};
+use double::{Config, Double, Mode};
+use launcher::LaunchError;
+use launcher::backend::Backend;
+use launcher::batch::{self, BatchOptions};
+use launcher::cluster::{KubeBackend, KubeOptions};
+use launcher::outcome::{State, Verdict};
+use launcher::plan::ClusterSettings;
+use runner::report::{PlayerVerdict, Status};
+use serde_json::Value;
+
+/// The runner's verdict for a Job: the first player wins.
+fn first_wins() -> double::Verdict {
+    Arc::new(|job: &Value| {
+        let players = job["metadata"]["annotations"]["game-sandbox/players"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let ids: Vec<&str> = players.split(',').collect();
+        (0, summary(&ids, Status::Ok, ids.first().copied()))
+    })
+}
+
+fn settings() -> ClusterSettings {
+    ClusterSettings {
+        image: IMAGE.into(),
+        ..ClusterSettings::default()
+    }
+}
+
+fn setup(cfg: impl FnOnce(&mut Config)) -> (Double, KubeBackend) {
+    let mut c = Config::new(first_wins());
+    cfg(&mut c);
+    let d = Double::new(c);
+    let k = KubeBackend::new(d.client(), settings(), KubeOptions::default()).unwrap();
+    (d, k)
+}
+
+fn left_behind(d: &Double) -> Vec<String> {
+    ["jobs", "pods", "configmaps"]
+        .iter()
+        .flat_map(|r| d.names(r).into_iter().map(move |n| format!("{r}/{n}")))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn play_creates_watches_to_complete_and_leaves_nothing_behind() {
+    let (d, k) = setup(|_| {});
+    let m = request("m1").validate().unwrap();
+    let o = k.play(&m, None, false).await.unwrap();
+    assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
+    assert_eq!(o.winner.as_deref(), Some("alice"));
+    assert_eq!(o.players["bob"].verdict, Some(PlayerVerdict::Ok));
+    assert_eq!(o.runner_exit_code, Some(0));
+    assert_eq!(o.namespace.as_deref(), Some("games"));
+    assert!(!o.attached);
+    // Three requests for the match; the watches are shared (one list and one watch each).
+    assert_eq!(d.count("POST jobs"), 1);
+    assert_eq!(d.count("POST configmaps"), 1);
+    assert_eq!(d.count("DELETE jobs"), 1);
+    assert_eq!(d.count("GET jobs"), 0, "no polling");
+    assert_eq!(d.count("LIST pods"), 1);
+    assert_eq!((d.count("LIST jobs"), d.count("WATCH jobs")), (1, 1));
+    assert_eq!(
+        d.deletes(),
+        [("jobs".into(), "match-m1".into(), Some("Background".into()))]
+    );
+    assert_eq!(left_behind(&d), Vec::<String>::new());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_configmap_is_immutable_and_owned_by_the_job() {
+    let (d, k) = setup(|_| {});
+    k.play(&request("m2").validate().unwrap(), None, true)
+        .await
+        .unwrap();
+    let job = d.object("jobs", "match-m2").unwrap();
+    let cm = d.object("configmaps", "match-m2").unwrap();
+    assert_eq!(cm["immutable"], true);
+    let owner = &cm["metadata"]["ownerReferences"][0];
+    assert_eq!(owner["kind"], "Job");
+    assert_eq!(owner["apiVersion"], "batch/v1");
+    assert_eq!(owner["name"], "match-m2");
+    assert_eq!(owner["uid"], job["metadata"]["uid"]);
+    assert!(owner.get("blockOwnerDeletion").is_none());
+    assert!(
+        cm["data"]["spec.json"]
+            .as_str()
+            .unwrap()
+            .contains("/match/alice.py")
+    );
+    // keep: the Job stays until someone deletes it; deleting it takes the rest.
+    k.cancel(None, "m2").await.unwrap();
+    assert_eq!(left_behind(&d), Vec::<String>::new());
+}
+
+#[tokio::test(start_paused = true)]
+async fn submitting_twice_attaches_and_runs_once() {
+    let (d, k) = setup(|_| {});
+    let m = request("twice").validate().unwrap();
+    let first = k.submit(&m).await.unwrap();
+    let second = k.submit(&m).await.unwrap();
+    assert!(!first.attached);
+    assert!(second.attached);
+    assert_eq!(first.uid, second.uid);
+    assert_eq!(d.count("POST jobs"), 2, "the second create got 409");
+    assert_eq!(d.count("GET jobs"), 1);
+    assert_eq!(d.job_order(), ["match-twice"]);
+    let o = k.wait(None, "twice", None).await.unwrap();
+    assert_eq!(o.verdict, Verdict::Ok);
+    assert_eq!(d.names("pods").len(), 1, "one pod: nothing ran twice");
+
+    let mut other = request("twice");
+    other.seed = Some(1);
+    let e = k.submit(&other.validate().unwrap()).await.unwrap_err();
+    assert!(matches!(e, LaunchError::Conflict { .. }), "{e}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_job_is_reported_with_the_runners_reason() {
+    let (_, k) = setup(|c| {
+        c.verdict = Arc::new(|_| (3, summary(&["alice", "bob"], Status::SandboxError, None)));
+    });
+    let o = k
+        .play(&request("sbx").validate().unwrap(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(o.verdict, Verdict::InfrastructureError);
+    assert_eq!(o.status, Some(Status::SandboxError));
+    assert_eq!(o.runner_exit_code, Some(3));
+    assert_eq!(o.exit_code(), 3);
+
+    let (_, k) = setup(|c| {
+        c.verdict = Arc::new(|_| {
+            (
+                2,
+                "runner: bad spec: player alice: path x must be absolute".into(),
+            )
+        });
+    });
+    let o = k
+        .play(&request("bad").validate().unwrap(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(o.verdict, Verdict::InfrastructureError);
+    assert!(o.reason.contains("refused the spec"), "{}", o.reason);
+    assert!(o.reason.contains("must be absolute"), "{}", o.reason);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_no_result_match_and_a_deadline() {
+    let (_, k) = setup(|c| {
+        c.verdict = Arc::new(|_| (0, summary(&["alice", "bob"], Status::RuntimeError, None)));
+    });
+    let o = k
+        .play(&request("nr").validate().unwrap(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(o.verdict, Verdict::NoResult);
+
+    let (d, k) = setup(|c| c.mode = Mode::Deadline);
+    let o = k
+        .play(&request("late").validate().unwrap(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(o.verdict, Verdict::DeadlineExceeded, "{}", o.reason);
+    assert!(o.reason.contains("DeadlineExceeded"), "{}", o.reason);
+    assert_eq!(left_behind(&d), Vec::<String>::new());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_watch_resumes_through_410_gone_and_a_relist() {
+    let (d, k) = setup(|c| c.run_time = Duration::from_secs(10));
+    let m = request("gone").validate().unwrap();
+    let play = tokio::spawn(async move { k.play(&m, None, false).await });
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(d.count("LIST jobs"), 1);
+    // The connection drops and the server compacts: resuming from the old resourceVersion
+    // gets 410 Gone, and only a fresh list can catch up.
+    d.compact();
+    d.drop_watches();
+    let o = play.await.unwrap().unwrap();
+    assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
+    assert!(d.count("LIST jobs") >= 2, "relisted: {:?}", d.counts());
+    assert!(
+        d.count("WATCH jobs") >= 3,
+        "watch, 410, watch again: {:?}",
+        d.counts()
+    );
+    assert_eq!(left_behind(&d), Vec::<String>::new());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_match_that_ends_while_the_watch_is_down_is_seen_after_the_relist() {
+    let (d, k) = setup(|c| c.run_time = Duration::from_secs(10));
+    let m = request("gap").validate().unwrap();
+    let play = tokio::spawn(async move { k.play(&m, None, false).await });
+    // Just before the end: the reconnect's 410 and backoff straddle the Job's completion.
+    tokio::time::sleep(Duration::from_millis(10_050)).await;
+    d.compact();
+    d.drop_watches();
+    let o = play.await.unwrap().unwrap();
+    assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
+    assert!(d.count("LIST jobs") >= 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn forbidden_and_invalid_become_clear_errors_and_nothing_is_left() {
+    let (d, k) = setup(|_| {});
+    d.fail_next("POST", "jobs", 403);
+    let e = k
+        .play(&request("f1").validate().unwrap(), None, false)
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(matches!(e, LaunchError::Forbidden { .. }), "{e}");
+    assert!(
+        text.contains("`create` on jobs in namespace games"),
+        "{text}"
+    );
+    assert!(text.contains("role-launcher.yaml"), "{text}");
+    assert_eq!(e.exit_code(), 4);
+
+    d.fail_next("POST", "jobs", 422);
+    let e = k
+        .play(&request("f2").validate().unwrap(), None, false)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LaunchError::Rejected { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("spec.template.spec.containers[0].image"),
+        "{e}"
+    );
+
+    // The ConfigMap is refused after the Job was created: the Job is rolled back.
+    d.fail_next("POST", "configmaps", 403);
+    let e = k
+        .play(&request("f3").validate().unwrap(), None, false)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("`create` on configmaps"), "{e}");
+    assert_eq!(left_behind(&d), Vec::<String>::new());
+    assert_eq!(d.deletes()[0].2.as_deref(), Some("Background"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_forbidden_watch_fails_the_wait_instead_of_hanging() {
+    let (d, k) = setup(|_| {});
+    k.submit(&request("w").validate().unwrap()).await.unwrap();
+    d.fail_next("LIST", "jobs", 403);
+    let e = k.wait(None, "w", None).await.unwrap_err();
+    assert!(matches!(e, LaunchError::Watch { .. }), "{e}");
+    assert!(e.to_string().contains("list and watch on jobs"), "{e}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_quota_is_reported_after_the_grace_not_waited_on() {
+    let (d, k) = setup(|c| c.mode = Mode::QuotaFull);
+    let start = tokio::time::Instant::now();
+    let o = k
+        .play(&request("quota").validate().unwrap(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(o.verdict, Verdict::CannotStart);
+    assert!(o.reason.contains("FailedCreate"), "{}", o.reason);
+    assert!(o.reason.contains("exceeded quota"), "{}", o.reason);
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_secs(60) && waited < Duration::from_secs(70),
+        "{waited:?}"
+    );
+    assert_eq!(d.count("LIST events"), 1);
+    assert_eq!(
+        d.names("jobs"),
+        Vec::<String>::new(),
+        "deleted after the report"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn image_pull_errors_and_unschedulable_pods_are_reported() {
+    let (_, k) = setup(|c| c.mode = Mode::ImagePull);
+    let o = k
+        .play(&request("pull").validate().unwrap(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(o.verdict, Verdict::CannotStart);
+    assert!(o.reason.starts_with("ImagePullBackOff"), "{}", o.reason);
+
+    let (_, k) = setup(|c| c.mode = Mode::Unschedulable);
+    let o = k
+        .play(&request("sched").validate().unwrap(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(o.verdict, Verdict::CannotStart);
+    assert!(o.reason.contains("Insufficient memory"), "{}", o.reason);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_verdict_missed_by_the_pod_watch_is_read_once() {
+    let (d, k) = setup(|c| c.mode = Mode::JobFirst);
+    let o = k
+        .play(&request("race").validate().unwrap(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
+    assert_eq!(d.count("LIST pods"), 2, "the watch's list, then one read");
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_deletes_with_background_propagation() {
+    let (d, k) = setup(|c| c.run_time = Duration::from_secs(600));
+    k.submit(&request("c").validate().unwrap()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(d.names("pods").len(), 1);
+    k.cancel(None, "c").await.unwrap();
+    assert_eq!(
+        d.deletes(),
+        [("jobs".into(), "match-c".into(), Some("Background".into()))]
+    );
+    assert_eq!(left_behind(&d), Vec::<String>::new());
+    let e = k.cancel(None, "c").await.unwrap_err();
+    assert!(matches!(e, LaunchError::NotFound { .. }), "{e}");
+    assert_eq!(e.exit_code(), 6);
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiting_on_a_cancelled_match_ends() {
+    let (_, k) = setup(|c| c.run_time = Duration::from_secs(600));
+    let k = Arc::new(k);
+    k.submit(&request("wc").validate().unwrap()).await.unwrap();
+    let k2 = k.clone();
+    let waiter = tokio::spawn(async move { k2.wait(None, "wc", None).await });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    k.cancel(None, "wc").await.unwrap();
+    let e = waiter.await.unwrap().unwrap_err();
+    assert!(matches!(e, LaunchError::NotFound { .. }), "{e}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn status_suspend_resume_logs_list_and_gc() {
+    let (d, k) = setup(|c| c.run_time = Duration::from_secs(30));
+    k.submit(&request("s").validate().unwrap()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(k.status(None, "s").await.unwrap().state, State::Running);
+
+    k.set_suspended(None, "s", true).await.unwrap();
+    assert_eq!(k.status(None, "s").await.unwrap().state, State::Suspended);
+    assert_eq!(
+        d.names("pods"),
+        Vec::<String>::new(),
+        "suspending deletes the pod"
+    );
+    let listed = k.list(None).await.unwrap();
+    assert_eq!(
+        (listed[0].match_id.as_str(), listed[0].state),
+        ("s", State::Suspended)
+    );
+
+    k.set_suspended(None, "s", false).await.unwrap();
+    let o = k
+        .wait(None, "s", Some(Duration::from_secs(120)))
+        .await
+        .unwrap();
+    assert_eq!(o.verdict, Verdict::Ok);
+    let st = k.status(None, "s").await.unwrap();
+    assert_eq!(st.state, State::Finished);
+    assert_eq!(st.outcome.unwrap().winner.as_deref(), Some("alice"));
+    let logs = k.logs(None, "s", 1 << 16).await.unwrap();
+    assert!(logs[0].source.ends_with("/runner"), "{}", logs[0].source);
+    assert!(
+        logs[0].text.contains("runner report for match-s"),
+        "{}",
+        logs[0].text
+    );
+    let capped = k.logs(None, "s", 10).await.unwrap();
+    assert_eq!(capped[0].text.len(), 10);
+    assert!(capped[0].truncated);
+    assert_eq!(k.list(None).await.unwrap()[0].state, State::Finished);
+
+    // gc: a fresh finish is not old enough for an hour, but is for zero seconds.
+    assert_eq!(
+        k.gc(None, Duration::from_secs(3600)).await.unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(k.gc(None, Duration::ZERO).await.unwrap(), ["s"]);
+    assert_eq!(left_behind(&d), Vec::<String>::new());
+    assert!(matches!(
+        k.status(None, "s").await,
+        Err(LaunchError::NotFound { .. })
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiting_on_an_unknown_match_fails_at_once() {
+    let (d, k) = setup(|_| {});
+    let start = tokio::time::Instant::now();
+    let e = k.wait(None, "ghost", None).await.unwrap_err();
+    assert!(matches!(e, LaunchError::NotFound { .. }), "{e}");
+    assert!(start.elapsed() < Duration::from_secs(1));
+    assert_eq!(d.count("GET jobs"), 1, "confirmed with one read");
+}
+
+#[tokio::test(start_paused = true)]
+async fn result_collects_then_deletes() {
+    let (d, k) = setup(|_| {});
+    k.submit(&request("r").validate().unwrap()).await.unwrap();
+    let e = k.result(None, "r", false).await.unwrap_err();
+    assert!(
+        matches!(e, LaunchError::NotFinished { .. }),
+        "not finished yet: {e}"
+    );
+    assert_eq!(e.exit_code(), 5);
+    k.wait(None, "r", None).await.unwrap();
+    let o = k.result(None, "r", false).await.unwrap();
+    assert_eq!(o.verdict, Verdict::Ok);
+    assert_eq!(left_behind(&d), Vec::<String>::new());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_never_exceeds_its_concurrency_and_runs_by_priority() {
+    let (d, k) = setup(|c| c.run_time = Duration::from_secs(20));
+    let b = Backend::Kube(Box::new(k));
+    let matches: Vec<_> = (0..12)
+        .map(|i| {
+            let mut r = request(&format!("b{i:02}"));
+            r.priority = if i >= 9 { 10 } else { 0 };
+            r.validate().unwrap()
+        })
+        .collect();
+    let mut finished = Vec::new();
+    let summary = batch::run(
+        &b,
+        matches,
+        BatchOptions {
+            concurrency: 3,
+            timeout: None,
+            keep: false,
+        },
+        |ev| {
+            if let batch::BatchEvent::Finished(r, _) = ev {
+                finished.push(r.match_id().to_owned());
+            }
+        },
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!((summary.total, summary.finished, summary.ok), (12, 12, 12));
+    assert_eq!(summary.exit_code(), 0);
+    assert!(
+        d.max_jobs() <= 3,
+        "at most 3 Jobs at once, saw {}",
+        d.max_jobs()
+    );
+    assert_eq!(d.max_jobs(), 3);
+    assert!(summary.max_in_flight <= 3);
+    assert_eq!(
+        &d.job_order()[..3],
+        ["match-b09", "match-b10", "match-b11"],
+        "priority first"
+    );
+    assert_eq!(finished.len(), 12);
+    assert_eq!(summary.wins["alice"], 12);
+    // Once the watches have delivered the last deletions, nothing is kept per match.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    if let Backend::Kube(k) = &b {
+        assert_eq!(k.tracked_entries(), 0, "nothing kept per finished match");
+    }
+    assert_eq!(left_behind(&d), Vec::<String>::new());
+    // Three requests per match; the shared watches cost two lists and two watches in all.
+    assert_eq!(
+        d.count("POST jobs") + d.count("POST configmaps") + d.count("DELETE jobs"),
+        36
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn interrupting_a_batch_cancels_what_it_started() {
+    let (d, k) = setup(|c| c.run_time = Duration::from_secs(600));
+    let b = Backend::Kube(Box::new(k));
+    let matches: Vec<_> = (0..5)
+        .map(|i| request(&format!("i{i}")).validate().unwrap())
+        .collect();
+    let summary = batch::run(
+        &b,
+        matches,
+        BatchOptions {
+            concurrency: 2,
+            timeout: None,
+            keep: false,
+        },
+        |_| {},
+        tokio::time::sleep(Duration::from_secs(5)),
+    )
+    .await;
+    assert!(summary.interrupted);
+    assert_eq!(summary.cancelled, 2);
+    assert_eq!(summary.not_started, 3);
+    assert_eq!(summary.exit_code(), 130);
+    assert_eq!(left_behind(&d), Vec::<String>::new());
+    assert!(
+        d.deletes()
+            .iter()
+            .all(|(_, _, p)| p.as_deref() == Some("Background"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_placeholder_image_is_refused_before_anything_is_created() {
+    let d = Double::new(Config::new(first_wins()));
+    let k = KubeBackend::new(
+        d.client(),
+        ClusterSettings::default(),
+        KubeOptions::default(),
+    )
+    .unwrap();
+    let e = k
+        .submit(&request("p").validate().unwrap())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("--image"), "{e}");
+    assert_eq!(d.total_requests(), 0);
+}
