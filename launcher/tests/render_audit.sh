@@ -31,7 +31,7 @@ image: $IMAGE
 runtime_class: gvisor
 user_namespace: true
 results_pvc: match-results
-seccomp_localhost_profile: profiles/game.json
+seccomp_localhost_profile: profiles/game-sandbox.json
 node_selector:
   sandbox.example/pool: games
 tolerations:
