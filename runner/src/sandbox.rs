@@ -184,7 +184,10 @@ pub struct Rlimit {
 #[derive(Debug)]
 pub struct Plan {
     program: CString,
+    /// Own the strings `argv_ptrs` and `envp_ptrs` point into; never read directly.
+    #[allow(dead_code)]
     argv: Vec<CString>,
+    #[allow(dead_code)]
     envp: Vec<CString>,
     argv_ptrs: Vec<*const c_char>,
     envp_ptrs: Vec<*const c_char>,
@@ -447,7 +450,6 @@ fn harden_and_exec(plan: &mut Plan, fds: &ChildFds) -> Result<Infallible, Failur
             plan.envp_ptrs.as_ptr(),
         )
     };
-    let _ = (&plan.argv, &plan.envp);
     Err(Failure::new(Step::Exec, Errno::last()))
 }
 
