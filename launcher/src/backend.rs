@@ -26,6 +26,10 @@ pub struct SubmitInfo {
     pub namespace: Option<String>,
     /// An earlier submit of the same request had already started it.
     pub attached: bool,
+    /// Kube: the preflight rules the namespace failed, overridden by
+    /// `--allow-unisolated-namespace` (absent when it passed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub preflight_overridden: Vec<crate::preflight::Check>,
 }
 
 impl Backend {
@@ -67,6 +71,7 @@ impl Backend {
                 backend: self.name(),
                 namespace: None,
                 attached: l.submit(m).await?,
+                preflight_overridden: Vec::new(),
             }),
             Self::Kube(k) => {
                 let s = k.submit(m).await?;
@@ -75,6 +80,7 @@ impl Backend {
                     backend: self.name(),
                     namespace: Some(s.namespace),
                     attached: s.attached,
+                    preflight_overridden: s.preflight_overridden,
                 })
             }
         }

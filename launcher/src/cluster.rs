@@ -9,6 +9,10 @@
 //! submit reads the existing Job; a Job that does not start gets its Events read once the
 //! grace has passed; a verdict the pod watch has not delivered shortly after the Job ended is
 //! read with one pod list.
+//!
+//! Before the first submit into a namespace it runs the [`preflight`](crate::preflight) (four
+//! reads, once per namespace for the backend's life, not per match) and refuses a namespace that
+//! fails it, unless [`KubeOptions::allow_unisolated_namespace`] says otherwise.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -30,6 +34,7 @@ use crate::error::LaunchError;
 use crate::names::{self, labels};
 use crate::outcome::{Artifacts, ListEntry, LogChunk, MatchStatus, Outcome, State, Verdict};
 use crate::plan::{self, ClusterSettings, Plan};
+use crate::preflight::{self, Check, Preflight};
 use crate::request::Match;
 
 pub const BACKEND: &str = "kube";
@@ -45,7 +50,7 @@ const STUCK_REASONS: &[&str] = &[
     "RunContainerError",
 ];
 
-/// Timing of the kube backend.
+/// Timing and safety overrides of the kube backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KubeOptions {
     /// How long a Job may go without a running pod before it is reported as unable to start
@@ -54,6 +59,11 @@ pub struct KubeOptions {
     /// How long to wait for the pod watch to deliver the verdict after the Job ended, before
     /// reading the pods once.
     pub verdict_grace: Duration,
+    /// Submit even into a namespace that fails preflight (no PSA `restricted`, no deny-all
+    /// NetworkPolicy, no quota, a game ServiceAccount that mounts a token). Off by default:
+    /// such a namespace is refused with [`LaunchError::Unisolated`]. When on, the failed
+    /// rules are recorded in [`Submitted::preflight_overridden`] and the outcome.
+    pub allow_unisolated_namespace: bool,
 }
 
 impl Default for KubeOptions {
@@ -61,6 +71,7 @@ impl Default for KubeOptions {
         Self {
             start_grace: Duration::from_secs(60),
             verdict_grace: Duration::from_secs(5),
+            allow_unisolated_namespace: false,
         }
     }
 }
@@ -74,6 +85,9 @@ pub struct Submitted {
     pub uid: String,
     /// The Job existed already (same request): nothing new was started.
     pub attached: bool,
+    /// The preflight rules the namespace failed and that
+    /// [`KubeOptions::allow_unisolated_namespace`] overrode (empty: the namespace passed).
+    pub preflight_overridden: Vec<Check>,
 }
 
 /// Turns a client error into a launcher error that says what to do.
@@ -126,6 +140,9 @@ pub struct KubeBackend {
     settings: ClusterSettings,
     opts: KubeOptions,
     trackers: Mutex<HashMap<String, Arc<Tracker>>>,
+    /// Preflight per namespace, kept for the backend's life once read without error. The
+    /// async lock makes concurrent submits into one namespace share one read.
+    preflights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Preflight>>>>>,
 }
 
 impl std::fmt::Debug for KubeBackend {
@@ -170,11 +187,60 @@ impl KubeBackend {
             settings,
             opts,
             trackers: Mutex::new(HashMap::new()),
+            preflights: Mutex::new(HashMap::new()),
         })
     }
 
     pub fn settings(&self) -> &ClusterSettings {
         &self.settings
+    }
+
+    /// The ServiceAccount game pods run as (the namespace's `default` when none is set).
+    fn game_service_account(&self) -> &str {
+        self.settings
+            .service_account
+            .as_deref()
+            .unwrap_or("default")
+    }
+
+    /// The preflight of a namespace: read on first use, then kept for this backend's life
+    /// (a result with a failed read is not kept, so the next call reads again).
+    pub async fn preflight(&self, ns: &str) -> Preflight {
+        let slot = {
+            let mut map = self
+                .preflights
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            map.entry(ns.to_owned()).or_default().clone()
+        };
+        let mut slot = slot.lock().await;
+        if let Some(p) = slot.as_ref() {
+            return p.clone();
+        }
+        let (p, failed_read) =
+            preflight::read_and_judge(self.client.clone(), ns, self.game_service_account()).await;
+        if !failed_read {
+            *slot = Some(p.clone());
+        }
+        p
+    }
+
+    /// Whether matches may be submitted into `ns`: `Ok` with no checks when it passes
+    /// preflight, `Ok` with the failed checks when it fails and
+    /// [`KubeOptions::allow_unisolated_namespace`] is set, [`LaunchError::Unisolated`]
+    /// otherwise.
+    pub async fn admit(&self, ns: &str) -> Result<Vec<Check>, LaunchError> {
+        let p = self.preflight(ns).await;
+        if p.passed() {
+            return Ok(Vec::new());
+        }
+        if self.opts.allow_unisolated_namespace {
+            return Ok(p.failed());
+        }
+        Err(LaunchError::Unisolated {
+            namespace: ns.to_owned(),
+            failures: p.failures(),
+        })
     }
 
     fn ns<'a>(&'a self, ns: Option<&'a str>) -> &'a str {
@@ -207,6 +273,7 @@ impl KubeBackend {
             ));
         }
         let ns = plan.namespace.as_str();
+        let preflight_overridden = self.admit(ns).await?;
         let jobs = self.jobs(ns);
         let (uid, attached) = match self.create(ns, &plan.job).await {
             Ok(job) => (job.metadata.uid.unwrap_or_default(), false),
@@ -263,6 +330,7 @@ impl KubeBackend {
             name: plan.name.clone(),
             uid,
             attached,
+            preflight_overridden,
         })
     }
 
@@ -286,6 +354,7 @@ impl KubeBackend {
             .wait_for(&sub.namespace, &sub.match_id, timeout, true)
             .await?;
         o.attached = sub.attached;
+        o.preflight_overridden = sub.preflight_overridden;
         if !keep {
             self.delete(&sub.namespace, &sub.name).await?;
         }

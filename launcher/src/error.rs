@@ -20,6 +20,9 @@ pub mod exit {
     pub const TIMEOUT: u8 = 5;
     /// No such match.
     pub const NOT_FOUND: u8 = 6;
+    /// The namespace failed preflight (it is not proven isolated): `launcher preflight`
+    /// reported a failed rule, or submit/play/batch refused to create anything there.
+    pub const PREFLIGHT_FAILED: u8 = 7;
     /// Interrupted (SIGINT/SIGTERM); what had been started was cancelled.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -110,6 +113,11 @@ pub enum LaunchError {
     #[error("{0} is not supported by the {1} backend")]
     Unsupported(&'static str, &'static str),
 
+    #[error(
+        "refusing to run matches in namespace {namespace}: it failed preflight ({failures}); nothing was created. Apply policies/kubernetes/base (or a tenant overlay), check with `launcher preflight --namespace {namespace}`, or pass --allow-unisolated-namespace to run there anyway"
+    )]
+    Unisolated { namespace: String, failures: String },
+
     #[error("batch file {path}: {message}")]
     Batch { path: PathBuf, message: String },
 
@@ -128,6 +136,7 @@ impl LaunchError {
             Self::NotFound { .. } => exit::NOT_FOUND,
             Self::Timeout { .. } | Self::NotFinished { .. } => exit::TIMEOUT,
             Self::Interrupted => exit::INTERRUPTED,
+            Self::Unisolated { .. } => exit::PREFLIGHT_FAILED,
             Self::Read { .. }
             | Self::Io { .. }
             | Self::RunnerNotFound { .. }

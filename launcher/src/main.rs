@@ -1,7 +1,7 @@
 //! `launcher`: runs matches locally or on Kubernetes. Thin: parse, build the backend, call the
 //! library, print. Exit codes are `launcher::error::exit` (see `launcher --help`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +30,8 @@ Exit codes:
   4    backend error (API server refused or unreachable, runner not found, I/O)
   5    timed out waiting (the match may still be running)
   6    no such match
+  7    the namespace failed preflight (preflight: a rule failed; submit, play, batch on
+       kube: refused, nothing was created; see --allow-unisolated-namespace)
   130  interrupted (what had been started was cancelled)";
 
 #[derive(Parser, Debug)]
@@ -93,6 +95,11 @@ struct Global {
     /// Give game pods their own user namespace (hostUsers: false).
     #[arg(long, global = true)]
     user_namespace: bool,
+    /// DANGEROUS (kube): submit, play and batch even in a namespace that fails preflight
+    /// (not isolated: no PSA restricted, no deny-all NetworkPolicy, no quota, or a token-mounting
+    /// game ServiceAccount). Warns on stderr and records the failed rules in the outcome.
+    #[arg(long, global = true)]
+    allow_unisolated_namespace: bool,
     /// How long a Job may go without starting before it is reported (kube).
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
     start_grace: Duration,
@@ -208,6 +215,9 @@ enum Command {
         #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
         older_than: Duration,
     },
+    /// Check that the namespace (--namespace) is isolated, rule by rule (always kube; exit 7
+    /// when a rule fails). submit, play and batch on kube run the same check first.
+    Preflight,
     /// Run many matches from a file (YAML or JSON list of requests).
     Batch {
         file: PathBuf,
@@ -307,11 +317,34 @@ async fn backend(g: &Global) -> anyhow::Result<Backend> {
                 s,
                 KubeOptions {
                     start_grace: g.start_grace,
+                    allow_unisolated_namespace: g.allow_unisolated_namespace,
                     ..KubeOptions::default()
                 },
             )?))
         }
     })
+}
+
+/// Kube: checks each namespace before anything starts. One that fails preflight is refused
+/// (exit 7) unless --allow-unisolated-namespace, which warns here naming the failed rules. The
+/// backend keeps each result, so submitting afterwards reads nothing again.
+async fn preflight_gate(
+    b: &Backend,
+    namespaces: impl IntoIterator<Item = String>,
+) -> Result<(), LaunchError> {
+    let Backend::Kube(k) = b else {
+        return Ok(());
+    };
+    for ns in namespaces.into_iter().collect::<BTreeSet<_>>() {
+        let overridden = k.admit(&ns).await?;
+        if !overridden.is_empty() {
+            eprintln!(
+                "launcher: WARNING: namespace {ns} failed preflight; running there anyway because of --allow-unisolated-namespace. Failed rules: {}",
+                launcher::preflight::describe(&overridden)
+            );
+        }
+    }
+    Ok(())
 }
 
 fn print_json<T: Serialize>(v: &T) -> anyhow::Result<()> {
@@ -373,6 +406,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let m = request.to_match(ns)?;
             let b = backend(g).await?;
             let mns = b.namespace_of(&m);
+            preflight_gate(&b, mns.clone()).await?;
             tokio::select! {
                 r = b.play(&m, *timeout, *keep) => print_outcome(&r?, fmt),
                 () = interrupted() => {
@@ -385,6 +419,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Submit { request } => {
             let m = request.to_match(ns)?;
             let b = backend(g).await?;
+            preflight_gate(&b, b.namespace_of(&m)).await?;
             let info = b.submit(&m).await?;
             match fmt {
                 OutputFormat::Json => print_json(&info)?,
@@ -402,6 +437,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ),
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Preflight => {
+            let (client, context_ns) = launcher::cluster::connect(g.context.as_deref()).await?;
+            let k = KubeBackend::new(client, settings(g, context_ns)?, KubeOptions::default())?;
+            let p = k.preflight(&k.settings().namespace).await;
+            match fmt {
+                OutputFormat::Json => print_json(&serde_json::json!({
+                    "namespace": p.namespace,
+                    "passed": p.passed(),
+                    "checks": p.checks,
+                }))?,
+                OutputFormat::Table => print!("{}", p.table()),
+            }
+            Ok(ExitCode::from(if p.passed() {
+                exit::OK
+            } else {
+                exit::PREFLIGHT_FAILED
+            }))
         }
         Command::Status { id } => {
             let st = backend(g).await?.status(ns, id).await?;
@@ -501,6 +554,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             let b = backend(g).await?;
+            preflight_gate(&b, matches.iter().filter_map(|m| b.namespace_of(m))).await?;
             let bar = std::io::stderr().is_terminal();
             let opts = BatchOptions {
                 concurrency: *concurrency,

@@ -121,6 +121,10 @@ pub struct Outcome {
     /// The namespace of a kube match.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// Kube: the preflight rules the namespace failed, run anyway because the caller passed
+    /// `--allow-unisolated-namespace` (absent when the namespace passed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub preflight_overridden: Vec<crate::preflight::Check>,
 }
 
 impl Outcome {
@@ -140,6 +144,7 @@ impl Outcome {
             wall_ms: None,
             runner_exit_code: None,
             namespace: None,
+            preflight_overridden: Vec::new(),
         }
     }
 
@@ -184,6 +189,7 @@ impl Outcome {
             wall_ms: Some(r.wall_ms),
             runner_exit_code: None,
             namespace: None,
+            preflight_overridden: Vec::new(),
         }
     }
 
@@ -216,6 +222,7 @@ impl Outcome {
             wall_ms: Some(s.wall_ms),
             runner_exit_code: None,
             namespace: None,
+            preflight_overridden: Vec::new(),
         }
     }
 
@@ -259,6 +266,13 @@ impl Outcome {
         }
         if let Some(ms) = self.wall_ms {
             let _ = writeln!(out, "time      {:.1}s", ms as f64 / 1000.0);
+        }
+        if !self.preflight_overridden.is_empty() {
+            let _ = writeln!(
+                out,
+                "WARNING   ran in a namespace that failed preflight (--allow-unisolated-namespace): {}",
+                crate::preflight::describe(&self.preflight_overridden)
+            );
         }
         if !self.players.is_empty() {
             let rows: Vec<[String; 4]> = self

@@ -14,6 +14,13 @@ use serde::Serialize;
 /// The label Pod Security Admission enforces from.
 pub const PSA_ENFORCE: &str = "pod-security.kubernetes.io/enforce";
 
+/// The rules, in the order they are reported.
+pub const RULE_PSA: &str = "pod security admission";
+pub const RULE_INGRESS: &str = "network policy: ingress";
+pub const RULE_EGRESS: &str = "network policy: egress";
+pub const RULE_QUOTA: &str = "resource quota";
+pub const RULE_SERVICE_ACCOUNT: &str = "game service account";
+
 /// One rule's outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
@@ -34,15 +41,55 @@ impl Preflight {
         self.checks.iter().all(|c| c.pass)
     }
 
-    /// The failed rules, one line each, for an error message.
-    pub fn failures(&self) -> String {
-        self.checks
-            .iter()
-            .filter(|c| !c.pass)
-            .map(|c| format!("{}: {}", c.rule, c.reason))
-            .collect::<Vec<_>>()
-            .join("; ")
+    /// The failed rules.
+    pub fn failed(&self) -> Vec<Check> {
+        self.checks.iter().filter(|c| !c.pass).cloned().collect()
     }
+
+    /// The failed rules, `rule: reason` joined by `; `, for an error message.
+    pub fn failures(&self) -> String {
+        describe(&self.checks)
+    }
+
+    /// The readable table: one row per rule.
+    pub fn table(&self) -> String {
+        let failed = self.checks.iter().filter(|c| !c.pass).count();
+        let head = if failed == 0 {
+            format!(
+                "namespace {}: preflight passed ({} rules)\n",
+                self.namespace,
+                self.checks.len()
+            )
+        } else {
+            format!(
+                "namespace {}: preflight FAILED ({failed} of {} rules)\n",
+                self.namespace,
+                self.checks.len()
+            )
+        };
+        let rows: Vec<[String; 3]> = self
+            .checks
+            .iter()
+            .map(|c| {
+                [
+                    c.rule.to_owned(),
+                    if c.pass { "pass" } else { "FAIL" }.to_owned(),
+                    c.reason.clone(),
+                ]
+            })
+            .collect();
+        head + &crate::outcome::table(&["RULE", "RESULT", "REASON"], &rows)
+    }
+}
+
+/// The failed checks among `checks`, `rule: reason` joined by `; `.
+pub fn describe(checks: &[Check]) -> String {
+    checks
+        .iter()
+        .filter(|c| !c.pass)
+        .map(|c| format!("{}: {}", c.rule, c.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn check(rule: &'static str, pass: bool, reason: impl Into<String>) -> Check {
@@ -76,7 +123,7 @@ pub fn evaluate(
 }
 
 fn psa(ns: Option<&Namespace>) -> Check {
-    const RULE: &str = "pod security admission";
+    const RULE: &str = RULE_PSA;
     let Some(ns) = ns else {
         return check(RULE, false, "the namespace cannot be read");
     };
@@ -107,8 +154,8 @@ enum Direction {
 /// are additive, so any allow rule anywhere may open the game pods.
 fn network(policies: Option<&[NetworkPolicy]>, dir: Direction) -> Check {
     let (rule, word) = match dir {
-        Direction::Ingress => ("network policy: ingress", "Ingress"),
-        Direction::Egress => ("network policy: egress", "Egress"),
+        Direction::Ingress => (RULE_INGRESS, "Ingress"),
+        Direction::Egress => (RULE_EGRESS, "Egress"),
     };
     let Some(policies) = policies else {
         return check(rule, false, "network policies cannot be listed");
@@ -165,7 +212,7 @@ fn network(policies: Option<&[NetworkPolicy]>, dir: Direction) -> Check {
 }
 
 fn quota(quotas: Option<&[ResourceQuota]>) -> Check {
-    const RULE: &str = "resource quota";
+    const RULE: &str = RULE_QUOTA;
     let Some(quotas) = quotas else {
         return check(RULE, false, "resource quotas cannot be listed");
     };
@@ -197,7 +244,7 @@ fn quota(quotas: Option<&[ResourceQuota]>) -> Check {
 }
 
 fn token(sa: Option<&ServiceAccount>, name: &str) -> Check {
-    const RULE: &str = "game service account";
+    const RULE: &str = RULE_SERVICE_ACCOUNT;
     match sa {
         None => check(
             RULE,
@@ -225,35 +272,75 @@ pub async fn check_namespace(
     namespace: &str,
     service_account_name: &str,
 ) -> Preflight {
-    let ns = Api::<Namespace>::all(client.clone())
-        .get_opt(namespace)
+    read_and_judge(client, namespace, service_account_name)
         .await
-        .ok()
-        .flatten();
+        .0
+}
+
+/// [`check_namespace`], and whether a read failed (not: found nothing), which a cache should
+/// not keep: the next check may read it. The read error is added to its rules' reasons.
+pub async fn read_and_judge(
+    client: kube::Client,
+    namespace: &str,
+    service_account_name: &str,
+) -> (Preflight, bool) {
+    type Errors = Vec<(&'static [&'static str], String)>;
+    fn seen<T>(
+        errors: &mut Errors,
+        rules: &'static [&'static str],
+        r: Result<T, kube::Error>,
+    ) -> Option<T> {
+        r.map_err(|e| errors.push((rules, e.to_string()))).ok()
+    }
+    let mut errors = Errors::new();
+    let ns = seen(
+        &mut errors,
+        &[RULE_PSA],
+        Api::<Namespace>::all(client.clone())
+            .get_opt(namespace)
+            .await,
+    )
+    .flatten();
     let lp = ListParams::default();
-    let policies = Api::<NetworkPolicy>::namespaced(client.clone(), namespace)
-        .list(&lp)
-        .await
-        .ok()
-        .map(|l| l.items);
-    let quotas = Api::<ResourceQuota>::namespaced(client.clone(), namespace)
-        .list(&lp)
-        .await
-        .ok()
-        .map(|l| l.items);
-    let sa = Api::<ServiceAccount>::namespaced(client, namespace)
-        .get_opt(service_account_name)
-        .await
-        .ok()
-        .flatten();
-    evaluate(
+    let policies = seen(
+        &mut errors,
+        &[RULE_INGRESS, RULE_EGRESS],
+        Api::<NetworkPolicy>::namespaced(client.clone(), namespace)
+            .list(&lp)
+            .await,
+    )
+    .map(|l| l.items);
+    let quotas = seen(
+        &mut errors,
+        &[RULE_QUOTA],
+        Api::<ResourceQuota>::namespaced(client.clone(), namespace)
+            .list(&lp)
+            .await,
+    )
+    .map(|l| l.items);
+    let sa = seen(
+        &mut errors,
+        &[RULE_SERVICE_ACCOUNT],
+        Api::<ServiceAccount>::namespaced(client, namespace)
+            .get_opt(service_account_name)
+            .await,
+    )
+    .flatten();
+    let mut p = evaluate(
         namespace,
         ns.as_ref(),
         policies.as_deref(),
         quotas.as_deref(),
         sa.as_ref(),
         service_account_name,
-    )
+    );
+    let failed_reads = !errors.is_empty();
+    for (rules, e) in errors {
+        for c in p.checks.iter_mut().filter(|c| rules.contains(&c.rule)) {
+            c.reason = format!("{} ({e})", c.reason);
+        }
+    }
+    (p, failed_reads)
 }
 
 #[cfg(test)]

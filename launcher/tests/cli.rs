@@ -294,3 +294,127 @@ fn the_readme_command_plays_a_real_match() {
     assert!(out.contains("verdict   ok"), "{out}");
     assert!(out.contains("random") && out.contains("greedy"), "{out}");
 }
+
+/// A kubeconfig whose API server refuses connections (a port nothing listens on).
+fn unreachable_kubeconfig(dir: &Path) -> std::path::PathBuf {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\n\
+             contexts:\n- name: c\n  context: {{cluster: c, user: u}}\ncurrent-context: c\n\
+             users:\n- name: u\n  user: {{token: t}}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn preflight_reports_every_rule_and_submit_refuses_unless_overridden() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = fake(tmp.path(), Status::Ok, None);
+    let kc = unreachable_kubeconfig(tmp.path());
+    let image = format!("registry.example/runner@sha256:{}", "a".repeat(64));
+    let rules = [
+        "pod security admission",
+        "network policy: ingress",
+        "network policy: egress",
+        "resource quota",
+        "game service account",
+    ];
+
+    // Unreadable objects fail closed: every rule fails, exit 7.
+    let (code, out, err) = run(launcher(tmp.path(), &r).env("KUBECONFIG", &kc).args([
+        "preflight",
+        "--namespace",
+        "games-t",
+    ]));
+    assert_eq!(code, 7, "{out}{err}");
+    assert!(
+        out.starts_with("namespace games-t: preflight FAILED (5 of 5 rules)"),
+        "{out}"
+    );
+    for rule in rules {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(rule) && l.contains("FAIL")),
+            "{rule}: {out}"
+        );
+    }
+
+    let (code, out, _) = run(launcher(tmp.path(), &r).env("KUBECONFIG", &kc).args([
+        "preflight",
+        "--namespace",
+        "games-t",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(code, 7);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["namespace"], "games-t");
+    assert_eq!(v["passed"], false);
+    let got: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, rules);
+    assert!(
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["pass"] == false)
+    );
+
+    // submit on kube refuses with the failed rules (exit 7) ...
+    let submit = [
+        "submit",
+        "--backend",
+        "kube",
+        "--namespace",
+        "games-t",
+        "--image",
+        &image,
+        "examples/bots/random.py",
+        "examples/bots/greedy.py",
+    ];
+    let (code, _, err) = run(launcher(tmp.path(), &r).env("KUBECONFIG", &kc).args(submit));
+    assert_eq!(code, 7, "{err}");
+    assert!(
+        err.contains("refusing to run matches in namespace games-t"),
+        "{err}"
+    );
+    assert!(err.contains("--allow-unisolated-namespace"), "{err}");
+    for rule in rules {
+        assert!(err.contains(rule), "{rule}: {err}");
+    }
+
+    // ... and with the override it warns, naming the rules, then tries (and here cannot reach
+    // the API server: exit 4).
+    let (code, _, err) = run(launcher(tmp.path(), &r)
+        .env("KUBECONFIG", &kc)
+        .args(submit)
+        .arg("--allow-unisolated-namespace"));
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("WARNING: namespace games-t failed preflight"),
+        "{err}"
+    );
+    assert!(err.contains("network policy: egress"), "{err}");
+
+    let (code, out, _) = run(launcher(tmp.path(), &r).arg("--help"));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("  7    the namespace failed preflight"),
+        "{out}"
+    );
+    assert!(out.contains("preflight"), "{out}");
+}

@@ -41,12 +41,30 @@ fn settings() -> ClusterSettings {
     }
 }
 
+/// A double whose `games` namespace is protected like `policies/kubernetes/base`.
 fn setup(cfg: impl FnOnce(&mut Config)) -> (Double, KubeBackend) {
     let mut c = Config::new(first_wins());
     cfg(&mut c);
     let d = Double::new(c);
+    d.protect("games");
     let k = KubeBackend::new(d.client(), settings(), KubeOptions::default()).unwrap();
     (d, k)
+}
+
+/// A double whose `games` namespace has no PSA label and no NetworkPolicy.
+fn setup_unprotected(opts: KubeOptions) -> (Double, KubeBackend) {
+    let d = Double::new(Config::new(first_wins()));
+    d.unprotect("games");
+    let k = KubeBackend::new(d.client(), settings(), opts).unwrap();
+    (d, k)
+}
+
+fn creates(d: &Double) -> u64 {
+    d.counts()
+        .iter()
+        .filter(|(k, _)| k.starts_with("POST"))
+        .map(|(_, v)| v)
+        .sum()
 }
 
 fn left_behind(d: &Double) -> Vec<String> {
@@ -534,4 +552,224 @@ async fn the_placeholder_image_is_refused_before_anything_is_created() {
         .unwrap_err();
     assert!(e.to_string().contains("--image"), "{e}");
     assert_eq!(d.total_requests(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_protected_namespace_passes_preflight_and_a_submit_goes_through() {
+    let (d, k) = setup(|_| {});
+    let p = k.preflight("games").await;
+    assert!(p.passed(), "{}", p.failures());
+    assert_eq!(p.checks.len(), 5);
+    assert!(p.table().contains("preflight passed"), "{}", p.table());
+    let sub = k.submit(&request("pf").validate().unwrap()).await.unwrap();
+    assert!(sub.preflight_overridden.is_empty());
+    assert_eq!(d.count("POST jobs"), 1);
+    // The preflight's four reads, once: the submit used the kept result.
+    for key in [
+        "GET namespaces",
+        "LIST networkpolicies",
+        "LIST resourcequotas",
+        "GET serviceaccounts",
+    ] {
+        assert_eq!(d.count(key), 1, "{key}: {:?}", d.counts());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unprotected_namespace_is_refused_by_submit_play_and_batch_and_nothing_is_created() {
+    let (d, k) = setup_unprotected(KubeOptions::default());
+    let p = k.preflight("games").await;
+    assert!(!p.passed());
+    let failed: Vec<&str> = p
+        .checks
+        .iter()
+        .filter(|c| !c.pass)
+        .map(|c| c.rule)
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "pod security admission",
+            "network policy: ingress",
+            "network policy: egress"
+        ]
+    );
+    assert!(
+        p.table().contains("preflight FAILED (3 of 5 rules)"),
+        "{}",
+        p.table()
+    );
+
+    let e = k
+        .submit(&request("u1").validate().unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LaunchError::Unisolated { .. }), "{e}");
+    assert_eq!(e.exit_code(), 7);
+    let text = e.to_string();
+    for rule in &failed {
+        assert!(text.contains(rule), "{text}");
+    }
+    assert!(text.contains("--allow-unisolated-namespace"), "{text}");
+
+    let e = k
+        .play(&request("u2").validate().unwrap(), None, false)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LaunchError::Unisolated { .. }), "{e}");
+
+    let b = Backend::Kube(Box::new(k));
+    let matches: Vec<_> = (0..4)
+        .map(|i| request(&format!("u-b{i}")).validate().unwrap())
+        .collect();
+    let summary = batch::run(
+        &b,
+        matches,
+        BatchOptions {
+            concurrency: 2,
+            timeout: None,
+            keep: false,
+        },
+        |ev| {
+            if let batch::BatchEvent::Finished(r, _) = ev {
+                assert!(
+                    matches!(r, batch::Record::Error { exit_code: 7, .. }),
+                    "{r:?}"
+                );
+            }
+        },
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!((summary.total, summary.errors, summary.ok), (4, 4, 0));
+    assert_eq!(creates(&d), 0, "nothing created: {:?}", d.counts());
+    assert_eq!(left_behind(&d), Vec::<String>::new());
+    assert_eq!(d.open_watches(), 0, "no watch started either");
+    // Six refusals, one read of the namespace.
+    assert_eq!(d.preflight_reads(), 4, "{:?}", d.counts());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_override_runs_in_an_unprotected_namespace_and_records_the_failed_rules() {
+    let (d, k) = setup_unprotected(KubeOptions {
+        allow_unisolated_namespace: true,
+        ..KubeOptions::default()
+    });
+    let o = k
+        .play(&request("ov").validate().unwrap(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
+    let rules: Vec<&str> = o.preflight_overridden.iter().map(|c| c.rule).collect();
+    assert_eq!(
+        rules,
+        [
+            "pod security admission",
+            "network policy: ingress",
+            "network policy: egress"
+        ]
+    );
+    let json = serde_json::to_value(&o).unwrap();
+    assert_eq!(
+        json["preflight_overridden"][0]["rule"],
+        "pod security admission"
+    );
+    assert_eq!(json["preflight_overridden"][0]["pass"], false);
+    assert!(o.table().contains("WARNING"), "{}", o.table());
+    assert_eq!(d.count("POST jobs"), 1);
+
+    // A protected namespace records nothing.
+    let (_, k) = setup(|_| {});
+    let o = k
+        .play(&request("ok").validate().unwrap(), None, false)
+        .await
+        .unwrap();
+    assert!(o.preflight_overridden.is_empty());
+    assert!(
+        serde_json::to_value(&o)
+            .unwrap()
+            .get("preflight_overridden")
+            .is_none()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_reads_each_namespace_once() {
+    let (d, k) = setup(|c| c.run_time = Duration::from_secs(5));
+    d.protect("games-t2");
+    let b = Backend::Kube(Box::new(k));
+    let matches: Vec<_> = (0..10)
+        .map(|i| {
+            let mut r = request(&format!("n{i:02}"));
+            if i % 3 == 0 {
+                r.tenant = Some("t2".into());
+            }
+            r.validate().unwrap()
+        })
+        .collect();
+    let summary = batch::run(
+        &b,
+        matches,
+        BatchOptions {
+            concurrency: 4,
+            timeout: None,
+            keep: false,
+        },
+        |_| {},
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!((summary.total, summary.ok), (10, 10), "{summary:?}");
+    for key in [
+        "GET namespaces",
+        "LIST networkpolicies",
+        "LIST resourcequotas",
+        "GET serviceaccounts",
+    ] {
+        assert_eq!(
+            d.count(key),
+            2,
+            "{key}, once per namespace: {:?}",
+            d.counts()
+        );
+    }
+    // Still three requests per match.
+    assert_eq!(
+        d.count("POST jobs") + d.count("POST configmaps") + d.count("DELETE jobs"),
+        30
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unreadable_namespace_fails_closed_and_is_read_again_next_time() {
+    let (d, k) = setup(|_| {});
+    d.fail_next("GET", "namespaces", 403);
+    let e = k
+        .submit(&request("r1").validate().unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LaunchError::Unisolated { .. }), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("pod security admission: the namespace cannot be read"),
+        "{text}"
+    );
+    assert!(
+        text.contains("forbidden"),
+        "the API's reason is kept: {text}"
+    );
+    assert_eq!(creates(&d), 0);
+    // A failed read is not kept: the next submit reads again and goes through.
+    k.submit(&request("r1").validate().unwrap()).await.unwrap();
+    assert_eq!(d.count("GET namespaces"), 2);
+    assert_eq!(d.count("POST jobs"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_missing_namespace_fails_every_rule() {
+    let d = Double::new(Config::new(first_wins()));
+    let k = KubeBackend::new(d.client(), settings(), KubeOptions::default()).unwrap();
+    let p = k.preflight("nowhere").await;
+    assert!(p.checks.iter().all(|c| !c.pass), "{p:?}");
+    assert!(k.admit("nowhere").await.is_err());
 }

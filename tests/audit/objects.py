@@ -45,7 +45,8 @@ QUOTA_KEYS = {
 LIMIT_RESOURCES = {"cpu", "memory", "ephemeral-storage"}
 
 # (apiGroup, resource) -> verbs the launcher may hold. A render may grant less,
-# never more. namespaces is special-cased: get, and only on its own namespace.
+# never more. namespaces is special-cased: get, and only on its own namespace;
+# serviceaccounts too: get, and only the game ServiceAccount (the preflight's read).
 RBAC_ALLOWLIST = {
     ("batch", "jobs"): {"create", "get", "list", "watch", "delete", "patch"},
     ("", "configmaps"): {"create", "get", "list", "delete"},
@@ -56,6 +57,7 @@ RBAC_ALLOWLIST = {
     ("", "namespaces"): {"get"},
     ("networking.k8s.io", "networkpolicies"): {"get", "list"},
     ("", "resourcequotas"): {"get", "list"},
+    ("", "serviceaccounts"): {"get"},
 }
 
 CLUSTER_SCOPED = {
@@ -222,6 +224,8 @@ def check_rbac(checks, source, objects, ns):
                         problems.append(f"{name_of(role)}: {group or 'core'}/{resource} not allowed")
                     elif not verbs <= allowed:
                         problems.append(f"{name_of(role)}: {group or 'core'}/{resource} verbs {sorted(verbs - allowed)} not allowed")
+                    if resource == "serviceaccounts" and rule.get("resourceNames") != ["game"]:
+                        problems.append(f"{name_of(role)}: serviceaccounts resourceNames {rule.get('resourceNames')} != [game]")
                     if resource == "namespaces" and rule.get("resourceNames") != [ns]:
                         problems.append(f"{name_of(role)}: namespaces resourceNames {rule.get('resourceNames')} != [{ns}]")
     c(roles and not problems, f"{source}: Roles grant only the documented allowlist" + (f" ({'; '.join(problems)})" if problems else ""))

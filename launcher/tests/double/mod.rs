@@ -14,6 +14,11 @@
 //! unschedulable pod, or a Job whose condition arrives before its pod's status. Deleting a Job
 //! with Background or Foreground propagation removes what it owns, like the garbage collector;
 //! Orphan (the API's default for Jobs) leaves the pods behind.
+//!
+//! For the preflight it serves `GET namespaces/{name}`, lists of `networkpolicies` and
+//! `resourcequotas`, and `GET serviceaccounts/{name}`, from objects seeded per test:
+//! [`Double::protect`] puts in place those of `policies/kubernetes/base`, [`Double::unprotect`]
+//! a namespace without PSA labels or NetworkPolicy.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -127,7 +132,16 @@ pub struct Double {
 /// Events kept for resuming watches (older ones are compacted away).
 const HISTORY_MAX: usize = 4096;
 
-const RESOURCES: [&str; 4] = ["jobs", "pods", "configmaps", "events"];
+const RESOURCES: [&str; 8] = [
+    "jobs",
+    "pods",
+    "configmaps",
+    "events",
+    "namespaces",
+    "networkpolicies",
+    "resourcequotas",
+    "serviceaccounts",
+];
 
 fn status(code: u16, reason: &str, message: &str) -> Value {
     json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
@@ -139,6 +153,10 @@ fn kind_of(resource: &str) -> (&'static str, &'static str) {
         "jobs" => ("batch/v1", "Job"),
         "pods" => ("v1", "Pod"),
         "configmaps" => ("v1", "ConfigMap"),
+        "namespaces" => ("v1", "Namespace"),
+        "networkpolicies" => ("networking.k8s.io/v1", "NetworkPolicy"),
+        "resourcequotas" => ("v1", "ResourceQuota"),
+        "serviceaccounts" => ("v1", "ServiceAccount"),
         _ => ("v1", "Event"),
     }
 }
@@ -318,6 +336,68 @@ impl Double {
         let mut i = self.inner.lock().unwrap();
         let _ = i.create(resource, obj);
     }
+
+    /// Seeds namespace `ns` as `kubectl apply -k policies/kubernetes/base` (renamed to `ns`)
+    /// leaves it: the Namespace with its PSA labels, the deny-all NetworkPolicy, the quota and
+    /// the ServiceAccounts, read from the committed manifests.
+    pub fn protect(&self, ns: &str) {
+        for (file, resource) in [
+            ("namespace.yaml", "namespaces"),
+            ("networkpolicy.yaml", "networkpolicies"),
+            ("resourcequota.yaml", "resourcequotas"),
+            ("serviceaccounts.yaml", "serviceaccounts"),
+        ] {
+            for mut obj in base_manifests(file) {
+                if resource == "namespaces" {
+                    obj["metadata"]["name"] = json!(ns);
+                } else {
+                    obj["metadata"]["namespace"] = json!(ns);
+                }
+                self.insert(resource, obj);
+            }
+        }
+    }
+
+    /// Seeds namespace `ns` as a plain `kubectl create namespace` plus the base's quota and
+    /// ServiceAccounts: no PSA labels and no NetworkPolicy.
+    pub fn unprotect(&self, ns: &str) {
+        self.insert("namespaces", json!({"metadata": {"name": ns}}));
+        for (file, resource) in [
+            ("resourcequota.yaml", "resourcequotas"),
+            ("serviceaccounts.yaml", "serviceaccounts"),
+        ] {
+            for mut obj in base_manifests(file) {
+                obj["metadata"]["namespace"] = json!(ns);
+                self.insert(resource, obj);
+            }
+        }
+    }
+
+    /// Requests that read what the preflight reads.
+    pub fn preflight_reads(&self) -> u64 {
+        [
+            "GET namespaces",
+            "LIST networkpolicies",
+            "LIST resourcequotas",
+            "GET serviceaccounts",
+        ]
+        .iter()
+        .map(|k| self.count(k))
+        .sum()
+    }
+}
+
+/// The objects of one file of `policies/kubernetes/base`, as JSON.
+fn base_manifests(file: &str) -> Vec<Value> {
+    let path = format!(
+        "{}/../policies/kubernetes/base/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    text.split("\n---")
+        .filter_map(|doc| serde_saphyr::from_str::<Value>(doc).ok())
+        .filter(|v| v.is_object())
+        .collect()
 }
 
 impl Inner {
@@ -352,10 +432,15 @@ impl Inner {
     }
 
     fn create(&mut self, resource: &'static str, mut obj: Value) -> Result<Value, Value> {
-        let ns = obj["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or("games")
-            .to_owned();
+        // Namespaces are cluster-scoped: kept under the empty namespace.
+        let ns = if resource == "namespaces" {
+            String::new()
+        } else {
+            obj["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("games")
+                .to_owned()
+        };
         let name = obj["metadata"]["name"]
             .as_str()
             .unwrap_or_default()
@@ -379,8 +464,16 @@ impl Inner {
         let (api, kind) = kind_of(resource);
         obj["apiVersion"] = json!(api);
         obj["kind"] = json!(kind);
+        if resource == "namespaces" {
+            // What the API server adds to every Namespace.
+            obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
+            obj["spec"] = json!({"finalizers": ["kubernetes"]});
+            obj["status"] = json!({"phase": "Active"});
+        }
         let meta = &mut obj["metadata"];
-        meta["namespace"] = json!(ns);
+        if resource != "namespaces" {
+            meta["namespace"] = json!(ns);
+        }
         meta["uid"] = json!(format!("uid-{:08}", self.next_id));
         meta["resourceVersion"] = json!(rv.to_string());
         meta["creationTimestamp"] = json!(now());
@@ -541,10 +634,15 @@ impl Double {
 
     fn route(&self, method: &http::Method, uri: &http::Uri, body: &[u8]) -> Response<Body> {
         let path: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
-        // api/v1/namespaces/NS/RES[/NAME[/log]] or apis/batch/v1/namespaces/NS/RES[/NAME]
+        // api/v1/namespaces/NS/RES[/NAME[/log]], apis/batch/v1/namespaces/NS/RES[/NAME],
+        // apis/networking.k8s.io/v1/namespaces/NS/RES, or api/v1/namespaces/NAME (the Namespace).
+        if let ["api", "v1", "namespaces", name] = path.as_slice() {
+            return self.resource(method, uri, body, "", "namespaces", Some(name), None);
+        }
         let rest = match path.as_slice() {
             ["api", "v1", "namespaces", rest @ ..] => rest,
             ["apis", "batch", "v1", "namespaces", rest @ ..] => rest,
+            ["apis", "networking.k8s.io", "v1", "namespaces", rest @ ..] => rest,
             _ => {
                 return respond(
                     404,
@@ -562,6 +660,20 @@ impl Double {
             [ns, r, n, s] => (*ns, *r, Some(*n), Some(*s)),
             _ => return respond(404, &status(404, "NotFound", "bad path")),
         };
+        self.resource(method, uri, body, ns, resource, name, sub)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn resource(
+        &self,
+        method: &http::Method,
+        uri: &http::Uri,
+        body: &[u8],
+        ns: &str,
+        resource: &str,
+        name: Option<&str>,
+        sub: Option<&str>,
+    ) -> Response<Body> {
         let Some(resource) = RESOURCES.iter().copied().find(|r| *r == resource) else {
             return respond(404, &status(404, "NotFound", "unknown resource"));
         };
