@@ -121,7 +121,7 @@ pub fn run(
     procs.push(referee_proc);
     let referee_index = procs.len() - 1;
 
-    supervise::supervise(&mut procs, Some(referee_index), signals);
+    let oom_kill = supervise::supervise(&mut procs, Some(referee_index), signals);
 
     let referee_proc = procs.pop();
     let result_bytes = referee_proc
@@ -130,9 +130,9 @@ pub fn run(
         .map(<[u8]>::to_vec)
         .unwrap_or_default();
     let referee_report = referee_proc
-        .map(Proc::finish)
+        .map(|p| p.finish(oom_kill))
         .unwrap_or_else(|| Report::not_run("the referee never ran".into()));
-    let player_reports: Vec<Report> = procs.into_iter().map(Proc::finish).collect();
+    let player_reports: Vec<Report> = procs.into_iter().map(|p| p.finish(oom_kill)).collect();
 
     let ids: Vec<&str> = spec.players.iter().map(|p| p.id.as_str()).collect();
     let mut report = MatchReport {

@@ -303,11 +303,6 @@ impl Plan {
     }
 }
 
-/// Landlock ABI 1 rights that make sense on a non-directory.
-fn file_mask(abi: ABI) -> landlock::BitFlags<AccessFs> {
-    AccessFs::from_file(abi)
-}
-
 /// Builds (in the parent) the ruleset the child will enforce. Every right of the kernel's ABI is
 /// handled, so anything not granted below is denied; `HardRequirement` turns any right the
 /// kernel cannot enforce into an error instead of a silent downgrade.
@@ -341,7 +336,7 @@ fn build_ruleset(abi_num: u32, access: &Access3) -> Result<RulesetCreated, Prepa
             let rights = if is_dir {
                 rights
             } else {
-                rights & file_mask(abi)
+                rights & AccessFs::from_file(abi)
             };
             created = created.add_rule(PathBeneath::new(fd, rights))?;
         }

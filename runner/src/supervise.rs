@@ -426,7 +426,7 @@ impl Proc {
     /// Forks and hardens one process. A failure before the fork gives a process that never
     /// ran and whose report says why.
     pub fn spawn(settings: Settings, wiring: Wiring) -> Self {
-        let mut p = Self::spawn_error(settings, String::new());
+        let mut p = Self::failed(settings, String::new());
         p.report = p.settings.blank_report();
         if let Err(reason) = p.fork(wiring) {
             p.report = sandbox_error(
@@ -439,10 +439,6 @@ impl Proc {
 
     /// A process that could not even be wired; its report says why.
     pub fn failed(settings: Settings, reason: String) -> Self {
-        Self::spawn_error(settings, reason)
-    }
-
-    fn spawn_error(settings: Settings, reason: String) -> Self {
         let now = Instant::now();
         Self {
             report: sandbox_error(settings.blank_report(), reason),
@@ -590,8 +586,9 @@ impl Proc {
         }
     }
 
-    /// The final report of this process.
-    pub fn finish(mut self) -> Report {
+    /// The final report of this process. `oom_kill`: the container cgroup's OOM killer struck
+    /// during the run (what [`supervise`] returns); a SIGKILL then means memory.
+    pub fn finish(mut self, oom_kill: bool) -> Report {
         let mut report = std::mem::replace(&mut self.report, self.settings.blank_report());
         let Some(child) = self.child else {
             return report;
@@ -644,7 +641,7 @@ impl Proc {
             cpu_ms: report.cpu_ms,
             max_rss_kib: report.max_rss_kib,
             file_over,
-            oom_kill: false,
+            oom_kill,
         };
         let v = verdict(&facts, l, last_line(tail));
         report.status = v.status;
@@ -818,16 +815,7 @@ pub fn run(settings: &Settings, signals: &SignalFd) -> Report {
     let mut procs = [Proc::spawn(settings.clone(), wiring)];
     let oom_kill = supervise(&mut procs, None, signals);
     let [p] = procs;
-    let mut report = p.finish();
-    if oom_kill && report.signal == Some(libc::SIGKILL) && report.status == Status::Signaled {
-        report.status = Status::MemoryLimit;
-        report.memory_signal = Some(MemorySignal::CgroupOom);
-        report.reason = format!(
-            "the program was killed by the out-of-memory killer (limit {})",
-            fmt_bytes(report.limits.memory_bytes)
-        );
-    }
-    report
+    p.finish(oom_kill)
 }
 
 /// (CPU ms, resident KiB) of a process.
