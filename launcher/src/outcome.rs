@@ -110,7 +110,8 @@ pub struct Outcome {
     pub winner: Option<String>,
     pub players: BTreeMap<String, PlayerOutcome>,
     /// The validated game result (`winner`, `scores`, `reason`, `turns`, `players`), when the
-    /// backend can read it (local: always; kube: from the artifacts, not the verdict).
+    /// backend can read it (local: always; kube: from the artifacts, not the verdict; the
+    /// winner and each player's verdict and score come from the verdict either way).
     pub result: Option<serde_json::Value>,
     pub artifacts: Option<Artifacts>,
     /// True when this call attached to a run that already existed.
@@ -210,7 +211,7 @@ impl Outcome {
                         id.clone(),
                         PlayerOutcome {
                             verdict: Some(*v),
-                            score: None,
+                            score: s.scores.get(id).copied(),
                             detail: None,
                         },
                     )

@@ -82,6 +82,9 @@ async fn play_creates_watches_to_complete_and_leaves_nothing_behind() {
     assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
     assert_eq!(o.winner.as_deref(), Some("alice"));
     assert_eq!(o.players["bob"].verdict, Some(PlayerVerdict::Ok));
+    // The scores travel in the termination message: no volume is needed for the standing.
+    assert_eq!(o.players["alice"].score, Some(12));
+    assert_eq!(o.players["bob"].score, Some(3));
     assert_eq!(o.runner_exit_code, Some(0));
     assert_eq!(o.namespace.as_deref(), Some("games"));
     assert!(!o.attached);

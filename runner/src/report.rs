@@ -159,6 +159,10 @@ pub struct Summary {
     /// For a match: each player's verdict.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub players: BTreeMap<String, PlayerVerdict>,
+    /// For a match with an accepted result: each player's score, so a launcher that reads
+    /// only the termination message still has the whole standing.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scores: BTreeMap<String, i64>,
 }
 
 impl Report {
@@ -199,6 +203,7 @@ impl Report {
             stderr_bytes: self.stderr_bytes,
             winner: None,
             players: BTreeMap::new(),
+            scores: BTreeMap::new(),
         };
         fit_summary(s)
     }
@@ -288,6 +293,20 @@ impl MatchReport {
             .map(str::to_owned)
     }
 
+    /// Scores named by a validated result (validation made every one an i64 of a real player).
+    pub fn scores(&self) -> BTreeMap<String, i64> {
+        self.result
+            .as_ref()
+            .and_then(|r| r.get("scores")?.as_object())
+            .map(|scores| {
+                scores
+                    .iter()
+                    .filter_map(|(id, v)| Some((id.clone(), v.as_i64()?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The summary for the termination message, guaranteed under [`SUMMARY_MAX_BYTES`].
     pub fn summary_json(&self) -> String {
         fit_summary(Summary {
@@ -312,6 +331,7 @@ impl MatchReport {
                 .iter()
                 .map(|(id, p)| (id.clone(), p.verdict))
                 .collect(),
+            scores: self.scores(),
         })
     }
 }
@@ -327,6 +347,43 @@ mod tests {
         assert!(s.len() <= SUMMARY_MAX_BYTES);
         let back: Summary = serde_json::from_str(&s).unwrap();
         assert_eq!(back.status, Status::SandboxError);
+    }
+
+    #[test]
+    fn the_largest_match_summary_keeps_every_verdict_and_score() {
+        let ids: Vec<String> = (0..crate::spec::MAX_PLAYERS)
+            .map(|i| format!("{i:02}{}", "p".repeat(61)))
+            .collect();
+        let scores: serde_json::Map<String, serde_json::Value> = ids
+            .iter()
+            .map(|id| (id.clone(), serde_json::Value::from(i64::MIN)))
+            .collect();
+        let r = MatchReport {
+            version: REPORT_VERSION,
+            status: Status::Ok,
+            reason: "é".repeat(10_000),
+            wall_ms: u64::MAX,
+            result: Some(serde_json::json!({ "winner": ids[0], "scores": scores })),
+            result_sha256: None,
+            replay_sha256: None,
+            output_dir: std::path::PathBuf::new(),
+            referee: Report::not_run(String::new()),
+            players: ids
+                .iter()
+                .map(|id| {
+                    let process = Report::not_run(String::new());
+                    let verdict = PlayerVerdict::PolicyViolation;
+                    (id.clone(), PlayerReport { verdict, process })
+                })
+                .collect(),
+        };
+        let s = r.summary_json();
+        assert!(s.len() <= SUMMARY_MAX_BYTES, "{} bytes", s.len());
+        let back: Summary = serde_json::from_str(&s).unwrap();
+        assert_eq!(back.winner.as_deref(), Some(ids[0].as_str()));
+        assert_eq!(back.players.len(), ids.len());
+        assert_eq!(back.scores, r.scores());
+        assert_eq!(back.scores.len(), ids.len());
     }
 
     #[test]
