@@ -5,8 +5,11 @@
 //!
 //! Wiring: player `i`'s standard output goes to the referee's descriptor `3 + 2i` and the
 //! referee's descriptor `4 + 2i` is the player's standard input; `GAME_PLAYERS` names them
-//! (`id:rfd:wfd,...`). The referee writes `replay.jsonl` into `GAME_OUTPUT_DIR`, a staging
-//! directory only it may write, from which the runner moves it into the output directory.
+//! (`id:rfd:wfd,...`). After the players' pipes, the referee's descriptors `3 + 2n` and
+//! `4 + 2n` are the control channel (`GAME_CONTROL=rfd:wfd`, see [`crate::control`]), through
+//! which it stops and continues players. The referee writes `replay.jsonl` into
+//! `GAME_OUTPUT_DIR`, a staging directory only it may write, from which the runner moves it
+//! into the output directory.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -19,6 +22,7 @@ use std::time::Instant;
 use nix::sys::signalfd::SignalFd;
 use serde_json::Value;
 
+use crate::control::Control;
 use crate::profile::Profile;
 use crate::report::{MatchReport, PlayerReport, PlayerVerdict, REPORT_VERSION, Report, Status};
 use crate::spec::{MatchSpec, ProcessSpec, SpecError};
@@ -67,6 +71,11 @@ pub fn run(
     referee
         .env
         .insert("GAME_PLAYERS".into(), wiring_env.join(","));
+    let control_fd = RawFd::try_from(3 + 2 * spec.players.len()).unwrap_or(RawFd::MAX);
+    referee.env.insert(
+        "GAME_CONTROL".into(),
+        format!("{}:{}", control_fd, control_fd + 1),
+    );
     referee
         .env
         .insert("GAME_OUTPUT_DIR".into(), staging.display().to_string());
@@ -106,8 +115,19 @@ pub fn run(
             None => Proc::failed(settings, "cannot create the player's pipes".into()),
         });
     }
-    let referee_proc = match File::open("/dev/null") {
-        Ok(null) => Proc::spawn(
+    let player_ids = spec.players.iter().map(|p| p.id.clone()).collect();
+    let mut control = match (pipe(), pipe()) {
+        (Ok((requests_r, requests_w)), Ok((answers_r, answers_w))) => {
+            referee_fds.push((control_fd, answers_r));
+            referee_fds.push((control_fd + 1, requests_w));
+            Control::new(requests_r, answers_w, player_ids).ok()
+        }
+        _ => None,
+    };
+    let referee_proc = match (File::open("/dev/null"), &control) {
+        (_, None) => Proc::failed(referee_settings, "cannot create the control channel".into()),
+        (Err(e), _) => Proc::failed(referee_settings, format!("cannot open /dev/null: {e}")),
+        (Ok(null), Some(_)) => Proc::spawn(
             referee_settings,
             Wiring {
                 stdin: OwnedFd::from(null),
@@ -116,12 +136,11 @@ pub fn run(
                 handed_on: referee_fds,
             },
         ),
-        Err(e) => Proc::failed(referee_settings, format!("cannot open /dev/null: {e}")),
     };
     procs.push(referee_proc);
     let referee_index = procs.len() - 1;
 
-    let oom_kill = supervise::supervise(&mut procs, Some(referee_index), signals);
+    let oom_kill = supervise::supervise(&mut procs, Some(referee_index), signals, control.as_mut());
 
     let referee_proc = procs.pop();
     let result_bytes = referee_proc

@@ -18,6 +18,7 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::{ForkResult, Gid, Pid, Uid};
 
+use crate::control::{Action, Control};
 use crate::profile::{Profile, SECCOMP_SHA256};
 use crate::report::{AppliedLimits, Enforcement, MemorySignal, Report, Status};
 use crate::sandbox::{Access3, ChildFds, Failure, HIGH_FD, Plan, Rlimit};
@@ -412,6 +413,8 @@ pub struct Proc {
     stop: Option<Stop>,
     /// Stop this process at this instant (players, once the referee is done).
     stop_at: Option<Instant>,
+    /// Stopped (SIGSTOP) at the referee's request and not continued since.
+    paused: bool,
     peak_rss_kib: u64,
     next_sample: Instant,
     setup: Option<OwnedFd>,
@@ -448,6 +451,7 @@ impl Proc {
             ended: Some(now),
             stop: None,
             stop_at: None,
+            paused: false,
             peak_rss_kib: 0,
             next_sample: now,
             setup: None,
@@ -537,6 +541,24 @@ impl Proc {
         }
         let _ = kill(Pid::from_raw(-child.as_raw()), Signal::SIGKILL);
         let _ = kill(child, Signal::SIGKILL);
+    }
+
+    /// SIGSTOP or SIGCONT at the referee's request: the answer for the control channel.
+    fn pause(&mut self, action: Action) -> &'static str {
+        let Some(child) = self.child.filter(|_| self.running()) else {
+            return "gone";
+        };
+        let signal = match action {
+            Action::Stop => Signal::SIGSTOP,
+            Action::Cont => Signal::SIGCONT,
+        };
+        match kill(child, signal) {
+            Ok(()) => {
+                self.paused = action == Action::Stop;
+                "ok"
+            }
+            Err(_) => "gone",
+        }
     }
 
     /// Deadlines and sampling; returns when this process next needs attention.
@@ -662,11 +684,21 @@ impl Proc {
 
 /// After the primary process (the referee) ends, how long the others get to exit by themselves.
 const MATCH_OVER_GRACE: Duration = Duration::from_millis(500);
+/// Poll slots that are not a process's streams.
+const SIGNALS: usize = usize::MAX;
+const CONTROL: usize = usize::MAX - 1;
 
 /// Supervises processes until every one has exited and its pipes are drained. When
-/// `primary` is given and that process ends, the others are stopped after a short grace.
+/// `primary` is given and that process ends, the others are continued if the referee had
+/// stopped them, and stopped for good after a short grace. `control` carries the referee's
+/// stop and continue requests for the processes it names.
 /// Returns true when the cgroup's OOM killer struck during the run.
-pub fn supervise(procs: &mut [Proc], primary: Option<usize>, signals: &SignalFd) -> bool {
+pub fn supervise(
+    procs: &mut [Proc],
+    primary: Option<usize>,
+    signals: &SignalFd,
+    mut control: Option<&mut Control>,
+) -> bool {
     // The runner may not be PID 1 (local use): become the reaper of anything the programs
     // orphan, so nothing escapes the final process-group kill by being re-parented.
     // SAFETY: prctl with integer arguments only.
@@ -686,6 +718,10 @@ pub fn supervise(procs: &mut [Proc], primary: Option<usize>, signals: &SignalFd)
         {
             for (j, p) in procs.iter_mut().enumerate() {
                 if j != i && p.stop_at.is_none() {
+                    // A stopped player could not see its input close and leave on its own.
+                    if p.paused {
+                        p.pause(Action::Cont);
+                    }
                     p.stop_at = Some(now + MATCH_OVER_GRACE);
                 }
             }
@@ -700,9 +736,13 @@ pub fn supervise(procs: &mut [Proc], primary: Option<usize>, signals: &SignalFd)
             .max(Duration::from_millis(1));
         let timeout = PollTimeout::try_from(wait.as_millis()).unwrap_or(PollTimeout::MAX);
 
-        // (process index or usize::MAX for the signalfd, which stream)
-        let mut who: Vec<(usize, u8)> = vec![(usize::MAX, 0)];
+        // (process index, or SIGNALS or CONTROL; which stream)
+        let mut who: Vec<(usize, u8)> = vec![(SIGNALS, 0)];
         let mut pfds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+        if let Some(fd) = control.as_ref().and_then(|c| c.fd()) {
+            pfds.push(PollFd::new(fd, PollFlags::POLLIN));
+            who.push((CONTROL, 0));
+        }
         for (i, p) in procs.iter().enumerate() {
             let streams = [
                 (0u8, p.setup.as_ref()),
@@ -734,8 +774,16 @@ pub fn supervise(procs: &mut [Proc], primary: Option<usize>, signals: &SignalFd)
             }
         }
         for (i, tag) in ready {
-            if i == usize::MAX {
+            if i == SIGNALS {
                 handle_signals(procs, signals);
+                continue;
+            }
+            if i == CONTROL {
+                if let Some(c) = control.as_deref_mut() {
+                    for (j, action) in c.read(&mut buf) {
+                        c.answer(procs.get_mut(j).map_or("gone", |p| p.pause(action)));
+                    }
+                }
                 continue;
             }
             let p = &mut procs[i];
@@ -813,7 +861,7 @@ pub fn run(settings: &Settings, signals: &SignalFd) -> Report {
         handed_on: Vec::new(),
     };
     let mut procs = [Proc::spawn(settings.clone(), wiring)];
-    let oom_kill = supervise(&mut procs, None, signals);
+    let oom_kill = supervise(&mut procs, None, signals, None);
     let [p] = procs;
     p.finish(oom_kill)
 }

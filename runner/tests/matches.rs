@@ -18,6 +18,9 @@
 //! - `example::match_json`: `examples/match.json` (image paths) rewritten to this machine.
 //! - `single_player::*`: a one-player match with a one-player referee; the game's referee
 //!   refuses one player, and then nobody is credited.
+//! - `control::stop_and_continue`: the referee's control channel (`referees/control.py`):
+//!   a stopped player makes no progress, a continued one does, bad requests get errors, an
+//!   exited player is `gone`, and a player left stopped is continued when the referee ends.
 //! - `referee_fails::*`: a referee that exits non-zero, dies, hangs, or prints a forged or
 //!   malformed result: the match is not `ok`, `result` is null, no result or replay is
 //!   published and no player is credited; also when the output directory still holds an
@@ -657,6 +660,12 @@ fn check_termination_log(r: &Value, t: &TrialDir) -> Res {
         "termination log winner {:?} vs the result's {winner:?}",
         tl.get("winner")
     );
+    let scores = &r["result"]["scores"];
+    ensure!(
+        tl.get("scores").unwrap_or(&Value::Null) == scores,
+        "termination log scores {:?} vs the result's {scores}",
+        tl.get("scores")
+    );
     if let Some(players) = r["players"].as_object() {
         for (id, p) in players {
             ensure!(
@@ -1167,6 +1176,42 @@ fn solo_match(w: &World) -> Res {
     w.unchanged()
 }
 
+/// The referee's control channel, driven by `referees/control.py` against a ticking player
+/// and one that has exited; it ends with the ticker stopped, and the runner must continue it
+/// so that it sees its pipe close and leaves by itself (exit 0, no signal).
+fn control_channel(w: &World) -> Res {
+    let t = w.trial_dir("control-channel", Mode::Root)?;
+    let ticker = w.code_file("ticker.py");
+    let none = BTreeMap::new();
+    let players = vec![
+        player(w, "ticker", &ticker, &[], &none),
+        player(w, "quitter", &ticker, &["--exit".to_owned()], &none),
+    ];
+    let spec = match_spec(&t, script_referee(w, "control.py", &[], "60s"), players);
+    let run = run_spec(Mode::Root, &t, &spec)?;
+    let ids = ["ticker", "quitter"];
+    (|| {
+        let r = &run.report;
+        ensure!(r["status"] == "ok", "match status {}", r["status"]);
+        let reason = &r["result"]["reason"];
+        ensure!(reason == "control: all held", "the referee saw: {reason}");
+        for id in ids {
+            ensure!(verdict(r, id) == "ok", "{id}: verdict {}", verdict(r, id));
+        }
+        let ticker = &r["players"]["ticker"]["process"];
+        ensure!(
+            ticker["exit_code"] == 0 && ticker["signal"].is_null(),
+            "the ticker did not leave by itself once the referee ended (left stopped?): \
+             exit {} signal {}",
+            ticker["exit_code"],
+            ticker["signal"]
+        );
+        check_termination_log(r, &t)?;
+        w.unchanged()
+    })()
+    .map_err(|e| format!("{e}{}", context(&run, &t, &ids)))
+}
+
 fn solo_refused(w: &World) -> Res {
     let t = w.trial_dir("single_player-game_referee", Mode::Root)?;
     let mut args = vec!["--seed", SEED];
@@ -1432,6 +1477,12 @@ fn main() {
         "single_player::solo_referee".into(),
         skip_root.clone(),
         move || solo_match(&*w.ok_or("no world")?),
+    ));
+    let w = get();
+    trials.push(trial(
+        "control::stop_and_continue".into(),
+        skip_root.clone(),
+        move || control_channel(&*w.ok_or("no world")?),
     ));
     let w = get();
     trials.push(trial(

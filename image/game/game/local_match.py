@@ -12,14 +12,29 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 
-from .referee import (ID_RE, ConfigError, add_settings_args, dumps, play_match,
+from .referee import (ID_RE, ConfigError, Pauser, add_settings_args, dumps, play_match,
                       player_id_from_path, settings_from_args, unique_ids)
 
 GAME_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class ProcessPauser(Pauser):
+    """What the runner's control channel does, done here: SIGSTOP and SIGCONT."""
+
+    def __init__(self, pids: dict) -> None:
+        super().__init__()
+        self.pids = pids
+
+    def signal(self, verb: str, pid: str) -> None:
+        try:
+            os.kill(self.pids[pid], signal.SIGSTOP if verb == "stop" else signal.SIGCONT)
+        except ProcessLookupError:
+            pass  # it has ended: nothing to stop
 
 
 def run_local_match(bots: list, settings, output_dir: str, ids=None) -> dict:
@@ -32,6 +47,7 @@ def run_local_match(bots: list, settings, output_dir: str, ids=None) -> dict:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (GAME_ROOT, env.get("PYTHONPATH")) if p)
     env.pop("GAME_PLAYERS", None)
     env.pop("GAME_OUTPUT_DIR", None)
+    env.pop("GAME_CONTROL", None)
     procs = []
     try:
         for pid, bot in zip(ids, bots):
@@ -40,7 +56,8 @@ def run_local_match(bots: list, settings, output_dir: str, ids=None) -> dict:
                     [sys.executable, os.path.abspath(bot)], stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE, stderr=log, env=env, close_fds=True))
         conns = [(pid, p.stdout.fileno(), p.stdin.fileno()) for pid, p in zip(ids, procs)]
-        return play_match(conns, settings, output_dir)
+        pauser = ProcessPauser({pid: p.pid for pid, p in zip(ids, procs)})
+        return play_match(conns, settings, output_dir, pauser)
     finally:
         for p in procs:
             if p.poll() is None:

@@ -1,14 +1,19 @@
 """The trusted referee: plays one match between player processes over inherited pipes.
 
-    GAME_PLAYERS=alice:3:4,bob:5:6 GAME_OUTPUT_DIR=/out python3 -m game.referee --seed 7
+    GAME_PLAYERS=alice:3:4,bob:5:6 GAME_CONTROL=7:8 GAME_OUTPUT_DIR=/out \
+        python3 -m game.referee --seed 7
 
 Reads each player's lines from its `rfd`, writes observations to its `wfd`, writes
-$GAME_OUTPUT_DIR/replay.jsonl, and prints the result as one JSON line on stdout.
+$GAME_OUTPUT_DIR/replay.jsonl, and prints the result as one JSON line on stdout. With
+GAME_CONTROL (the runner's control channel) it stops each player once it has answered and at
+the end of every turn, and continues it when the next turn starts, so no player computes
+while others think or between turns.
 Exit status: 0 with a result; 2 for a bad command line or environment (no result);
 3 for an internal error, which is a bug (no result). See ../PROTOCOL.md.
 
 Only os.read/os.write on the given descriptors, poll, time.monotonic and files in
-GAME_OUTPUT_DIR are used: no threads, no signals, no subprocesses, no sockets, no /proc.
+GAME_OUTPUT_DIR are used: no threads, no signals of its own (the runner stops and continues
+players), no subprocesses, no sockets, no /proc.
 Nothing a player sends can make it raise, block past the deadline, or buffer more than
 LINE_CAP bytes of an unfinished line.
 """
@@ -61,6 +66,10 @@ class Settings:
 
 class ConfigError(Exception):
     """Bad command line or environment: the runner's fault, not a player's."""
+
+
+class ControlError(Exception):
+    """The runner refused a stop or continue request, or closed the channel: a bug."""
 
 
 # --- reading lines with a byte cap ----------------------------------------------------------
@@ -156,6 +165,58 @@ def unique_ids(ids: list) -> list:
             cand = f"{pid[:63 - len(str(k)) - 1]}-{k}"
         out.append(cand)
     return out
+
+
+def parse_control(spec: str):
+    """GAME_CONTROL ("rfd:wfd") -> RunnerControl, or None when unset. Raises ConfigError."""
+    if not spec:
+        return None
+    rfd, sep, wfd = spec.partition(":")
+    if not (sep and FD_RE.fullmatch(rfd) and FD_RE.fullmatch(wfd)):
+        raise ConfigError(f"GAME_CONTROL {spec!r} is not rfd:wfd")
+    return RunnerControl(int(rfd), int(wfd))
+
+
+class Pauser:
+    """Stops and continues players; remembers whom it stopped so each request is sent once.
+    Subclasses say how."""
+
+    def __init__(self) -> None:
+        self.stopped = set()
+
+    def stop(self, pid: str) -> None:
+        if pid not in self.stopped:
+            self.signal("stop", pid)
+            self.stopped.add(pid)
+
+    def cont(self, pid: str) -> None:
+        if pid in self.stopped:
+            self.signal("cont", pid)
+            self.stopped.discard(pid)
+
+    def signal(self, verb: str, pid: str) -> None:
+        raise NotImplementedError
+
+
+class RunnerControl(Pauser):
+    """The runner's control channel: one request a line (`stop ID`, `cont ID`), one answer a
+    line (`ok`, `gone`, `error WHY`). The runner answers at once, so reads block."""
+
+    def __init__(self, rfd: int, wfd: int) -> None:
+        super().__init__()
+        self.rfd, self.wfd, self.pending = rfd, wfd, b""
+
+    def signal(self, verb: str, pid: str) -> None:
+        os.write(self.wfd, f"{verb} {pid}\n".encode("ascii"))
+        while b"\n" not in self.pending:
+            data = os.read(self.rfd, 256)
+            if not data:
+                raise ControlError("the runner closed the control channel")
+            self.pending += data
+        line, _, self.pending = self.pending.partition(b"\n")
+        answer = line.decode("ascii", "replace")
+        if answer not in ("ok", "gone"):
+            raise ControlError(f"the runner answered {verb} {pid}: {answer}")
 
 
 def parse_players(spec: str) -> list:
@@ -267,7 +328,7 @@ def make_result(ids: list, scores: list, winner, reason: str, turns: int, status
 # --- the match ------------------------------------------------------------------------------
 
 class Match:
-    def __init__(self, conns: list, settings: Settings, output_dir=None) -> None:
+    def __init__(self, conns: list, settings: Settings, output_dir=None, pauser=None) -> None:
         if len(conns) < 2:
             raise ValueError("a match needs at least two players")
         settings.validate(len(conns))
@@ -276,6 +337,7 @@ class Match:
         self.ids = [p.id for p in self.players]
         self.state = GameState(settings.game, settings.seed, len(self.players))
         self.replay = Replay(output_dir)
+        self.pauser = pauser
         self.turn = 0  # the turn being played
         for p in self.players:
             for fd in {p.rfd, p.wfd}:
@@ -337,6 +399,7 @@ class Match:
         else:
             p.outstanding = 0
             p.answer = line
+            self.pause(p)
 
     def read_some(self, p: Player, waiting: bool) -> bool:
         """One read. False when nothing more is available now."""
@@ -399,6 +462,16 @@ class Match:
                     elif role == "w" and ev & (select.POLLOUT | select.POLLERR | select.POLLHUP):
                         self.flush(p)
 
+    # pausing: a player runs only while the referee waits for its answer
+
+    def pause(self, p: Player) -> None:
+        if self.pauser:
+            self.pauser.stop(p.id)
+
+    def resume(self, p: Player) -> None:
+        if self.pauser:
+            self.pauser.cont(p.id)
+
     # the game
 
     def play(self) -> dict:
@@ -415,9 +488,12 @@ class Match:
                     self.drain(p)
             for p in self.players:
                 if p.active:
+                    self.resume(p)
                     p.outstanding += 1
                     self.send(p, st.observation(ids, p.index, timeout_ms=timeout_ms))
             self.wait_for_answers(timeout_ms)
+            for p in self.players:
+                self.pause(p)  # also those that missed the deadline: nobody runs between turns
             moves = []
             for p in self.players:
                 move = "STAY"
@@ -441,6 +517,7 @@ class Match:
         self.replay.write({"type": "result", **result})
         self.replay.close()
         for p in self.players:
+            self.resume(p)  # so that each can read the end and leave
             if p.active:
                 self.send(p, {"type": "end", "you": p.id, "winner": result["winner"],
                               "scores": result["scores"], "reason": result["reason"],
@@ -476,9 +553,9 @@ class Match:
         return make_result(self.ids, st.scores, winner, reason, st.turn, statuses)
 
 
-def play_match(conns: list, settings: Settings, output_dir=None) -> dict:
+def play_match(conns: list, settings: Settings, output_dir=None, pauser=None) -> dict:
     """Play a match over already-open descriptors: conns = [(id, rfd, wfd), ...]."""
-    return Match(conns, settings, output_dir).play()
+    return Match(conns, settings, output_dir, pauser).play()
 
 
 # --- command line ---------------------------------------------------------------------------
@@ -517,11 +594,12 @@ def main(argv=None) -> int:
         args = ap.parse_args(argv)
         settings = settings_from_args(args)
         conns = parse_players(os.environ.get("GAME_PLAYERS", ""))
+        pauser = parse_control(os.environ.get("GAME_CONTROL", ""))
         settings.validate(len(conns))
         output_dir = os.environ.get("GAME_OUTPUT_DIR") or None
         if output_dir is None:
             print("referee: GAME_OUTPUT_DIR unset, no replay", file=sys.stderr)
-        match = Match(conns, settings, output_dir)
+        match = Match(conns, settings, output_dir, pauser)
     except (ConfigError, ValueError) as e:
         print(f"referee: {e}", file=sys.stderr)
         return 2

@@ -4,13 +4,16 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
 import helpers
 from helpers import FAST, bot_path, check_replay, check_result, example, local_match
-from game.referee import (LINE_CAP, TOO_LONG, ConfigError, LineReader, parse_move,
-                          parse_players, player_id_from_path, unique_ids)
+from game.local_match import ProcessPauser
+from game.referee import (LINE_CAP, TOO_LONG, ConfigError, LineReader, Settings, parse_control,
+                          parse_move, parse_players, play_match, player_id_from_path,
+                          unique_ids)
 
 
 class LineReaderTest(unittest.TestCase):
@@ -180,6 +183,61 @@ class MatchTest(unittest.TestCase):
         check_replay(self, replay, r, ids)
 
 
+class RecordingPauser(ProcessPauser):
+    def __init__(self, pids):
+        super().__init__(pids)
+        self.log = []
+
+    def signal(self, verb, pid):
+        self.log.append((verb, pid))
+        super().signal(verb, pid)
+
+
+class PauseTest(unittest.TestCase):
+    """A player runs only while the referee waits for its answer."""
+
+    def spawn(self, bots):
+        procs = [subprocess.Popen([helpers.PYTHON, b], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  env=helpers.env()) for b in bots]
+        for p in procs:
+            self.addCleanup(RefereeCliTest._reap, p)
+        return procs
+
+    def test_each_player_is_stopped_after_each_turn_and_continued_for_the_next(self):
+        procs = self.spawn([example("random"), example("greedy")])
+        pauser = RecordingPauser({i: p.pid for i, p in zip(IDS, procs)})
+        conns = [(i, p.stdout.fileno(), p.stdin.fileno()) for i, p in zip(IDS, procs)]
+        result = play_match(conns, Settings(seed=11), None, pauser)
+        for pid in IDS:
+            verbs = [v for v, who in pauser.log if who == pid]
+            # stop after turn 1, cont before turn 2, ..., stop after turn 100, cont for the end
+            self.assertEqual(verbs, ["stop", "cont"] * result["turns"], pid)
+        self.assertEqual(pauser.stopped, set())
+        local, _, _ = local_match(self, [example("random"), example("greedy")], seed=11)
+        self.assertEqual(result, local, "pausing changes nothing in the game")
+        for p in procs:
+            p.stdin.close()
+            self.assertEqual(p.wait(timeout=5), 0, "the bots read the end and left")
+
+    def test_a_bot_that_never_answers_is_stopped_between_turns_too(self):
+        procs = self.spawn([bot_path("hang"), example("random")])
+        pauser = RecordingPauser({i: p.pid for i, p in zip(["hang", "random"], procs)})
+        conns = [(i, p.stdout.fileno(), p.stdin.fileno())
+                 for i, p in zip(["hang", "random"], procs)]
+        settings = Settings(seed=1, turn_timeout_ms=150, first_turn_timeout_ms=1500)
+        result = play_match(conns, settings, None, pauser)
+        self.assertEqual(result["winner"], "random")
+        verbs = [v for v, who in pauser.log if who == "hang"]
+        self.assertEqual(verbs, ["stop", "cont", "stop", "cont", "stop", "cont"])
+
+    def test_game_control_must_be_two_descriptors(self):
+        self.assertIsNone(parse_control(""))
+        for bad in ("7", "7:", ":8", "a:b", "7:8:9", "-1:8"):
+            with self.assertRaises(ConfigError, msg=bad):
+                parse_control(bad)
+
+
 class RefereeCliTest(unittest.TestCase):
     """The runner's contract: fds in GAME_PLAYERS, replay in GAME_OUTPUT_DIR, result on stdout."""
 
@@ -221,6 +279,58 @@ class RefereeCliTest(unittest.TestCase):
         for b in bots:
             b.stdin.close()
             self.assertEqual(b.wait(timeout=5), 0)
+
+    def test_control_channel(self):
+        """Through GAME_CONTROL, as the runner gives it: this test plays the runner's part,
+        answering each request and doing what it asks."""
+        bots = [self.spawn_bot(example("random")), self.spawn_bot(example("greedy"))]
+        fds = [(b.stdout.fileno(), b.stdin.fileno()) for b in bots]
+        req_r, req_w = os.pipe()
+        ans_r, ans_w = os.pipe()
+        pauser = RecordingPauser({i: b.pid for i, b in zip(IDS, bots)})
+        stopped = pauser.stopped
+
+        def runner_side():
+            with os.fdopen(req_r, "rb") as requests, os.fdopen(ans_w, "wb", 0) as answers:
+                for line in requests:
+                    verb, _, pid = line.decode().strip().partition(" ")
+                    (pauser.stop if verb == "stop" else pauser.cont)(pid)
+                    answers.write(b"ok\n")
+
+        t = threading.Thread(target=runner_side, daemon=True)
+        t.start()
+        env = helpers.env()
+        env["GAME_PLAYERS"] = ",".join(f"{i}:{r}:{w}" for i, (r, w) in zip(IDS, fds))
+        env["GAME_CONTROL"] = f"{ans_r}:{req_w}"
+        p = subprocess.run([helpers.PYTHON, "-m", "game.referee", "--seed", "11"],
+                           cwd=helpers.GAME_ROOT, env=env, capture_output=True, timeout=60,
+                           pass_fds=[fd for pair in fds for fd in pair] + [ans_r, req_w])
+        os.close(ans_r)
+        os.close(req_w)
+        t.join(timeout=10)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        result = json.loads(p.stdout)
+        r2, _, _ = local_match(self, [example("random"), example("greedy")], seed=11)
+        self.assertEqual(result, r2)
+        self.assertEqual(len(pauser.log), 4 * result["turns"], pauser.log[:6])
+        self.assertEqual(stopped, set())
+
+    def test_a_refused_request_is_a_referee_error(self):
+        bots = [self.spawn_bot(example("random")), self.spawn_bot(example("greedy"))]
+        fds = [(b.stdout.fileno(), b.stdin.fileno()) for b in bots]
+        req_r, req_w = os.pipe()
+        ans_r, ans_w = os.pipe()
+        os.write(ans_w, b"error no player \"random\"\n")
+        env = helpers.env()
+        env["GAME_PLAYERS"] = ",".join(f"{i}:{r}:{w}" for i, (r, w) in zip(IDS, fds))
+        env["GAME_CONTROL"] = f"{ans_r}:{req_w}"
+        p = subprocess.run([helpers.PYTHON, "-m", "game.referee", "--seed", "11"],
+                           cwd=helpers.GAME_ROOT, env=env, capture_output=True, timeout=60,
+                           pass_fds=[fd for pair in fds for fd in pair] + [ans_r, req_w])
+        for fd in (req_r, req_w, ans_r, ans_w):
+            os.close(fd)
+        self.assertEqual((p.returncode, p.stdout), (3, b""), p.stderr)
+        self.assertIn(b"ControlError", p.stderr)
 
     def test_bad_environment_gives_no_result(self):
         env = helpers.env()
