@@ -255,17 +255,28 @@ class RefereeCliTest(unittest.TestCase):
         p.stdout.close()
         p.wait()
 
-    def test_same_match_as_local_match(self):
-        bots = [self.spawn_bot(example("random")), self.spawn_bot(example("greedy"))]
+    @staticmethod
+    def referee(bots, output_dir=None, control=None):
+        """`python3 -m game.referee --seed 11` on these bots (ids IDS), as the runner starts
+        it: GAME_PLAYERS, and GAME_OUTPUT_DIR and GAME_CONTROL (rfd, wfd) when given."""
         fds = [(b.stdout.fileno(), b.stdin.fileno()) for b in bots]
-        out = tempfile.mkdtemp(prefix="game-test-")
-        self.addCleanup(helpers._rmtree, out)
         env = helpers.env()
         env["GAME_PLAYERS"] = ",".join(f"{i}:{r}:{w}" for i, (r, w) in zip(IDS, fds))
-        env["GAME_OUTPUT_DIR"] = out
-        p = subprocess.run([helpers.PYTHON, "-m", "game.referee", "--seed", "11"],
-                           cwd=helpers.GAME_ROOT, env=env, capture_output=True, timeout=30,
-                           pass_fds=[fd for pair in fds for fd in pair])
+        passed = [fd for pair in fds for fd in pair]
+        if output_dir:
+            env["GAME_OUTPUT_DIR"] = output_dir
+        if control:
+            env["GAME_CONTROL"] = "%d:%d" % control
+            passed += control
+        return subprocess.run([helpers.PYTHON, "-m", "game.referee", "--seed", "11"],
+                              cwd=helpers.GAME_ROOT, env=env, capture_output=True, timeout=60,
+                              pass_fds=passed)
+
+    def test_same_match_as_local_match(self):
+        bots = [self.spawn_bot(example("random")), self.spawn_bot(example("greedy"))]
+        out = tempfile.mkdtemp(prefix="game-test-")
+        self.addCleanup(helpers._rmtree, out)
+        p = self.referee(bots, output_dir=out)
         self.assertEqual(p.returncode, 0, p.stderr)
         result = json.loads(p.stdout)
         check_result(self, result, IDS)
@@ -284,7 +295,6 @@ class RefereeCliTest(unittest.TestCase):
         """Through GAME_CONTROL, as the runner gives it: this test plays the runner's part,
         answering each request and doing what it asks."""
         bots = [self.spawn_bot(example("random")), self.spawn_bot(example("greedy"))]
-        fds = [(b.stdout.fileno(), b.stdin.fileno()) for b in bots]
         req_r, req_w = os.pipe()
         ans_r, ans_w = os.pipe()
         pauser = RecordingPauser({i: b.pid for i, b in zip(IDS, bots)})
@@ -299,12 +309,7 @@ class RefereeCliTest(unittest.TestCase):
 
         t = threading.Thread(target=runner_side, daemon=True)
         t.start()
-        env = helpers.env()
-        env["GAME_PLAYERS"] = ",".join(f"{i}:{r}:{w}" for i, (r, w) in zip(IDS, fds))
-        env["GAME_CONTROL"] = f"{ans_r}:{req_w}"
-        p = subprocess.run([helpers.PYTHON, "-m", "game.referee", "--seed", "11"],
-                           cwd=helpers.GAME_ROOT, env=env, capture_output=True, timeout=60,
-                           pass_fds=[fd for pair in fds for fd in pair] + [ans_r, req_w])
+        p = self.referee(bots, control=(ans_r, req_w))
         os.close(ans_r)
         os.close(req_w)
         t.join(timeout=10)
@@ -317,16 +322,10 @@ class RefereeCliTest(unittest.TestCase):
 
     def test_a_refused_request_is_a_referee_error(self):
         bots = [self.spawn_bot(example("random")), self.spawn_bot(example("greedy"))]
-        fds = [(b.stdout.fileno(), b.stdin.fileno()) for b in bots]
         req_r, req_w = os.pipe()
         ans_r, ans_w = os.pipe()
         os.write(ans_w, b"error no player \"random\"\n")
-        env = helpers.env()
-        env["GAME_PLAYERS"] = ",".join(f"{i}:{r}:{w}" for i, (r, w) in zip(IDS, fds))
-        env["GAME_CONTROL"] = f"{ans_r}:{req_w}"
-        p = subprocess.run([helpers.PYTHON, "-m", "game.referee", "--seed", "11"],
-                           cwd=helpers.GAME_ROOT, env=env, capture_output=True, timeout=60,
-                           pass_fds=[fd for pair in fds for fd in pair] + [ans_r, req_w])
+        p = self.referee(bots, control=(ans_r, req_w))
         for fd in (req_r, req_w, ans_r, ans_w):
             os.close(fd)
         self.assertEqual((p.returncode, p.stdout), (3, b""), p.stderr)
