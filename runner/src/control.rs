@@ -57,9 +57,9 @@ impl Control {
         self.requests.as_ref().map(AsFd::as_fd)
     }
 
-    /// Reads what the referee sent and returns its complete requests, in order, as (player
-    /// index, action). Malformed lines are answered here with an error.
-    pub fn read(&mut self, buf: &mut [u8]) -> Vec<(usize, Action)> {
+    /// Reads what the referee sent and returns its complete requests in order: (player index,
+    /// action), or why the line is not a request. Each gets one [`Control::answer`], in order.
+    pub fn read(&mut self, buf: &mut [u8]) -> Vec<Result<(usize, Action), String>> {
         let mut out = Vec::new();
         let Some(fd) = &self.requests else {
             return out;
@@ -86,14 +86,11 @@ impl Control {
                 continue;
             }
             let line = std::mem::take(&mut self.line);
-            if std::mem::take(&mut self.overlong) {
-                self.answer(&format!("error a request is at most {LINE_MAX} bytes"));
-                continue;
-            }
-            match self.parse(&line) {
-                Ok(request) => out.push(request),
-                Err(why) => self.answer(&format!("error {why}")),
-            }
+            out.push(if std::mem::take(&mut self.overlong) {
+                Err(format!("a request is at most {LINE_MAX} bytes"))
+            } else {
+                self.parse(&line)
+            });
         }
         out
     }
@@ -144,41 +141,42 @@ mod tests {
 
     #[test]
     fn requests_split_across_reads_are_parsed_in_order() {
-        let (mut c, w, r) = channel();
+        let (mut c, w, _r) = channel();
         let mut buf = [0u8; 64];
         nix::unistd::write(&w, b"stop bob\ncont al").unwrap();
-        assert_eq!(c.read(&mut buf), vec![(1, Action::Stop)]);
+        assert_eq!(c.read(&mut buf), vec![Ok((1, Action::Stop))]);
         nix::unistd::write(&w, b"ice\n").unwrap();
-        assert_eq!(c.read(&mut buf), vec![(0, Action::Cont)]);
+        assert_eq!(c.read(&mut buf), vec![Ok((0, Action::Cont))]);
+    }
+
+    #[test]
+    fn bad_requests_keep_their_place_and_say_why() {
+        let (mut c, w, _r) = channel();
+        let mut buf = [0u8; 512];
+        let long = format!("stop {}\n", "x".repeat(LINE_MAX));
+        let text = format!("stop bob\nstop mallory\npause alice\nstop\n{long}cont bob\n");
+        nix::unistd::write(&w, text.as_bytes()).unwrap();
+        let got = c.read(&mut buf);
+        assert_eq!(got.len(), 6, "{got:?}");
+        assert_eq!(got[0], Ok((1, Action::Stop)));
+        let why = |i: usize| got[i].clone().err().unwrap_or_default();
+        assert!(why(1).starts_with("no player \"mallory\""), "{got:?}");
+        assert!(why(2).starts_with("unknown request \"pause\""), "{got:?}");
+        assert!(why(3).starts_with("\"stop\" is not"), "{got:?}");
+        assert!(why(4).starts_with("a request is at most"), "{got:?}");
         assert_eq!(
-            answers(&r),
-            "",
-            "valid requests are answered by the supervisor"
+            got[5],
+            Ok((1, Action::Cont)),
+            "the channel goes on after bad lines"
         );
     }
 
     #[test]
-    fn bad_requests_are_answered_with_the_reason() {
-        let (mut c, w, r) = channel();
-        let mut buf = [0u8; 512];
-        let long = format!("stop {}\n", "x".repeat(LINE_MAX));
-        for bad in ["stop mallory\n", "pause alice\n", "stop\n", long.as_str()] {
-            nix::unistd::write(&w, bad.as_bytes()).unwrap();
-            assert_eq!(c.read(&mut buf), vec![], "{bad}");
-        }
-        let got = answers(&r);
-        let lines: Vec<&str> = got.lines().collect();
-        assert_eq!(lines.len(), 4, "{got}");
-        assert!(lines[0].starts_with("error no player \"mallory\""), "{got}");
-        assert!(
-            lines[1].starts_with("error unknown request \"pause\""),
-            "{got}"
-        );
-        assert!(lines[2].starts_with("error \"stop\" is not"), "{got}");
-        assert!(lines[3].starts_with("error a request is at most"), "{got}");
-        // The channel still works after every kind of bad line.
-        nix::unistd::write(&w, b"cont bob\n").unwrap();
-        assert_eq!(c.read(&mut buf), vec![(1, Action::Cont)]);
+    fn answers_are_lines() {
+        let (c, _w, r) = channel();
+        c.answer("ok");
+        c.answer("error no player \"x\"");
+        assert_eq!(answers(&r), "ok\nerror no player \"x\"\n");
     }
 
     #[test]

@@ -780,8 +780,13 @@ pub fn supervise(
             }
             if i == CONTROL {
                 if let Some(c) = control.as_deref_mut() {
-                    for (j, action) in c.read(&mut buf) {
-                        c.answer(procs.get_mut(j).map_or("gone", |p| p.pause(action)));
+                    for request in c.read(&mut buf) {
+                        match request {
+                            Ok((j, action)) => {
+                                c.answer(procs.get_mut(j).map_or("gone", |p| p.pause(action)));
+                            }
+                            Err(why) => c.answer(&format!("error {why}")),
+                        }
                     }
                 }
                 continue;

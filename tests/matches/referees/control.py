@@ -21,17 +21,22 @@ def check(ok, what):
         failures.append(what)
 
 
-def ask(line):
-    os.write(requests_fd, (line + "\n").encode())
-    answer = b""
-    while not answer.endswith(b"\n"):
+def ask_all(lines):
+    """Sends the lines in one write; returns the answers, one a line."""
+    os.write(requests_fd, "".join(line + "\n" for line in lines).encode())
+    answers = b""
+    while answers.count(b"\n") < len(lines):
         if not select.select([answers_fd], [], [], 10)[0]:
-            return "(no answer in 10 s)"
+            return ["(no answer in 10 s)"] * len(lines)
         byte = os.read(answers_fd, 1)
         if not byte:
-            return "(channel closed)"
-        answer += byte
-    return answer.decode().strip()
+            return ["(channel closed)"] * len(lines)
+        answers += byte
+    return answers.decode().splitlines()
+
+
+def ask(line):
+    return ask_all([line])[0]
 
 
 def ticks(fd, seconds, first=False):
@@ -63,6 +68,9 @@ answer = ask("launch ticker")
 check(answer.startswith('error unknown request "launch"'), f"launch: {answer}")
 answer = ask("stop " + "x" * 200)
 check(answer.startswith("error a request is at most"), f"long line: {answer}")
+answers = ask_all(["cont ticker", "stop mallory", "cont ticker"])
+check(answers[0] == "ok" and answers[1].startswith("error no player") and answers[2] == "ok",
+      f"answers out of the order of their requests: {answers}")
 
 ticks(quitter, 30)  # until it has exited and closed its pipe
 deadline, answer = time.monotonic() + 10, ""
