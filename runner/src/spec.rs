@@ -293,6 +293,8 @@ mod tests {
 /// The referee receives, in its environment:
 /// - `GAME_PLAYERS`: `id:rfd:wfd` entries joined by `,` — it reads player `id`'s moves from
 ///   `rfd` (the player's standard output) and writes observations to `wfd` (its standard input);
+/// - `GAME_CONTROL`: `rfd:wfd`, the control channel on which it asks the runner to stop and
+///   continue players (`crate::control`);
 /// - `GAME_OUTPUT_DIR`: a private directory where it writes `replay.jsonl`.
 ///
 /// It prints its result as one JSON document on its standard output.
