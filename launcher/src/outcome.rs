@@ -152,6 +152,7 @@ impl Outcome {
     /// From the runner's full match report.
     pub fn from_report(match_id: &str, backend: &'static str, r: &MatchReport) -> Self {
         let result = r.result.clone();
+        let scores = r.scores();
         let players = r
             .players
             .iter()
@@ -160,9 +161,7 @@ impl Outcome {
                     id.clone(),
                     PlayerOutcome {
                         verdict: Some(p.verdict),
-                        score: result
-                            .as_ref()
-                            .and_then(|v| v.get("scores")?.get(id)?.as_i64()),
+                        score: scores.get(id).copied(),
                         detail: result.as_ref().and_then(|v| {
                             Some(
                                 v.get("players")?
