@@ -75,7 +75,7 @@ struct Global {
     output: OutputFormat,
     /// Namespace (kube). Default: the tenant's `games-<tenant>`, else the kubeconfig
     /// context's namespace, else `games`.
-    #[arg(long, global = true, value_name = "NS")]
+    #[arg(long, global = true, value_name = "NS", env = "LAUNCHER_NAMESPACE")]
     namespace: Option<String>,
     /// kubeconfig context (kube). Default: the current context, else in-cluster config.
     #[arg(long, global = true, value_name = "NAME")]

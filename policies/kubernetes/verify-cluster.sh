@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Opt-in check, on a REAL cluster, that a game namespace is actually isolated
-# from the network. Never run in CI (there is no cluster there).
+# Check, on a REAL cluster, that a game namespace is actually isolated from the
+# network. CI runs it against the lab (tests/cluster/), where kube-router
+# enforces NetworkPolicy.
 #
 #   policies/kubernetes/verify-cluster.sh NAMESPACE
 #
@@ -12,7 +13,8 @@
 # It starts one throwaway pod in NAMESPACE (restricted-profile securityContext,
 # so Pod Security Admission admits it; ServiceAccount `game`, no token) that
 # tries:
-#   - a TCP connection to 1.1.1.1:53 (the internet),
+#   - a TCP connection to each of VERIFY_TCP_TARGETS (default 1.1.1.1:53, the
+#     internet),
 #   - a DNS lookup of kubernetes.default.svc.CLUSTER_DOMAIN (cluster DNS),
 #   - a TCP connection to the cluster DNS server's port 53,
 #   - a TCP connection to the API server's service address,
@@ -33,12 +35,16 @@
 #                             shows that "blocked" above was the policy's doing
 #                             and not, say, a broken cluster DNS.
 #   VERIFY_TIMEOUT            seconds to wait for each probe pod (default: 180)
+#   VERIFY_TCP_TARGETS        space-separated HOST:PORT the probe must not reach
+#                             (default: 1.1.1.1:53); an air-gapped cluster names
+#                             hosts of its own that a pod elsewhere can reach
 set -euo pipefail
 
 KUBECTL=${KUBECTL:-kubectl}
 IMAGE=${VERIFY_IMAGE:-python:3.13-alpine}
 CLUSTER_DOMAIN=${CLUSTER_DOMAIN:-cluster.local}
 TIMEOUT=${VERIFY_TIMEOUT:-180}
+TCP_TARGETS=${VERIFY_TCP_TARGETS:-1.1.1.1:53}
 
 usage() { sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -eq 1 && $1 != -* ]] || usage
@@ -74,7 +80,8 @@ try:
         nameservers = [l.split()[1] for l in f if l.startswith("nameserver ") and len(l.split()) > 1]
 except OSError:
     pass
-tcp("1.1.1.1", 53)
+for target in os.environ.get("TCP_TARGETS", "").split():
+    tcp(*target.rsplit(":", 1))
 dns(f"kubernetes.default.svc.{os.environ.get('CLUSTER_DOMAIN', 'cluster.local')}.")
 for ns in nameservers[:1]:
     tcp(ns, 53)
@@ -129,6 +136,8 @@ spec:
       env:
         - name: CLUSTER_DOMAIN
           value: "$CLUSTER_DOMAIN"
+        - name: TCP_TARGETS
+          value: "$TCP_TARGETS"
       securityContext:
         allowPrivilegeEscalation: false
         readOnlyRootFilesystem: true
