@@ -204,8 +204,9 @@ impl KubeBackend {
     }
 
     /// The preflight of a namespace: read on first use, then kept for this backend's life
-    /// (a result with a failed read is not kept, so the next call reads again).
-    pub async fn preflight(&self, ns: &str) -> Preflight {
+    /// (a result with a failed read is not kept, so the next call reads again). An API server
+    /// that does not answer is [`LaunchError::Unreachable`], not a failed rule.
+    pub async fn preflight(&self, ns: &str) -> Result<Preflight, LaunchError> {
         let slot = {
             let mut map = self
                 .preflights
@@ -215,14 +216,15 @@ impl KubeBackend {
         };
         let mut slot = slot.lock().await;
         if let Some(p) = slot.as_ref() {
-            return p.clone();
+            return Ok(p.clone());
         }
         let (p, failed_read) =
-            preflight::read_and_judge(self.client.clone(), ns, self.game_service_account()).await;
+            preflight::read_and_judge(self.client.clone(), ns, self.game_service_account())
+                .await?;
         if !failed_read {
             *slot = Some(p.clone());
         }
-        p
+        Ok(p)
     }
 
     /// Whether matches may be submitted into `ns`: `Ok` with no checks when it passes
@@ -230,7 +232,7 @@ impl KubeBackend {
     /// [`KubeOptions::allow_unisolated_namespace`] is set, [`LaunchError::Unisolated`]
     /// otherwise.
     pub async fn admit(&self, ns: &str) -> Result<Vec<Check>, LaunchError> {
-        let p = self.preflight(ns).await;
+        let p = self.preflight(ns).await?;
         if p.passed() {
             return Ok(Vec::new());
         }

@@ -98,6 +98,14 @@ pub enum LaunchError {
     #[error("Kubernetes API error during {during}: {message}")]
     Api { during: String, message: String },
 
+    /// No answer at all (connection refused, reset, timed out, TLS failed): not a judgement of
+    /// anything in the cluster.
+    #[error("cannot reach the API server (check KUBECONFIG or --context, and that it is up)")]
+    Unreachable {
+        #[source]
+        source: kube::Error,
+    },
+
     #[error("cannot configure the Kubernetes client: {0}")]
     Config(String),
 
@@ -144,6 +152,7 @@ impl LaunchError {
             | Self::Forbidden { .. }
             | Self::Rejected { .. }
             | Self::Api { .. }
+            | Self::Unreachable { .. }
             | Self::Config(_)
             | Self::Watch { .. } => exit::BACKEND,
         }

@@ -441,7 +441,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Preflight => {
             let (client, context_ns) = launcher::cluster::connect(g.context.as_deref()).await?;
             let k = KubeBackend::new(client, settings(g, context_ns)?, KubeOptions::default())?;
-            let p = k.preflight(&k.settings().namespace).await;
+            let p = k.preflight(&k.settings().namespace).await?;
             match fmt {
                 OutputFormat::Json => print_json(&serde_json::json!({
                     "namespace": p.namespace,

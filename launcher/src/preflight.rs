@@ -11,6 +11,8 @@ use kube::Api;
 use kube::api::ListParams;
 use serde::Serialize;
 
+use crate::error::LaunchError;
+
 /// The label Pod Security Admission enforces from.
 pub const PSA_ENFORCE: &str = "pod-security.kubernetes.io/enforce";
 
@@ -266,15 +268,23 @@ fn token(sa: Option<&ServiceAccount>, name: &str) -> Check {
     }
 }
 
-/// Reads the namespace's objects and judges them. Read errors become failed rules.
+/// Whether a client error means the API server gave no answer at all (as opposed to an answer
+/// that refuses or denies): then nothing about the namespace was learnt, and saying that it
+/// failed its rules would send an operator after the wrong problem.
+pub fn is_unreachable(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::HyperError(_) | kube::Error::Service(_))
+}
+
+/// Reads the namespace's objects and judges them. Read errors become failed rules; an API
+/// server that does not answer is an error of its own.
 pub async fn check_namespace(
     client: kube::Client,
     namespace: &str,
     service_account_name: &str,
-) -> Preflight {
-    read_and_judge(client, namespace, service_account_name)
-        .await
-        .0
+) -> Result<Preflight, LaunchError> {
+    Ok(read_and_judge(client, namespace, service_account_name)
+        .await?
+        .0)
 }
 
 /// [`check_namespace`], and whether a read failed (not: found nothing), which a cache should
@@ -283,16 +293,26 @@ pub async fn read_and_judge(
     client: kube::Client,
     namespace: &str,
     service_account_name: &str,
-) -> (Preflight, bool) {
-    type Errors = Vec<(&'static [&'static str], String)>;
+) -> Result<(Preflight, bool), LaunchError> {
+    #[derive(Default)]
+    struct Errors {
+        by_rule: Vec<(&'static [&'static str], String)>,
+        unreachable: Option<kube::Error>,
+    }
     fn seen<T>(
         errors: &mut Errors,
         rules: &'static [&'static str],
         r: Result<T, kube::Error>,
     ) -> Option<T> {
-        r.map_err(|e| errors.push((rules, e.to_string()))).ok()
+        r.map_err(|e| {
+            errors.by_rule.push((rules, e.to_string()));
+            if is_unreachable(&e) && errors.unreachable.is_none() {
+                errors.unreachable = Some(e);
+            }
+        })
+        .ok()
     }
-    let mut errors = Errors::new();
+    let mut errors = Errors::default();
     let ns = seen(
         &mut errors,
         &[RULE_PSA],
@@ -334,13 +354,16 @@ pub async fn read_and_judge(
         sa.as_ref(),
         service_account_name,
     );
-    let failed_reads = !errors.is_empty();
-    for (rules, e) in errors {
+    if let Some(source) = errors.unreachable {
+        return Err(LaunchError::Unreachable { source });
+    }
+    let failed_reads = !errors.by_rule.is_empty();
+    for (rules, e) in errors.by_rule {
         for c in p.checks.iter_mut().filter(|c| rules.contains(&c.rule)) {
             c.reason = format!("{} ({e})", c.reason);
         }
     }
-    (p, failed_reads)
+    Ok((p, failed_reads))
 }
 
 #[cfg(test)]

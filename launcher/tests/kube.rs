@@ -560,7 +560,7 @@ async fn the_placeholder_image_is_refused_before_anything_is_created() {
 #[tokio::test(start_paused = true)]
 async fn a_protected_namespace_passes_preflight_and_a_submit_goes_through() {
     let (d, k) = setup(|_| {});
-    let p = k.preflight("games").await;
+    let p = k.preflight("games").await.unwrap();
     assert!(p.passed(), "{}", p.failures());
     assert_eq!(p.checks.len(), 5);
     assert!(p.table().contains("preflight passed"), "{}", p.table());
@@ -581,7 +581,7 @@ async fn a_protected_namespace_passes_preflight_and_a_submit_goes_through() {
 #[tokio::test(start_paused = true)]
 async fn an_unprotected_namespace_is_refused_by_submit_play_and_batch_and_nothing_is_created() {
     let (d, k) = setup_unprotected(KubeOptions::default());
-    let p = k.preflight("games").await;
+    let p = k.preflight("games").await.unwrap();
     assert!(!p.passed());
     let failed: Vec<&str> = p
         .checks
@@ -772,7 +772,20 @@ async fn an_unreadable_namespace_fails_closed_and_is_read_again_next_time() {
 async fn a_missing_namespace_fails_every_rule() {
     let d = Double::new(Config::new(first_wins()));
     let k = KubeBackend::new(d.client(), settings(), KubeOptions::default()).unwrap();
-    let p = k.preflight("nowhere").await;
+    let p = k.preflight("nowhere").await.unwrap();
     assert!(p.checks.iter().all(|c| !c.pass), "{p:?}");
     assert!(k.admit("nowhere").await.is_err());
+}
+
+#[tokio::test]
+async fn an_api_server_that_does_not_answer_is_unreachable_not_a_failed_preflight() {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    let config = kube::Config::new("http://127.0.0.1:1".parse().unwrap());
+    let client = kube::Client::try_from(config).unwrap();
+    let k = KubeBackend::new(client, settings(), KubeOptions::default()).unwrap();
+    let e = k.preflight("games").await.unwrap_err();
+    assert!(matches!(e, LaunchError::Unreachable { .. }), "{e}");
+    assert_eq!(e.exit_code(), launcher::error::exit::BACKEND);
+    let e = k.admit("games").await.unwrap_err();
+    assert!(matches!(e, LaunchError::Unreachable { .. }), "{e}");
 }
