@@ -1012,6 +1012,20 @@ fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict
         .exit
         .filter(|s| libc::WIFSIGNALED(*s))
         .map(|s| libc::WTERMSIG(s));
+    let cpu = || {
+        v(
+            Status::TimeoutCpu,
+            format!(
+                "the program used more than {} of CPU time ({} measured)",
+                fmt_ms(l.cpu_ms),
+                fmt_ms(f.cpu_ms)
+            ),
+        )
+    };
+    // The sampler reads CPU time in 10 ms clock ticks, so a program can pass the limit and
+    // exit (or be stopped at the end of a match) before it sees; the figure measured after
+    // exit is exact and decides whenever the supervisor did not stop the program for a limit.
+    let cpu_over = f.cpu_ms > l.cpu_ms;
     match f.stop {
         Some(Stop::Cancel(s)) => {
             return v(
@@ -1028,15 +1042,7 @@ fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict
                 ),
             );
         }
-        Some(Stop::Cpu) => {
-            return v(
-                Status::TimeoutCpu,
-                format!(
-                    "the program used more than {} of CPU time",
-                    fmt_ms(l.cpu_ms)
-                ),
-            );
-        }
+        Some(Stop::Cpu) => return cpu(),
         Some(Stop::Memory { rss_kib }) => {
             return mem(
                 MemorySignal::RssSampler,
@@ -1046,6 +1052,7 @@ fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict
                 ),
             );
         }
+        Some(Stop::MatchOver) | None if cpu_over => return cpu(),
         Some(Stop::MatchOver) => {
             return v(
                 Status::Ok,
@@ -1071,24 +1078,8 @@ fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict
                 "the program made a system call the sandbox forbids (killed by SIGSYS): starting processes, network sockets, ptrace and the like are not allowed".into(),
             );
         }
-        Some(libc::SIGXCPU) => {
-            return v(
-                Status::TimeoutCpu,
-                format!(
-                    "the program used more than {} of CPU time",
-                    fmt_ms(l.cpu_ms)
-                ),
-            );
-        }
-        Some(libc::SIGKILL) if f.cpu_ms >= l.cpu_ms => {
-            return v(
-                Status::TimeoutCpu,
-                format!(
-                    "the program used more than {} of CPU time",
-                    fmt_ms(l.cpu_ms)
-                ),
-            );
-        }
+        Some(libc::SIGXCPU) => return cpu(),
+        Some(libc::SIGKILL) if f.cpu_ms >= l.cpu_ms => return cpu(),
         Some(libc::SIGKILL) if f.oom_kill => {
             return mem(
                 MemorySignal::CgroupOom,
@@ -1272,6 +1263,21 @@ mod tests {
         let mut f = facts(Some(exited(1)));
         f.file_over = true;
         assert_eq!(verdict(&f, &l, None).status, Status::FileSizeLimit);
+        // Past the CPU limit by less than a sampler tick: the measured figure decides, also
+        // for a player stopped at the end of a match, but not over the supervisor's own stop.
+        let mut f = facts(Some(exited(0)));
+        f.cpu_ms = 1001;
+        let v = verdict(&f, &l, None);
+        assert_eq!(v.status, Status::TimeoutCpu);
+        assert!(v.reason.contains("1001ms measured"), "{}", v.reason);
+        f.cpu_ms = 1000;
+        assert_eq!(verdict(&f, &l, None).status, Status::Ok);
+        let mut f = facts(Some(libc::SIGKILL));
+        f.cpu_ms = 1001;
+        f.stop = Some(Stop::MatchOver);
+        assert_eq!(verdict(&f, &l, None).status, Status::TimeoutCpu);
+        f.stop = Some(Stop::Wall);
+        assert_eq!(verdict(&f, &l, None).status, Status::TimeoutWall);
         let mut f = facts(Some(exited(1)));
         f.max_rss_kib = 100_000;
         assert_eq!(
