@@ -50,6 +50,15 @@ const STUCK_REASONS: &[&str] = &[
     "RunContainerError",
 ];
 
+/// Warnings on a pod that has not started which the kubelet keeps retrying but which do not
+/// clear by themselves: a runtime that cannot create the pod's sandbox (a broken CNI, a runtime
+/// refusing the spec), a volume that cannot be mounted (a missing claim or profile).
+const STUCK_POD_EVENTS: &[&str] = &[
+    "FailedCreatePodSandBox",
+    "FailedMount",
+    "FailedAttachVolume",
+];
+
 /// Timing and safety overrides of the kube backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KubeOptions {
@@ -219,8 +228,7 @@ impl KubeBackend {
             return Ok(p.clone());
         }
         let (p, failed_read) =
-            preflight::read_and_judge(self.client.clone(), ns, self.game_service_account())
-                .await?;
+            preflight::read_and_judge(self.client.clone(), ns, self.game_service_account()).await?;
         if !failed_read {
             *slot = Some(p.clone());
         }
@@ -482,11 +490,18 @@ impl KubeBackend {
                         return Ok(self.finish_outcome(id, &ns, found));
                     }
                 }
-                Step::CheckEvents => {
+                Step::CheckEvents | Step::CheckPodEvents(_) => {
                     if events_read_at.is_none_or(|t| now.duration_since(t) >= self.opts.start_grace)
                     {
                         events_read_at = Some(now);
-                        if let Some(why) = self.start_failure(&ns, &name).await? {
+                        let why = match &step {
+                            Step::CheckPodEvents(pod) => {
+                                self.start_failure(&ns, "Pod", pod, Some(STUCK_POD_EVENTS))
+                                    .await?
+                            }
+                            _ => self.start_failure(&ns, "Job", &name, None).await?,
+                        };
+                        if let Some(why) = why {
                             return Ok(self.cannot_start(id, &ns, why));
                         }
                     }
@@ -547,12 +562,20 @@ impl KubeBackend {
         Ok(list.items)
     }
 
-    /// Why a Job has no pod, from its Events (quota and admission failures show only there).
-    async fn start_failure(&self, ns: &str, name: &str) -> Result<Option<String>, LaunchError> {
+    /// Why a Job has no pod, or its pod does not start, from the latest Warning among the
+    /// object's Events (quota and admission failures, and a node that cannot create the pod,
+    /// show only there), limited to `reasons` when given.
+    async fn start_failure(
+        &self,
+        ns: &str,
+        kind: &str,
+        name: &str,
+        reasons: Option<&[&str]>,
+    ) -> Result<Option<String>, LaunchError> {
         let events: Api<Event> = Api::namespaced(self.client.clone(), ns);
         let list = events
             .list(&ListParams::default().fields(&format!(
-                "involvedObject.kind=Job,involvedObject.name={name}"
+                "involvedObject.kind={kind},involvedObject.name={name}"
             )))
             .await
             .map_err(|e| api_error(e, "list", "events", ns))?;
@@ -560,7 +583,8 @@ impl KubeBackend {
             .items
             .iter()
             .rev()
-            .find(|e| e.type_.as_deref() == Some("Warning"))
+            .filter(|e| e.type_.as_deref() == Some("Warning"))
+            .find(|e| reasons.is_none_or(|r| e.reason.as_deref().is_some_and(|x| r.contains(&x))))
             .map(|e| {
                 format!(
                     "{}: {}",
@@ -1261,6 +1285,8 @@ enum Step {
     Ended,
     /// No pod after the grace: read the Job's Events.
     CheckEvents,
+    /// A pod that has not started after the grace: read its Events.
+    CheckPodEvents(String),
     /// The pod cannot start.
     Stuck(String),
     /// Wait for a change, or until this long after the wait began.
@@ -1331,6 +1357,7 @@ fn decide(
         Some(p) if p.unschedulable.is_some() => {
             Step::Stuck(p.unschedulable.clone().unwrap_or_default())
         }
+        Some(p) if p.phase == "Pending" => Step::CheckPodEvents(p.name.clone()),
         Some(_) => Step::Wait(Some(waited + opts.start_grace)),
         None => Step::CheckEvents,
     }

@@ -332,6 +332,28 @@ async fn image_pull_errors_and_unschedulable_pods_are_reported() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_pod_whose_sandbox_cannot_be_created_is_reported_after_the_grace() {
+    let (d, k) = setup(|c| c.mode = Mode::SandboxFails);
+    let start = tokio::time::Instant::now();
+    let o = k
+        .play(&request("sandbox").validate().unwrap(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(o.verdict, Verdict::CannotStart);
+    assert!(
+        o.reason.starts_with("FailedCreatePodSandBox"),
+        "{}",
+        o.reason
+    );
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_secs(60) && waited < Duration::from_secs(70),
+        "{waited:?}"
+    );
+    assert_eq!(d.count("LIST events"), 1, "{:?}", d.counts());
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_verdict_missed_by_the_pod_watch_is_read_once() {
     let (d, k) = setup(|c| c.mode = Mode::JobFirst);
     let o = k

@@ -50,6 +50,10 @@ pub enum Mode {
     ImagePull,
     /// No node fits the pod.
     Unschedulable,
+    /// The node cannot create the pod's sandbox: the pod stays Pending in ContainerCreating
+    /// and the kubelet posts FailedCreatePodSandBox Warnings on the pod (seen on the lab with a
+    /// runtime that refused the sandbox's spec), never on the Job.
+    SandboxFails,
     /// The Job's terminal condition is written before the pod's terminated status, and the
     /// pod's status arrives late.
     JobFirst,
@@ -977,6 +981,27 @@ impl Double {
             return;
         }
         match cfg.mode {
+            Mode::SandboxFails => {
+                self.with(|i| {
+                    i.update("pods", ns, &pod_name, |p| {
+                        p["status"]["containerStatuses"] = json!([{"name": "runner", "ready": false, "restartCount": 0,
+                            "image": "registry.example/runner", "imageID": "",
+                            "state": {"waiting": {"reason": "ContainerCreating"}}}]);
+                    });
+                    let n = i.next_id;
+                    let pod_uid = i.get("pods", ns, &pod_name).map(|p| p["metadata"]["uid"].clone());
+                    i.create(
+                        "events",
+                        json!({"metadata": {"name": format!("{pod_name}.{n:x}"), "namespace": ns},
+                               "type": "Warning", "reason": "FailedCreatePodSandBox",
+                               "message": "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to create containerd task: OCI runtime create failed",
+                               "involvedObject": {"kind": "Pod", "name": pod_name, "namespace": ns, "uid": pod_uid},
+                               "count": 4}),
+                    )
+                    .ok();
+                });
+                return;
+            }
             Mode::ImagePull => {
                 self.with(|i| {
                     i.update("pods", ns, &pod_name, |p| {
