@@ -44,7 +44,7 @@ enum Command {
 #[derive(Args, Debug)]
 struct RunArgs {
     /// The whole run as one JSON document (then no other run flag and no program).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["wall_time", "cpu_time", "memory", "output_limit", "file_size_limit", "open_files", "ro", "rx", "rw", "report", "stdout", "stderr", "stdin", "cwd", "env", "profile", "termination_log"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["wall_time", "cpu_time", "memory", "output_limit", "file_size_limit", "open_files", "ro", "rx", "rw", "report", "stdout", "stderr", "stdin", "inherit_stdin", "cwd", "env", "profile", "termination_log"])]
     spec: Option<PathBuf>,
     /// Wall-clock limit (seconds, or 500ms, 2s, 1m).
     #[arg(long, value_name = "SECS")]
@@ -85,6 +85,10 @@ struct RunArgs {
     /// Feed this file to the program's standard input (default: /dev/null).
     #[arg(long, value_name = "FILE")]
     stdin: Option<PathBuf>,
+    /// Hand the runner's own standard input to the program (only when asked: the default is
+    /// /dev/null).
+    #[arg(long, conflicts_with = "stdin")]
+    inherit_stdin: bool,
     /// Working directory (default: the first --rw directory, else /).
     #[arg(long, value_name = "DIR")]
     cwd: Option<PathBuf>,
@@ -141,6 +145,7 @@ impl RunArgs {
             env,
             cwd: self.cwd,
             stdin: self.stdin,
+            inherit_stdin: self.inherit_stdin,
             report: self.report,
             stdout: self.stdout,
             stderr: self.stderr,

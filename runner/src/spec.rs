@@ -55,6 +55,11 @@ pub struct RunSpec {
     /// File read as the program's standard input (default: `/dev/null`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdin: Option<PathBuf>,
+    /// Hand the runner's own standard input to the program instead of `/dev/null`. Only on
+    /// request: whatever the caller's stdin holds (a terminal, a pipe with someone else's
+    /// data) would otherwise be readable by hostile code. Not with `stdin`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inherit_stdin: bool,
     /// Where the JSON report goes (default: the runner's standard output).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<PathBuf>,
@@ -193,6 +198,9 @@ impl RunSpec {
                     "environment variable {name} may not be set (names starting with {p} are refused)"
                 ));
             }
+        }
+        if self.inherit_stdin && self.stdin.is_some() {
+            return bad("give either stdin or inherit_stdin, not both".into());
         }
         if self.limits.open_files == Some(0) {
             return bad("limits.open_files must be at least 1".into());

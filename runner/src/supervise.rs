@@ -35,6 +35,15 @@ const STDERR_TAIL: usize = 512;
 /// How many entries of the writable paths are inspected for files past the size limit.
 const SCAN_MAX_ENTRIES: usize = 10_000;
 
+/// Where a program's standard input comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StdinFrom {
+    /// A file the runner opens (`/dev/null` unless the spec names one).
+    File(PathBuf),
+    /// The runner's own standard input, only when the spec asks for it.
+    Inherit,
+}
+
 /// A spec resolved against a profile: everything needed to run, nothing left optional.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -46,7 +55,7 @@ pub struct Settings {
     pub stack_bytes: u64,
     pub identity: Option<(Uid, Gid)>,
     pub min_landlock_abi: u32,
-    pub stdin: PathBuf,
+    pub stdin: StdinFrom,
     pub stdout: Option<PathBuf>,
     pub stderr: Option<PathBuf>,
     pub profile_sha256: String,
@@ -171,10 +180,11 @@ impl Settings {
             stack_bytes: profile.limits.stack.bytes(),
             identity,
             min_landlock_abi: profile.min_landlock_abi,
-            stdin: spec
-                .stdin
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("/dev/null")),
+            stdin: match (&spec.stdin, spec.inherit_stdin) {
+                (_, true) => StdinFrom::Inherit,
+                (Some(p), false) => StdinFrom::File(p.clone()),
+                (None, false) => StdinFrom::File(PathBuf::from("/dev/null")),
+            },
             stdout: spec.stdout.clone(),
             stderr: spec.stderr.clone(),
             profile_sha256: profile.sha256.clone(),
@@ -841,7 +851,10 @@ fn handle_signals(procs: &mut [Proc], signals: &SignalFd) {
 pub fn run(settings: &Settings, signals: &SignalFd) -> Report {
     let blank = settings.blank_report();
     let io = (|| -> std::io::Result<_> {
-        let stdin = OwnedFd::from(File::open(&settings.stdin)?);
+        let stdin = match &settings.stdin {
+            StdinFrom::File(p) => OwnedFd::from(File::open(p)?),
+            StdinFrom::Inherit => std::io::stdin().as_fd().try_clone_to_owned()?,
+        };
         let sink = |p: &Option<PathBuf>| {
             p.as_deref()
                 .map(create_sink)

@@ -36,7 +36,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
@@ -68,6 +68,9 @@ const RUNNER_ENV: &[(&str, &str)] = &[
 const SECRET_CONTENT: &str = "file-secret-9b2e77c4d1 (the program must never see this)\n";
 const CANARY_CONTENT: &str = "canary: nothing may change me\n";
 const DATA_CONTENT: &str = "alpha beta gamma\ndelta epsilon zeta\neta theta iota\n";
+/// The runner's own standard input in every trial: the program must never see it unless
+/// the run asks for it (`--inherit-stdin`).
+const RUNNER_STDIN_CONTENT: &str = "runner-stdin-7e3a9c51 (only --inherit-stdin hands this on)\n";
 const VICTIM_CONTENT: &str = "victim: the runner must not write through a symlink\n";
 
 const STATUSES: &[&str] = &[
@@ -212,6 +215,7 @@ struct World {
     outside: PathBuf,
     secret: PathBuf,
     data: PathBuf,
+    runner_in: PathBuf,
     runner_out: PathBuf,
     runner_err: PathBuf,
     tcp: TcpListener,
@@ -241,6 +245,8 @@ impl World {
         write(&data, DATA_CONTENT, 0o666)?;
         let tlog = report_dir.join("termination-log");
         write(&tlog, "", 0o666)?;
+        let runner_in = root.join("runner-stdin.txt");
+        write(&runner_in, RUNNER_STDIN_CONTENT, 0o600)?;
         let tcp = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("tcp bind: {e}"))?;
         tcp.set_nonblocking(true).map_err(|e| e.to_string())?;
         let udp = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("udp bind: {e}"))?;
@@ -249,6 +255,7 @@ impl World {
             report: report_dir.join("report.json"),
             stdout: report_dir.join("stdout.txt"),
             stderr: report_dir.join("stderr.txt"),
+            runner_in,
             runner_out: root.join("runner-stdout.txt"),
             runner_err: root.join("runner-stderr.txt"),
             _tmp: tmp,
@@ -326,14 +333,16 @@ impl World {
         Ok(args)
     }
 
-    /// Starts the runner with the output redirected to files and secrets in its environment.
+    /// Starts the runner with the output redirected to files, secrets in its environment and
+    /// data on its standard input, which the program must see only when the run asks.
     fn spawn(&self, mode: Mode, args: &[String]) -> Res<std::process::Child> {
+        let input = fs::File::open(&self.runner_in).map_err(|e| e.to_string())?;
         let out = fs::File::create(&self.runner_out).map_err(|e| e.to_string())?;
         let err = fs::File::create(&self.runner_err).map_err(|e| e.to_string())?;
         let mut cmd = mode.command();
         cmd.args(args)
             .envs(RUNNER_ENV.iter().copied())
-            .stdin(Stdio::null())
+            .stdin(input)
             .stdout(out)
             .stderr(err);
         cmd.spawn().map_err(|e| format!("spawn runner: {e}"))
@@ -588,6 +597,10 @@ fn check_program(w: &World, p: &Program, mode: Mode, exit: ExitStatus) -> Res {
             "the runner's {name} leaked into the output"
         );
     }
+    ensure!(
+        !everything.contains(RUNNER_STDIN_CONTENT.trim_end()),
+        "the runner's standard input reached the program"
+    );
 
     // Output caps and the captured files.
     check_output_cap(
@@ -791,6 +804,35 @@ fn enforcement(mode: Mode) -> Res {
     check().map_err(|e| format!("{e}\n{}", w.context(status.ok())))
 }
 
+/// `--inherit-stdin` hands the runner's own standard input on; only then does the program
+/// read it (every other trial checks that it does not).
+fn stdin_inherited_when_asked(mode: Mode) -> Res {
+    let w = World::new()?;
+    let script = tiny_program(&w, "import sys\nsys.stdout.write(sys.stdin.read())\n")?;
+    let args = flag_run(
+        &w,
+        &script,
+        &["--inherit-stdin"],
+        &[PYTHON, &script.display().to_string()],
+    )?;
+    let mut child = w.spawn(mode, &args)?;
+    let status = wait_deadline(&mut child, Duration::from_secs(30));
+    let check = || -> Res {
+        let st = status.clone()?;
+        ensure!(st.code() == Some(0), "runner exit status {st:?}");
+        let report = read_report(&w)?;
+        ensure!(report["status"] == "ok", "status is {}", report["status"]);
+        check_enforced(&report, mode)?;
+        let got = read_lossy(&w.stdout);
+        ensure!(
+            got == RUNNER_STDIN_CONTENT,
+            "the program read {got:?} from the inherited stdin"
+        );
+        Ok(())
+    };
+    check().map_err(|e| format!("{e}\n{}", w.context(status.ok())))
+}
+
 /// A refused command line or spec: exit 2, a message naming the problem, no report, nothing
 /// run; and (`tlog`) the reason in the termination log too.
 fn refused(
@@ -985,6 +1027,31 @@ fn spec_trials() -> Vec<Trial> {
             }),
         ),
         (
+            "stdin_and_inherit_stdin_flags",
+            "cannot be used with",
+            Box::new(|w, s| {
+                flag_run(
+                    w,
+                    s,
+                    &["--stdin", "/dev/null", "--inherit-stdin"],
+                    &[PYTHON, &s.display().to_string()],
+                )
+            }),
+        ),
+        (
+            "stdin_and_inherit_stdin_in_spec",
+            "not both",
+            Box::new(|w, s| {
+                let doc = format!(
+                    r#"{{"program":["{PYTHON}","{}"],"report":"{}","termination_log":"{}","stdin":"/dev/null","inherit_stdin":true}}"#,
+                    s.display(),
+                    w.report.display(),
+                    w.tlog.display()
+                );
+                spec_file(w, &doc)
+            }),
+        ),
+        (
             "stdout_inside_rw",
             "writable path",
             Box::new(|w, s| {
@@ -1007,6 +1074,8 @@ fn spec_trials() -> Vec<Trial> {
             let tlog = !matches!(
                 name,
                 "bad_size_flag"
+                    | "stdin_and_inherit_stdin_flags"
+                    | "stdin_and_inherit_stdin_in_spec"
                     | "unknown_field"
                     | "unknown_limit"
                     | "bad_size_in_spec"
@@ -1195,6 +1264,11 @@ fn main() {
             format!("sandbox::enforced::{}", mode.name()),
             mode,
             move || enforcement(mode),
+        ));
+        trials.push(moded(
+            format!("sandbox::stdin_inherited_when_asked::{}", mode.name()),
+            mode,
+            move || stdin_inherited_when_asked(mode),
         ));
     }
     trials.extend(spec_trials());
