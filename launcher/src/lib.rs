@@ -5,7 +5,8 @@
 //! - [`plan`]: a pure function from a match to the ConfigMap and Job that run it;
 //! - [`local`] and [`cluster`]: the two backends (local and kube), both returning an
 //!   [`outcome::Outcome`];
-//! - [`batch`]: many matches with bounded concurrency and priorities.
+//! - [`batch`]: many matches with bounded concurrency and priorities;
+//! - [`terminal`]: match text (players' logs, reasons) escaped for the operator's terminal.
 #![forbid(unsafe_code)]
 
 pub mod backend;
@@ -19,5 +20,6 @@ pub mod outcome;
 pub mod plan;
 pub mod preflight;
 pub mod request;
+pub mod terminal;
 
 pub use error::{LaunchError, RequestError};

@@ -17,6 +17,7 @@ use launcher::local::{LocalBackend, LocalConfig};
 use launcher::outcome::{self, Outcome};
 use launcher::plan::{self, ClusterSettings};
 use launcher::request::{LimitsRequest, Match, MatchRequest, PlayerInput};
+use launcher::terminal::{SECTION, escape, log_body};
 use runner::units::{Secs, Size};
 use serde::Serialize;
 
@@ -357,7 +358,7 @@ fn print_json<T: Serialize>(v: &T) -> anyhow::Result<()> {
 fn print_outcome(o: &Outcome, fmt: OutputFormat) -> anyhow::Result<ExitCode> {
     match fmt {
         OutputFormat::Json => print_json(o)?,
-        OutputFormat::Table => print!("{}", o.table()),
+        OutputFormat::Table => print!("{}", escape(&o.table())),
     }
     Ok(ExitCode::from(o.exit_code()))
 }
@@ -448,7 +449,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "passed": p.passed(),
                     "checks": p.checks,
                 }))?,
-                OutputFormat::Table => print!("{}", p.table()),
+                OutputFormat::Table => print!("{}", escape(&p.table())),
             }
             Ok(ExitCode::from(if p.passed() {
                 exit::OK
@@ -460,7 +461,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let st = backend(g).await?.status(ns, id).await?;
             match fmt {
                 OutputFormat::Json => print_json(&st)?,
-                OutputFormat::Table => print!("{}", st.table()),
+                OutputFormat::Table => print!("{}", escape(&st.table())),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -479,12 +480,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 OutputFormat::Json => print_json(&logs)?,
                 OutputFormat::Table => {
                     for l in logs {
+                        // A player's log is its raw bytes: escaped, and no body line
+                        // can pass for a section header.
                         println!(
-                            "==> {}{} <==",
-                            l.source,
+                            "{SECTION} {}{} <==",
+                            escape(&l.source),
                             if l.truncated { " (truncated)" } else { "" }
                         );
-                        print!("{}", l.text);
+                        print!("{}", log_body(&l.text));
                         if !l.text.ends_with('\n') {
                             println!();
                         }
@@ -521,7 +524,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let entries = backend(g).await?.list(ns).await?;
             match fmt {
                 OutputFormat::Json => print_json(&entries)?,
-                OutputFormat::Table => print!("{}", outcome::list_table(&entries)),
+                OutputFormat::Table => print!("{}", escape(&outcome::list_table(&entries))),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -588,7 +591,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             match fmt {
                 OutputFormat::Json => print_json(&serde_json::json!({ "summary": summary }))?,
-                OutputFormat::Table => eprint!("{}", summary.table()),
+                OutputFormat::Table => eprint!("{}", escape(&summary.table())),
             }
             Ok(ExitCode::from(summary.exit_code()))
         }
@@ -635,7 +638,7 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("launcher: {e:#}");
+            eprintln!("launcher: {}", escape(&format!("{e:#}")));
             let code = e
                 .downcast_ref::<LaunchError>()
                 .map_or(exit::INTERNAL, LaunchError::exit_code);

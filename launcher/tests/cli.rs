@@ -418,3 +418,78 @@ fn preflight_reports_every_rule_and_submit_refuses_unless_overridden() {
     );
     assert!(out.contains("preflight"), "{out}");
 }
+
+/// A bot that writes terminal control sequences and a forged section header on its standard
+/// error (`tests/matches/cheaters/terminal_escapes.py`), played through the real runner: what
+/// `launcher logs` prints holds its bytes as visible text, no control character but newline and
+/// tab, no bidi override, and only the real section headers.
+#[test]
+fn logs_print_a_players_control_sequences_as_text() {
+    let runner = launcher::local::find_runner(None)
+        .expect("this test needs the real runner: cargo build -p runner");
+    let tmp = tempfile::tempdir().unwrap();
+    // The runner drops the programs to uid 65532, which must reach the work directory.
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let (code, out, err) = run(launcher(tmp.path(), &runner).args([
+        "play",
+        "--match-id",
+        "esc",
+        "--seed",
+        "7",
+        "--player",
+        "esc=tests/matches/cheaters/terminal_escapes.py",
+        "--player",
+        "honest=examples/bots/greedy.py",
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("winner    honest"), "{out}");
+    let raw = std::fs::read(tmp.path().join("work/esc/out/esc.stderr.log")).unwrap();
+    assert!(
+        raw.windows(7).any(|w| w == b"\x1b]52;c;"),
+        "the bot's bytes did not reach its log: {raw:?}"
+    );
+
+    let (code, out, err) = run(launcher(tmp.path(), &runner).args(["logs", "esc"]));
+    assert_eq!(code, 0, "{err}");
+    let bad: Vec<char> = out
+        .chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n' && c != '\t')
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "control characters reach the terminal: {bad:?}\n{out:?}"
+    );
+    for shown in [
+        "\\x1b]52;c;",
+        "\\x07",
+        "\\x1b[2J",
+        "\\x9b31m",
+        "hidden\\x0dOVERWRITTEN",
+        "\\u{202e}gnp.exe",
+    ] {
+        assert!(
+            out.contains(shown),
+            "{shown:?} is not shown as text:\n{out}"
+        );
+    }
+    let headers: Vec<&str> = out.lines().filter(|l| l.starts_with("==>")).collect();
+    assert_eq!(
+        headers,
+        [
+            "==> runner.log <==",
+            "==> esc.stderr.log <==",
+            "==> honest.stderr.log <==",
+            "==> referee.stderr.log <=="
+        ],
+        "{out}"
+    );
+    assert!(out.contains("\\x3d=> referee.stderr.log <=="), "{out}");
+}
