@@ -9,7 +9,7 @@
 //!   with arguments built to satisfy that rule's conditions; the run must end `ok`.
 //! - `denied_syscalls_kill_the_program`: calls outside the allowlist, one run each; each
 //!   must end `policy_violation` by SIGSYS before the next line prints.
-//! - `argument_conditions_are_enforced`: clone, ioctl, prlimit64, socket, socketpair, clone3
+//! - `argument_conditions_are_enforced`: clone, fcntl, ioctl, prlimit64, socket, socketpair, clone3
 //!   and threads, one run each.
 //! - `x32_syscall_numbers_are_killed`: the x32 guard the build script puts in front.
 //! - `policy_file_is_commented_and_its_digest_is_reported`: comments and sha256.
@@ -945,6 +945,36 @@ fn argument_conditions_are_enforced() {
                 "0".into(),
             ],
             Verdict::Kill,
+        ),
+        (
+            "fcntl(0, F_GETLK, buf)".into(),
+            "fcntl",
+            vec!["0".into(), "5".into(), "BUF".into()],
+            Verdict::Kill,
+        ),
+        (
+            "fcntl(0, F_SETLK, buf)".into(),
+            "fcntl",
+            vec!["0".into(), "6".into(), "BUF".into()],
+            Verdict::Kill,
+        ),
+        (
+            "fcntl(0, F_SETPIPE_SZ, 1 MiB)".into(),
+            "fcntl",
+            vec!["0".into(), "1031".into(), "0x100000".into()],
+            Verdict::Kill,
+        ),
+        (
+            "fcntl(0, F_GETFD) with a high bit set above the 32-bit command".into(),
+            "fcntl",
+            vec!["0".into(), "0x100000001".into()],
+            Verdict::Allow,
+        ),
+        (
+            "fcntl(0, F_GETFL)".into(),
+            "fcntl",
+            vec!["0".into(), "3".into()],
+            Verdict::Allow,
         ),
         (
             "ioctl(0, TIOCSTI)".into(),
