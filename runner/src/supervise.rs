@@ -598,7 +598,7 @@ impl Proc {
 
     /// Reads resident size and CPU time from /proc/PID/stat; stops the program past a limit.
     fn sample(&mut self) {
-        let Some((cpu_ms, rss_kib)) = self.child.and_then(proc_stat) else {
+        let Some((cpu_ms, rss_kib)) = self.child.and_then(group_stat) else {
             return;
         };
         self.peak_rss_kib = self.peak_rss_kib.max(rss_kib);
@@ -884,20 +884,39 @@ pub fn run(settings: &Settings, signals: &SignalFd) -> Report {
     p.finish(oom_kill)
 }
 
-/// (CPU ms, resident KiB) of a process.
-fn proc_stat(pid: Pid) -> Option<(u64, u64)> {
-    let mut text = String::new();
-    File::open(format!("/proc/{pid}/stat"))
+/// (CPU ms, resident KiB) of a whole thread group. The leader's entry counts the CPU time of
+/// every thread, but its resident size is that of its own memory map: none once the leader has
+/// ended (a raw `exit`) while other threads live on, a zombie leader. Every thread shares one
+/// map, so the resident size then comes from any thread still alive.
+fn group_stat(pid: Pid) -> Option<(u64, u64)> {
+    let (cpu_ms, rss_kib, zombie) = task_stat(&format!("/proc/{pid}/stat"))?;
+    if !zombie && rss_kib > 0 {
+        return Some((cpu_ms, rss_kib));
+    }
+    let live = std::fs::read_dir(format!("/proc/{pid}/task"))
         .ok()?
-        .read_to_string(&mut text)
-        .ok()?;
+        .flatten()
+        .filter(|e| e.file_name().to_str() != Some(&pid.to_string()))
+        .find_map(|e| {
+            let (_, rss, zombie) = task_stat(&format!("{}/stat", e.path().display()))?;
+            (!zombie).then_some(rss)
+        });
+    Some((cpu_ms, live.unwrap_or(rss_kib)))
+}
+
+/// (CPU ms, resident KiB, a zombie) from one `/proc/.../stat` file.
+fn task_stat(path: &str) -> Option<(u64, u64, bool)> {
+    let mut text = String::new();
+    File::open(path).ok()?.read_to_string(&mut text).ok()?;
     // The command name may contain spaces and parentheses: fields start after the last ')'.
     let fields: Vec<&str> = text
         .get(text.rfind(')')? + 2..)?
         .split_ascii_whitespace()
         .collect();
     let num = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
-    // Fields 14, 15 (utime, stime) and 24 (rss), counted from 1 with field 3 at index 0.
+    // Fields 3 (state), 14, 15 (utime, stime) and 24 (rss), counted from 1 with field 3 at
+    // index 0.
+    let zombie = fields.first().is_some_and(|s| *s == "Z");
     let (utime, stime, rss_pages) = (num(11)?, num(12)?, num(21)?);
     // SAFETY: sysconf with a valid name has no preconditions.
     let tck = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
@@ -905,7 +924,11 @@ fn proc_stat(pid: Pid) -> Option<(u64, u64)> {
         .max(1);
     // SAFETY: as above.
     let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
-    Some(((utime + stime) * 1000 / tck, rss_pages * page / 1024))
+    Some((
+        (utime + stime) * 1000 / tck,
+        rss_pages * page / 1024,
+        zombie,
+    ))
 }
 
 /// Reaps every exited child (the runner may be PID 1 and inherit orphans), recording the
@@ -1007,8 +1030,9 @@ fn fmt_bytes(b: u64) -> String {
     crate::units::Size(b).to_string()
 }
 
-/// The verdict, from facts in a fixed precedence: the supervisor's own stop first (it knows
-/// why it killed), then what the exit status proves, then what the run left behind.
+/// The verdict, from facts in a fixed precedence: a cancellation, the sampler's memory stop,
+/// then the measured peak memory, then the supervisor's other stops (it knows why it killed),
+/// the measured CPU time, what the exit status proves, and what the run left behind.
 fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict {
     let v = |status, reason: String| Verdict {
         status,
@@ -1039,11 +1063,33 @@ fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict
     // exit (or be stopped at the end of a match) before it sees; the figure measured after
     // exit is exact and decides whenever the supervisor did not stop the program for a limit.
     let cpu_over = f.cpu_ms > l.cpu_ms;
+    let peak_over = f.max_rss_kib.saturating_mul(1024) > l.memory_bytes;
     match f.stop {
         Some(Stop::Cancel(s)) => {
             return v(
                 Status::Cancelled,
                 format!("the run was cancelled ({s}) before the program ended"),
+            );
+        }
+        Some(Stop::Memory { rss_kib }) => {
+            return mem(
+                MemorySignal::RssSampler,
+                format!(
+                    "the program used more than {mem_limit} of memory ({} resident when stopped)",
+                    fmt_kib(rss_kib)
+                ),
+            );
+        }
+        // Memory held past the limit is the program's doing whatever else then happened (it
+        // was killed at the wall limit or at the end of the match, or exited by itself), and
+        // it was the node's memory: the measured peak decides before any other verdict.
+        _ if peak_over => {
+            return mem(
+                MemorySignal::PeakRss,
+                format!(
+                    "the program's peak memory {} was over the limit of {mem_limit}",
+                    fmt_kib(f.max_rss_kib)
+                ),
             );
         }
         Some(Stop::Wall) => {
@@ -1056,15 +1102,6 @@ fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict
             );
         }
         Some(Stop::Cpu) => return cpu(),
-        Some(Stop::Memory { rss_kib }) => {
-            return mem(
-                MemorySignal::RssSampler,
-                format!(
-                    "the program used more than {mem_limit} of memory ({} resident when stopped)",
-                    fmt_kib(rss_kib)
-                ),
-            );
-        }
         Some(Stop::MatchOver) | None if cpu_over => return cpu(),
         Some(Stop::MatchOver) => {
             return v(
@@ -1116,15 +1153,6 @@ fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict
             format!(
                 "the program tried to write a file larger than {}",
                 fmt_bytes(l.file_size_bytes)
-            ),
-        );
-    }
-    if f.max_rss_kib.saturating_mul(1024) > l.memory_bytes {
-        return mem(
-            MemorySignal::PeakRss,
-            format!(
-                "the program's peak memory {} was over the limit of {mem_limit}",
-                fmt_kib(f.max_rss_kib)
             ),
         );
     }
@@ -1291,6 +1319,28 @@ mod tests {
         assert_eq!(verdict(&f, &l, None).status, Status::TimeoutCpu);
         f.stop = Some(Stop::Wall);
         assert_eq!(verdict(&f, &l, None).status, Status::TimeoutWall);
+        // Memory over the limit that the sampler missed decides before the wall limit, the
+        // end of a match or the exit status; only a cancellation comes first.
+        for stop in [
+            Some(Stop::MatchOver),
+            Some(Stop::Wall),
+            Some(Stop::Cpu),
+            None,
+        ] {
+            let mut f = facts(Some(libc::SIGKILL));
+            f.stop = stop;
+            f.max_rss_kib = 100_000;
+            let v = verdict(&f, &l, None);
+            assert_eq!(
+                (v.status, v.memory_signal),
+                (Status::MemoryLimit, Some(MemorySignal::PeakRss)),
+                "{stop:?}"
+            );
+        }
+        let mut f = facts(Some(libc::SIGKILL));
+        f.stop = Some(Stop::Cancel(Signal::SIGTERM));
+        f.max_rss_kib = 100_000;
+        assert_eq!(verdict(&f, &l, None).status, Status::Cancelled);
         let mut f = facts(Some(exited(1)));
         f.max_rss_kib = 100_000;
         assert_eq!(
@@ -1301,7 +1351,7 @@ mod tests {
 
     #[test]
     fn proc_stat_reads_this_process() {
-        let (_, rss) = proc_stat(nix::unistd::getpid()).unwrap();
+        let (_, rss) = group_stat(nix::unistd::getpid()).unwrap();
         assert!(rss > 0);
     }
 
