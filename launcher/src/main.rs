@@ -396,7 +396,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "launcher: note: placeholder image; pass --image REPO@sha256:DIGEST for a real cluster"
                 );
             }
-            print!("{}", p.to_yaml(*as_pod).map_err(LaunchError::from)?);
+            match fmt {
+                // The objects as a JSON list, for clients that create them themselves.
+                OutputFormat::Json if *as_pod => {
+                    print_json(&serde_json::json!([p.config_map, p.pod()]))?;
+                }
+                OutputFormat::Json => print_json(&serde_json::json!([p.config_map, p.job]))?,
+                OutputFormat::Table => print!("{}", p.to_yaml(*as_pod).map_err(LaunchError::from)?),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Play {

@@ -401,8 +401,14 @@ async fn status_suspend_resume_logs_list_and_gc() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(k.status(None, "s").await.unwrap().state, State::Running);
 
+    let started = d.object("jobs", "match-s").unwrap()["status"]["startTime"].clone();
     k.set_suspended(None, "s", true).await.unwrap();
     assert_eq!(k.status(None, "s").await.unwrap().state, State::Suspended);
+    assert_eq!(
+        d.object("jobs", "match-s").unwrap()["status"]["startTime"],
+        started,
+        "a real Job keeps startTime while suspended (seen on the lab)"
+    );
     assert_eq!(
         d.names("pods"),
         Vec::<String>::new(),

@@ -908,14 +908,18 @@ impl Double {
                 for p in pods {
                     i.remove("pods", ns, &p);
                 }
+                // As the real Job controller: startTime stays while suspended and is set anew on
+                // resume (when the pod is created again), so the deadline counts from the resume.
                 i.update("jobs", ns, name, |j| {
-                    j["status"] = json!({"active": 0, "conditions": [{"type": "Suspended", "status": "True", "reason": "JobSuspended"}]});
+                    let start = j["status"]["startTime"].clone();
+                    j["status"] = json!({"active": 0, "startTime": start, "conditions": [{"type": "Suspended", "status": "True", "reason": "JobSuspended"}]});
                 });
             });
         } else {
             self.with(|i| {
                 i.update("jobs", ns, name, |j| {
-                    j["status"] = json!({"conditions": [{"type": "Suspended", "status": "False", "reason": "JobResumed"}]});
+                    let start = j["status"]["startTime"].clone();
+                    j["status"] = json!({"startTime": start, "conditions": [{"type": "Suspended", "status": "False", "reason": "JobResumed"}]});
                 });
             });
             self.spawn_controller(ns, name);
