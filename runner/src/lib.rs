@@ -24,4 +24,5 @@ pub mod control;
 pub mod matches;
 pub mod policy;
 pub mod sandbox;
+pub mod scan;
 pub mod supervise;

@@ -32,8 +32,6 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(10);
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
 /// Bytes of standard error kept in memory to quote the last line in the report's reason.
 const STDERR_TAIL: usize = 512;
-/// How many entries of the writable paths are inspected for files past the size limit.
-const SCAN_MAX_ENTRIES: usize = 10_000;
 
 /// Where a program's standard input comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -664,15 +662,28 @@ impl Proc {
         report.enforced.capabilities_dropped = true;
 
         let l = &self.settings.limits;
-        let file_over = self.exit.is_some()
-            && self.stop.is_none()
-            && any_file_over(&self.settings.access.rw, l.file_size_bytes);
+        // A file past the limit proves a write went past it (the kernel cuts at limit+1 bytes):
+        // the only trace a program that catches EFBIG leaves.
+        let scan = if self.exit.is_some() && self.stop.is_none() {
+            let roots: Vec<&Path> = self
+                .settings
+                .access
+                .rw
+                .iter()
+                .map(PathBuf::as_path)
+                .filter(|p| *p != Path::new("/dev/null"))
+                .collect();
+            crate::scan::scan(&roots, l.file_size_bytes)
+        } else {
+            crate::scan::Scan::default()
+        };
         let facts = Facts {
             stop: self.stop,
             exit: self.exit.map(|e| e.status),
             cpu_ms: report.cpu_ms,
             max_rss_kib: report.max_rss_kib,
-            file_over,
+            file_over: scan.file_over,
+            scan_unfinished: scan.unfinished,
             oom_kill,
         };
         let v = verdict(&facts, l, last_line(tail));
@@ -961,36 +972,6 @@ fn cgroup_oom_kills() -> Option<u64> {
         .and_then(|n| n.trim().parse().ok())
 }
 
-/// Whether a regular file under the writable paths grew past the size limit. The kernel cuts
-/// writes at limit+1 bytes, so a file that long proves the program tried to go further.
-/// Symlinks are never followed; the walk is bounded.
-fn any_file_over(rw: &[PathBuf], limit: u64) -> bool {
-    let mut stack: Vec<PathBuf> = rw
-        .iter()
-        .filter(|p| p.as_path() != Path::new("/dev/null"))
-        .cloned()
-        .collect();
-    let mut seen = 0usize;
-    while let Some(p) = stack.pop() {
-        seen += 1;
-        if seen > SCAN_MAX_ENTRIES {
-            return false;
-        }
-        let Ok(meta) = std::fs::symlink_metadata(&p) else {
-            continue;
-        };
-        if meta.is_file() && meta.len() > limit {
-            return true;
-        }
-        if meta.is_dir()
-            && let Ok(entries) = std::fs::read_dir(&p)
-        {
-            stack.extend(entries.flatten().map(|e| e.path()));
-        }
-    }
-    false
-}
-
 fn last_line(tail: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(tail);
     let line = text.lines().rev().find(|l| !l.trim().is_empty())?.trim();
@@ -999,13 +980,15 @@ fn last_line(tail: &[u8]) -> Option<String> {
 }
 
 /// What the supervisor observed, for [`verdict`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Facts {
     stop: Option<Stop>,
     exit: Option<libc::c_int>,
     cpu_ms: u64,
     max_rss_kib: u64,
     file_over: bool,
+    /// Why the scan of the writable paths could not finish.
+    scan_unfinished: Option<String>,
     oom_kill: bool,
 }
 
@@ -1050,12 +1033,18 @@ fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict
         .filter(|s| libc::WIFSIGNALED(*s))
         .map(|s| libc::WTERMSIG(s));
     let cpu = || {
+        // The sampler's tick-based reading can pass the limit while the figure measured at
+        // exit stays just under it: quote the measured figure only when it shows the overrun.
+        let measured = if f.cpu_ms > l.cpu_ms {
+            format!(" ({} measured)", fmt_ms(f.cpu_ms))
+        } else {
+            String::new()
+        };
         v(
             Status::TimeoutCpu,
             format!(
-                "the program used more than {} of CPU time ({} measured)",
-                fmt_ms(l.cpu_ms),
-                fmt_ms(f.cpu_ms)
+                "the program used more than {} of CPU time{measured}",
+                fmt_ms(l.cpu_ms)
             ),
         )
     };
@@ -1156,6 +1145,16 @@ fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict
             ),
         );
     }
+    // Fail closed: what could not be checked is not passed.
+    if let Some(why) = &f.scan_unfinished {
+        return v(
+            Status::FileSizeLimit,
+            format!(
+                "the program's files could not all be checked against the file-size limit of {} ({why})",
+                fmt_bytes(l.file_size_bytes)
+            ),
+        );
+    }
     let quote = stderr_last
         .map(|l| format!(" (last error line: {l})"))
         .unwrap_or_default();
@@ -1252,6 +1251,7 @@ mod tests {
             cpu_ms: 10,
             max_rss_kib: 1000,
             file_over: false,
+            scan_unfinished: None,
             oom_kill: false,
         }
     }
@@ -1304,6 +1304,12 @@ mod tests {
         let mut f = facts(Some(exited(1)));
         f.file_over = true;
         assert_eq!(verdict(&f, &l, None).status, Status::FileSizeLimit);
+        // A scan that could not finish is not a pass.
+        let mut f = facts(Some(exited(0)));
+        f.scan_unfinished = Some("too many entries".into());
+        let v = verdict(&f, &l, None);
+        assert_eq!(v.status, Status::FileSizeLimit);
+        assert!(v.reason.contains("too many entries"), "{}", v.reason);
         // Past the CPU limit by less than a sampler tick: the measured figure decides, also
         // for a player stopped at the end of a match, but not over the supervisor's own stop.
         let mut f = facts(Some(exited(0)));

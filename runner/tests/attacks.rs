@@ -16,6 +16,7 @@
 //! # memory-signal: rss_sampler   (optional)
 //! # stdout: exact standard output (optional; or a sibling NAME.out file)
 //! # stderr-contains: text (optional, repeatable)
+//! # reason-contains: text in the report's reason (optional, repeatable)
 //! # check: extra checks: tcp udp report-symlink stdout-full stderr-full (optional)
 //! ```
 //!
@@ -118,6 +119,7 @@ struct Header {
     memory_signal: Option<String>,
     stdout: Option<String>,
     stderr_contains: Vec<String>,
+    reason_contains: Vec<String>,
     checks: BTreeSet<String>,
 }
 
@@ -153,6 +155,7 @@ fn parse_header(path: &Path) -> Res<Header> {
             "memory-signal" => h.memory_signal = Some(value.to_owned()),
             "stdout" => h.stdout = Some(format!("{value}\n")),
             "stderr-contains" => h.stderr_contains.push(value.to_owned()),
+            "reason-contains" => h.reason_contains.push(value.to_owned()),
             "check" => h.checks.extend(words()),
             other => return Err(format!("{}: unknown header key {other:?}", path.display())),
         }
@@ -467,17 +470,49 @@ fn check_enforced(report: &Value, mode: Mode) -> Res {
     Ok(())
 }
 
-/// Every regular file under a directory, with its size; symlinks are reported as errors.
+/// Every regular file under a directory, with its size; symlinks are reported as errors. By
+/// directory descriptors, so a tree deeper than PATH_MAX is walked too.
 fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>) -> Res {
-    for entry in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        let meta = fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
-        let ft = meta.file_type();
-        ensure!(!ft.is_symlink(), "a symlink appeared at {}", path.display());
-        if ft.is_dir() {
-            walk(&path, out)?;
+    use nix::fcntl::OFlag;
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let fd = nix::fcntl::open(dir, flags, nix::sys::stat::Mode::empty())
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    walk_at(fd, dir, out)
+}
+
+fn walk_at(fd: std::os::fd::OwnedFd, path: &Path, out: &mut Vec<(PathBuf, u64)>) -> Res {
+    use nix::fcntl::{AtFlags, OFlag};
+    use nix::sys::stat::{Mode, SFlag, fstatat};
+    use std::os::fd::AsRawFd as _;
+    // The descriptor's /proc link is a short path to a directory of any depth.
+    let listing = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    let names = fs::read_dir(&listing)
+        .and_then(|rd| {
+            rd.map(|e| e.map(|e| e.file_name()))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    for name in names {
+        let child = path.join(&name);
+        let st = fstatat(&fd, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
+            .map_err(|e| format!("{}: {e}", child.display()))?;
+        let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+        ensure!(
+            kind != SFlag::S_IFLNK,
+            "a symlink appeared at {}",
+            child.display()
+        );
+        if kind == SFlag::S_IFDIR {
+            let sub = nix::fcntl::openat(
+                &fd,
+                name.as_os_str(),
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| format!("{}: {e}", child.display()))?;
+            walk_at(sub, &child, out)?;
         } else {
-            out.push((path, meta.len()));
+            out.push((child, u64::try_from(st.st_size).unwrap_or(0)));
         }
     }
     Ok(())
@@ -575,6 +610,13 @@ fn check_program(w: &World, p: &Program, mode: Mode, exit: ExitStatus) -> Res {
     }
     for needle in &h.stderr_contains {
         ensure!(err.contains(needle.as_str()), "stderr lacks {needle:?}");
+    }
+    let reason = report["reason"].as_str().unwrap_or("");
+    for needle in &h.reason_contains {
+        ensure!(
+            reason.contains(needle.as_str()),
+            "the reason {reason:?} lacks {needle:?}"
+        );
     }
 
     // Secrets: neither the secret file nor the runner's environment in anything produced.

@@ -1,0 +1,13 @@
+# attack: exhaust the post-run scan: more empty files than it inspects (it stopped at 10,000 and said ok, and a listing held whole raised the runner's own memory), and exit 0
+# expect: file_size_limit
+# exit-code: 0
+# reason-contains: could not all be checked
+# runner-args: --wall-time 60 --cpu-time 20
+# args: {scratch}
+import os
+import sys
+
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+for i in range(100_050):
+    os.close(os.open(f"e{i}", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
+print("100,050 empty files; exiting 0")
