@@ -218,6 +218,9 @@ pub fn referee_limits(m: &Match) -> Limits {
         output: Some(REFEREE_OUTPUT),
         file_size: None,
         open_files: None,
+        // The profile's disk budget: the staging directory holds the replay (up to 64 MiB).
+        disk: None,
+        disk_inodes: None,
     }
 }
 
@@ -255,6 +258,9 @@ pub fn match_spec(m: &Match, layout: &Layout) -> MatchSpec {
                         output: Some(m.limits.output),
                         file_size: None,
                         open_files: None,
+                        // A player has no writable path: nothing to budget.
+                        disk: None,
+                        disk_inodes: None,
                     },
                     // Its own code only: a player never sees another player's code.
                     paths: Paths {

@@ -44,7 +44,7 @@ enum Command {
 #[derive(Args, Debug)]
 struct RunArgs {
     /// The whole run as one JSON document (then no other run flag and no program).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["wall_time", "cpu_time", "memory", "output_limit", "file_size_limit", "open_files", "ro", "rx", "rw", "report", "stdout", "stderr", "stdin", "inherit_stdin", "cwd", "env", "profile", "termination_log"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["wall_time", "cpu_time", "memory", "output_limit", "file_size_limit", "open_files", "disk_limit", "disk_inodes", "ro", "rx", "rw", "report", "stdout", "stderr", "stdin", "inherit_stdin", "cwd", "env", "profile", "termination_log"])]
     spec: Option<PathBuf>,
     /// Wall-clock limit (seconds, or 500ms, 2s, 1m).
     #[arg(long, value_name = "SECS")]
@@ -64,6 +64,12 @@ struct RunArgs {
     /// Open file descriptors.
     #[arg(long, value_name = "N")]
     open_files: Option<u64>,
+    /// Bytes the writable paths may hold in all.
+    #[arg(long, value_name = "SIZE")]
+    disk_limit: Option<Size>,
+    /// Entries (files, directories) the writable paths may hold in all.
+    #[arg(long, value_name = "N")]
+    disk_inodes: Option<u64>,
     /// Grant read access to a path (repeatable).
     #[arg(long, value_name = "PATH")]
     ro: Vec<PathBuf>,
@@ -136,6 +142,8 @@ impl RunArgs {
                 output: self.output_limit,
                 file_size: self.file_size_limit,
                 open_files: self.open_files,
+                disk: self.disk_limit,
+                disk_inodes: self.disk_inodes,
             },
             paths: Paths {
                 ro: self.ro,

@@ -370,9 +370,11 @@ pub fn player_verdict(r: &Report, forfeit: bool) -> PlayerVerdict {
         Status::TimeoutWall | Status::TimeoutCpu => PlayerVerdict::Timeout,
         Status::MemoryLimit => PlayerVerdict::Memory,
         Status::PolicyViolation => PlayerVerdict::PolicyViolation,
-        Status::RuntimeError | Status::Signaled | Status::OutputLimit | Status::FileSizeLimit => {
-            PlayerVerdict::Crash
-        }
+        Status::RuntimeError
+        | Status::Signaled
+        | Status::OutputLimit
+        | Status::FileSizeLimit
+        | Status::DiskLimit => PlayerVerdict::Crash,
         Status::Ok if forfeit => PlayerVerdict::Forfeit,
         Status::Ok => PlayerVerdict::Ok,
     }

@@ -154,8 +154,13 @@ fn render_text(p: &Profile, doc: &Value, kernel_abi: Option<u32>) -> String {
     );
     let _ = writeln!(
         s,
-        "          file size {}, open files {}, stack {}, core 0, memlock 0, msgqueue 0",
+        "          file size {}, open files {}, stack {}, core 0, memlock 0, msgqueue 0,",
         l.file_size, l.open_files, l.stack
+    );
+    let _ = writeln!(
+        s,
+        "          writable paths {} and {} entries in all",
+        l.disk, l.disk_inodes
     );
     let _ = writeln!(s, "  read only:      {}", list(&p.paths.ro));
     let _ = writeln!(

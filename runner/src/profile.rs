@@ -77,6 +77,9 @@ pub struct ProfileLimits {
     pub file_size: Size,
     pub open_files: u64,
     pub stack: Size,
+    /// Bytes and entries the writable paths may hold in all.
+    pub disk: Size,
+    pub disk_inodes: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

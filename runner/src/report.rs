@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a field changes meaning or is added; readers refuse other versions.
-pub const REPORT_VERSION: u32 = 1;
+pub const REPORT_VERSION: u32 = 2;
 
 /// The termination message of a container is cut by the kubelet at 4096 bytes.
 pub const SUMMARY_MAX_BYTES: usize = 4096;
@@ -31,6 +31,8 @@ pub enum Status {
     OutputLimit,
     /// Tried to grow a file past the file-size limit.
     FileSizeLimit,
+    /// Filled the writable paths past their byte or entry budget.
+    DiskLimit,
     /// Made a system call the seccomp policy forbids.
     PolicyViolation,
     /// The runner was asked to stop (SIGTERM or SIGINT) before the program ended.
@@ -50,6 +52,7 @@ impl Status {
             Self::MemoryLimit => "memory_limit",
             Self::OutputLimit => "output_limit",
             Self::FileSizeLimit => "file_size_limit",
+            Self::DiskLimit => "disk_limit",
             Self::PolicyViolation => "policy_violation",
             Self::Cancelled => "cancelled",
             Self::SandboxError => "sandbox_error",
@@ -116,6 +119,9 @@ pub struct AppliedLimits {
     pub output_bytes: u64,
     pub file_size_bytes: u64,
     pub open_files: u64,
+    /// What the writable paths may hold in all: bytes (allocated) and entries.
+    pub disk_bytes: u64,
+    pub disk_inodes: u64,
 }
 
 /// What the sandbox actually put in place, so an auditor can see it per run.

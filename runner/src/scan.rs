@@ -1,4 +1,5 @@
-//! The post-run scan of the writable paths: is any regular file past the size limit?
+//! The scan of the writable paths: is any regular file past the size limit, and how many
+//! entries and bytes do they hold (the disk budget)? Run while the program runs and after.
 //!
 //! The program chose the tree's shape, so the walk must hold whatever shape it finds: it goes
 //! by directory descriptors (`openat`, `fstatat`, `getdents64` relative to the parent), so no
@@ -11,7 +12,7 @@ use std::ffi::CStr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
-/// Entries (of any kind) the walk inspects before it gives up.
+/// The largest entry budget a run may have: the walk inspects at most one entry more.
 pub const MAX_ENTRIES: u64 = 100_000;
 /// Directory levels below a writable path the walk descends.
 pub const MAX_DEPTH: usize = 128;
@@ -21,8 +22,11 @@ const BUF: usize = 32 * 1024;
 /// What the walk found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scan {
-    /// Entries inspected (files, directories, anything else).
+    /// Entries below the roots (files, directories, anything else); the walk stops at one
+    /// past the budget it was given.
     pub entries: u64,
+    /// Bytes allocated to the entries seen (`st_blocks`, so sparse files count what they use).
+    pub bytes: u64,
     /// A regular file longer than the limit.
     pub file_over: bool,
     /// Why the walk stopped before it had seen everything; `None` when it finished.
@@ -73,8 +77,9 @@ fn is_file(st: &libc::stat) -> bool {
     st.st_mode & libc::S_IFMT == libc::S_IFREG
 }
 
-/// Walks every path in `roots` (a missing one is skipped; `/dev/null` is not a tree).
-pub fn scan(roots: &[&Path], size_limit: u64) -> Scan {
+/// Walks every path in `roots` (a missing one is skipped), until it has seen `max_entries` + 1
+/// entries below them.
+pub fn scan(roots: &[&Path], size_limit: u64, max_entries: u64) -> Scan {
     let mut out = Scan::default();
     let mut buf = vec![0u8; BUF];
     for root in roots {
@@ -90,7 +95,6 @@ pub fn scan(roots: &[&Path], size_limit: u64) -> Scan {
                 return out;
             }
         };
-        out.entries += 1;
         if is_file(&st) && u64::try_from(st.st_size).unwrap_or(0) > size_limit {
             out.file_over = true;
         }
@@ -98,10 +102,10 @@ pub fn scan(roots: &[&Path], size_limit: u64) -> Scan {
             continue;
         }
         match open_dir_at(libc::AT_FDCWD, &c) {
-            Ok(fd) => walk(fd, size_limit, &mut buf, &mut out),
+            Ok(fd) => walk(fd, size_limit, max_entries, &mut buf, &mut out),
             Err(e) => out.unfinished = Some(format!("cannot open {}: {e}", root.display())),
         }
-        if out.unfinished.is_some() {
+        if out.unfinished.is_some() || out.entries > max_entries {
             return out;
         }
     }
@@ -111,7 +115,7 @@ pub fn scan(roots: &[&Path], size_limit: u64) -> Scan {
 /// Depth-first from one open directory. Descending into a subdirectory remembers the cookie
 /// of the entry after it and drops the rest of the buffer; coming back seeks there and reads
 /// on, so nothing but one descriptor and one cookie per level is kept.
-fn walk(root: OwnedFd, size_limit: u64, buf: &mut [u8], out: &mut Scan) {
+fn walk(root: OwnedFd, size_limit: u64, max_entries: u64, buf: &mut [u8], out: &mut Scan) {
     let mut stack = vec![Level {
         fd: root,
         resume: None,
@@ -164,10 +168,8 @@ fn walk(root: OwnedFd, size_limit: u64, buf: &mut [u8], out: &mut Scan) {
                     continue;
                 }
                 out.entries += 1;
-                if out.entries > MAX_ENTRIES {
-                    out.unfinished = Some(format!(
-                        "the writable paths hold more than {MAX_ENTRIES} entries"
-                    ));
+                if out.entries > max_entries {
+                    // Over the budget: the verdict needs no more.
                     return;
                 }
                 let st = match stat_at(fd, name) {
@@ -179,6 +181,8 @@ fn walk(root: OwnedFd, size_limit: u64, buf: &mut [u8], out: &mut Scan) {
                         return;
                     }
                 };
+                let blocks = u64::try_from(st.st_blocks).unwrap_or(0);
+                out.bytes = out.bytes.saturating_add(blocks.saturating_mul(512));
                 if is_file(&st) && u64::try_from(st.st_size).unwrap_or(0) > size_limit {
                     out.file_over = true;
                 }
@@ -229,10 +233,13 @@ mod tests {
             std::fs::write(t.path().join(format!("a/f{i}")), b"x").unwrap();
         }
         std::fs::write(deep.join("big"), vec![0u8; 11]).unwrap();
-        let s = scan(&[t.path()], 10);
+        let s = scan(&[t.path()], 10, MAX_ENTRIES);
         assert!(s.file_over && s.unfinished.is_none(), "{s:?}");
-        assert_eq!(s.entries, 1 + 3 + 300 + 1);
-        assert!(!scan(&[t.path()], 11).file_over);
+        assert_eq!(s.entries, 3 + 300 + 1);
+        assert!(s.bytes >= 300 * 512, "{s:?}");
+        let s = scan(&[t.path()], 10, 100);
+        assert_eq!(s.entries, 101, "stops one past the budget");
+        assert!(!scan(&[t.path()], 11, MAX_ENTRIES).file_over);
     }
 
     #[test]
@@ -242,7 +249,7 @@ mod tests {
         std::fs::write(outside.path().join("big"), vec![0u8; 100]).unwrap();
         symlink(outside.path(), t.path().join("link")).unwrap();
         symlink(outside.path().join("big"), t.path().join("big")).unwrap();
-        let s = scan(&[t.path()], 10);
+        let s = scan(&[t.path()], 10, MAX_ENTRIES);
         assert!(!s.file_over && s.unfinished.is_none(), "{s:?}");
     }
 
@@ -281,25 +288,25 @@ mod tests {
             assert_eq!(libc::write(f, b"0123456789ab".as_ptr().cast(), 12), 12);
             libc::close(f);
         }
-        let s = scan(&[t.path()], 10);
+        let s = scan(&[t.path()], 10, MAX_ENTRIES);
         assert!(s.file_over && s.unfinished.is_none(), "{s:?}");
     }
 
     #[test]
-    fn too_deep_or_too_many_is_unfinished() {
+    fn too_deep_is_unfinished() {
         let t = tree();
         let mut d = t.path().to_path_buf();
         for _ in 0..=MAX_DEPTH {
             d.push("d");
         }
         std::fs::create_dir_all(&d).unwrap();
-        let s = scan(&[t.path()], 10);
+        let s = scan(&[t.path()], 10, MAX_ENTRIES);
         assert!(s.unfinished.is_some_and(|u| u.contains("deeper")));
     }
 
     #[test]
     fn missing_roots_are_skipped() {
-        let s = scan(&[Path::new("/nonexistent/scan-test")], 10);
+        let s = scan(&[Path::new("/nonexistent/scan-test")], 10, MAX_ENTRIES);
         assert_eq!(s, Scan::default());
     }
 }

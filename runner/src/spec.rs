@@ -99,6 +99,12 @@ pub struct Limits {
     /// Open file descriptors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_files: Option<u64>,
+    /// Bytes the writable paths may hold in all (allocated blocks of every file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<Size>,
+    /// Entries (files, directories, anything) the writable paths may hold in all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_inodes: Option<u64>,
 }
 
 impl Limits {
@@ -205,10 +211,19 @@ impl RunSpec {
         if self.limits.open_files == Some(0) {
             return bad("limits.open_files must be at least 1".into());
         }
+        if let Some(n) = self.limits.disk_inodes
+            && !(1..=crate::scan::MAX_ENTRIES).contains(&n)
+        {
+            return bad(format!(
+                "limits.disk_inodes must be 1 to {} (the runner walks them all after the run)",
+                crate::scan::MAX_ENTRIES
+            ));
+        }
         for (what, n) in [
             ("memory", self.limits.memory),
             ("output", self.limits.output),
             ("file_size", self.limits.file_size),
+            ("disk", self.limits.disk),
         ] {
             if n == Some(Size(0)) {
                 return bad(format!("limits.{what} must be more than 0"));
@@ -266,6 +281,14 @@ mod tests {
                 "more than 0",
             ),
             (r#"{"program":[]}"#, "program is empty"),
+            (
+                r#"{"program":["/p"],"limits":{"disk_inodes":100001}}"#,
+                "limits.disk_inodes must be 1 to 100000",
+            ),
+            (
+                r#"{"program":["/p"],"limits":{"disk":0}}"#,
+                "limits.disk must be more than 0",
+            ),
             (r#"{"program":["python3"]}"#, "absolute"),
             (
                 r#"{"program":["/p"],"paths":{"rw":["scratch"]}}"#,

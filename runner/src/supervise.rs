@@ -28,6 +28,9 @@ use crate::spec::{RunSpec, SpecError};
 /// speeds (a few GB/s) this bounds the overshoot past the memory limit to tens of MiB; the
 /// address-space backstop bounds it absolutely.
 const SAMPLE_EVERY: Duration = Duration::from_millis(10);
+/// How often the writable paths are measured against the disk budget while the program runs:
+/// a walk of up to the entry budget (10,000 by default) costs milliseconds.
+const DISK_EVERY: Duration = Duration::from_millis(250);
 /// After the child exits, how long to keep draining pipes that something else still holds.
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
 /// Bytes of standard error kept in memory to quote the last line in the report's reason.
@@ -83,6 +86,8 @@ impl Settings {
             output_bytes: l.output.unwrap_or(pl.output).bytes(),
             file_size_bytes: l.file_size.unwrap_or(pl.file_size).bytes(),
             open_files: l.open_files.unwrap_or(pl.open_files),
+            disk_bytes: l.disk.unwrap_or(pl.disk).bytes(),
+            disk_inodes: l.disk_inodes.unwrap_or(pl.disk_inodes),
         };
 
         // Profile paths are defaults for several systems: missing ones grant nothing and are
@@ -263,6 +268,11 @@ enum Stop {
     Output {
         stream: &'static str,
     },
+    /// The writable paths held more than the disk budget (bytes, entries seen).
+    Disk {
+        bytes: u64,
+        entries: u64,
+    },
     /// The match's referee ended; players still running are stopped. Not the player's fault.
     MatchOver,
 }
@@ -425,6 +435,7 @@ pub struct Proc {
     paused: bool,
     peak_rss_kib: u64,
     next_sample: Instant,
+    next_disk: Instant,
     setup: Option<OwnedFd>,
     setup_bytes: Vec<u8>,
     landlock_abi: u32,
@@ -462,6 +473,7 @@ impl Proc {
             paused: false,
             peak_rss_kib: 0,
             next_sample: now,
+            next_disk: now,
             setup: None,
             setup_bytes: Vec::new(),
             landlock_abi: 0,
@@ -587,11 +599,43 @@ impl Proc {
             self.sample();
             self.next_sample = now + SAMPLE_EVERY;
         }
-        Some(
-            self.next_sample
-                .min(wall_end)
-                .min(self.stop_at.unwrap_or(wall_end)),
-        )
+        let mut next = self
+            .next_sample
+            .min(wall_end)
+            .min(self.stop_at.unwrap_or(wall_end));
+        if !self.disk_roots().is_empty() {
+            if now >= self.next_disk {
+                let s = self.scan_disk();
+                if let Some((bytes, entries)) = self.disk_over(&s) {
+                    self.kill(Stop::Disk { bytes, entries });
+                }
+                self.next_disk = Instant::now() + DISK_EVERY;
+            }
+            next = next.min(self.next_disk);
+        }
+        Some(next)
+    }
+
+    /// The writable paths that can hold the program's files.
+    fn disk_roots(&self) -> Vec<&Path> {
+        self.settings
+            .access
+            .rw
+            .iter()
+            .map(PathBuf::as_path)
+            .filter(|p| *p != Path::new("/dev/null"))
+            .collect()
+    }
+
+    fn scan_disk(&self) -> crate::scan::Scan {
+        let l = &self.settings.limits;
+        crate::scan::scan(&self.disk_roots(), l.file_size_bytes, l.disk_inodes)
+    }
+
+    /// (bytes, entries) when a scan shows the writable paths over the disk budget.
+    fn disk_over(&self, s: &crate::scan::Scan) -> Option<(u64, u64)> {
+        let l = &self.settings.limits;
+        (s.bytes > l.disk_bytes || s.entries > l.disk_inodes).then_some((s.bytes, s.entries))
     }
 
     /// Reads resident size and CPU time from /proc/PID/stat; stops the program past a limit.
@@ -665,24 +709,18 @@ impl Proc {
         // A file past the limit proves a write went past it (the kernel cuts at limit+1 bytes):
         // the only trace a program that catches EFBIG leaves.
         let scan = if self.exit.is_some() && self.stop.is_none() {
-            let roots: Vec<&Path> = self
-                .settings
-                .access
-                .rw
-                .iter()
-                .map(PathBuf::as_path)
-                .filter(|p| *p != Path::new("/dev/null"))
-                .collect();
-            crate::scan::scan(&roots, l.file_size_bytes)
+            self.scan_disk()
         } else {
             crate::scan::Scan::default()
         };
+        let disk_over = self.disk_over(&scan);
         let facts = Facts {
             stop: self.stop,
             exit: self.exit.map(|e| e.status),
             cpu_ms: report.cpu_ms,
             max_rss_kib: report.max_rss_kib,
             file_over: scan.file_over,
+            disk_over,
             scan_unfinished: scan.unfinished,
             oom_kill,
         };
@@ -987,6 +1025,8 @@ struct Facts {
     cpu_ms: u64,
     max_rss_kib: u64,
     file_over: bool,
+    /// (bytes, entries) the writable paths held after the run, when over the disk budget.
+    disk_over: Option<(u64, u64)>,
     /// Why the scan of the writable paths could not finish.
     scan_unfinished: Option<String>,
     oom_kill: bool,
@@ -1053,6 +1093,17 @@ fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict
     // exit is exact and decides whenever the supervisor did not stop the program for a limit.
     let cpu_over = f.cpu_ms > l.cpu_ms;
     let peak_over = f.max_rss_kib.saturating_mul(1024) > l.memory_bytes;
+    let disk = |when: &str, bytes: u64, entries: u64| {
+        let what = if entries > l.disk_inodes {
+            format!("more than {} entries", l.disk_inodes)
+        } else {
+            format!("{} (limit {})", fmt_bytes(bytes), fmt_bytes(l.disk_bytes))
+        };
+        v(
+            Status::DiskLimit,
+            format!("the program's writable paths held {what} {when}"),
+        )
+    };
     match f.stop {
         Some(Stop::Cancel(s)) => {
             return v(
@@ -1098,6 +1149,7 @@ fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict
                 "the match ended and the program was stopped by the runner".into(),
             );
         }
+        Some(Stop::Disk { bytes, entries }) => return disk("while it ran", bytes, entries),
         Some(Stop::Output { stream }) => {
             return v(
                 Status::OutputLimit,
@@ -1144,6 +1196,9 @@ fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict
                 fmt_bytes(l.file_size_bytes)
             ),
         );
+    }
+    if let Some((bytes, entries)) = f.disk_over {
+        return disk("when it ended", bytes, entries);
     }
     // Fail closed: what could not be checked is not passed.
     if let Some(why) = &f.scan_unfinished {
@@ -1241,6 +1296,8 @@ mod tests {
             output_bytes: 1024,
             file_size_bytes: 4096,
             open_files: 16,
+            disk_bytes: 1 << 20,
+            disk_inodes: 100,
         }
     }
 
@@ -1251,6 +1308,7 @@ mod tests {
             cpu_ms: 10,
             max_rss_kib: 1000,
             file_over: false,
+            disk_over: None,
             scan_unfinished: None,
             oom_kill: false,
         }
@@ -1304,6 +1362,24 @@ mod tests {
         let mut f = facts(Some(exited(1)));
         f.file_over = true;
         assert_eq!(verdict(&f, &l, None).status, Status::FileSizeLimit);
+        // Over the disk budget, after the run or stopped while it ran.
+        let mut f = facts(Some(exited(0)));
+        f.disk_over = Some((10, 101));
+        let v = verdict(&f, &l, None);
+        assert_eq!(v.status, Status::DiskLimit);
+        assert!(v.reason.contains("more than 100 entries"), "{}", v.reason);
+        let mut f = facts(Some(libc::SIGKILL));
+        f.stop = Some(Stop::Disk {
+            bytes: 2 << 20,
+            entries: 3,
+        });
+        let v = verdict(&f, &l, None);
+        assert_eq!(v.status, Status::DiskLimit);
+        assert!(
+            v.reason.contains("2MiB (limit 1MiB) while it ran"),
+            "{}",
+            v.reason
+        );
         // A scan that could not finish is not a pass.
         let mut f = facts(Some(exited(0)));
         f.scan_unfinished = Some("too many entries".into());

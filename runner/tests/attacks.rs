@@ -83,6 +83,7 @@ const STATUSES: &[&str] = &[
     "memory_limit",
     "output_limit",
     "file_size_limit",
+    "disk_limit",
     "policy_violation",
     "cancelled",
     "sandbox_error",
@@ -428,7 +429,7 @@ fn read_report(w: &World) -> Res<Value> {
         meta.file_type()
     );
     let v = read_json(&w.report)?;
-    ensure!(v["version"] == 1, "report version is {}", v["version"]);
+    ensure!(v["version"] == 2, "report version is {}", v["version"]);
     Ok(v)
 }
 
