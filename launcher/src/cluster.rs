@@ -889,7 +889,11 @@ impl From<&lite::Job> for JobSeen {
         };
         Self {
             complete: cond("Complete").is_some(),
-            failed: cond("Failed").map(|c| {
+            // Since 1.31 the Job controller writes FailureTarget (deadline, backoff limit, a
+            // FailJob rule) as soon as the Job's fate is sealed and Failed only once every pod
+            // has terminated, which never happens while the pod's node is gone: the verdict
+            // cannot change after FailureTarget, so waiting for Failed only waits on the node.
+            failed: cond("Failed").or_else(|| cond("FailureTarget")).map(|c| {
                 (
                     c.reason.clone().unwrap_or_default(),
                     c.message.clone().unwrap_or_default(),
@@ -907,6 +911,13 @@ struct Terminated {
     exit_code: i32,
     reason: String,
     message: String,
+}
+
+impl Terminated {
+    /// The runner exited after writing its report and its summary.
+    fn has_summary(&self) -> bool {
+        self.exit_code == 0 && serde_json::from_str::<Summary>(self.message.trim()).is_ok()
+    }
 }
 
 /// What the shared watch knows of one pod.
@@ -1328,6 +1339,17 @@ fn decide(
         return Step::Missing;
     };
     let pods = s.pods.get(name);
+    // The runner's summary in the termination message is the verdict, and final: the pod does
+    // not restart and the Job runs no other (backoffLimit 0; only a disrupted pod, which ends
+    // without a summary, is replaced). The Job's own Complete or Failed comes a sync period
+    // later (the Job controller batches pod updates for a second), so waiting for it would
+    // only add that second to every match.
+    if pods.is_some_and(|v| {
+        v.iter()
+            .any(|p| p.terminated.as_ref().is_some_and(Terminated::has_summary))
+    }) {
+        return Step::Done(Found::from_state(s, name));
+    }
     if job.ended() {
         let has_verdict = pods.is_some_and(|v| v.iter().any(|p| p.terminated.is_some()));
         if has_verdict {

@@ -316,65 +316,26 @@ fn unreachable_kubeconfig(dir: &Path) -> std::path::PathBuf {
 }
 
 #[test]
-fn preflight_reports_every_rule_and_submit_refuses_unless_overridden() {
+fn preflight_and_submit_say_the_api_server_cannot_be_reached_not_that_the_namespace_failed() {
+    // A namespace that fails its rules is refused rule by rule (exit 7): tests/kube.rs against
+    // the double and tests/cluster on a real cluster. Here nothing answers at all, which says
+    // nothing about the namespace: exit 4, whatever the override.
     let tmp = tempfile::tempdir().unwrap();
     let r = fake(tmp.path(), Status::Ok, None);
     let kc = unreachable_kubeconfig(tmp.path());
     let image = format!("registry.example/runner@sha256:{}", "a".repeat(64));
-    let rules = [
-        "pod security admission",
-        "network policy: ingress",
-        "network policy: egress",
-        "resource quota",
-        "game service account",
-    ];
-
-    // Unreadable objects fail closed: every rule fails, exit 7.
-    let (code, out, err) = run(launcher(tmp.path(), &r).env("KUBECONFIG", &kc).args([
-        "preflight",
-        "--namespace",
-        "games-t",
-    ]));
-    assert_eq!(code, 7, "{out}{err}");
-    assert!(
-        out.starts_with("namespace games-t: preflight FAILED (5 of 5 rules)"),
-        "{out}"
-    );
-    for rule in rules {
-        assert!(
-            out.lines()
-                .any(|l| l.starts_with(rule) && l.contains("FAIL")),
-            "{rule}: {out}"
-        );
+    for format in ["table", "json"] {
+        let (code, out, err) = run(launcher(tmp.path(), &r).env("KUBECONFIG", &kc).args([
+            "preflight",
+            "--namespace",
+            "games-t",
+            "--output",
+            format,
+        ]));
+        assert_eq!(code, 4, "{out}{err}");
+        assert!(err.contains("cannot reach the API server"), "{err}");
+        assert!(!out.contains("FAIL"), "{out}");
     }
-
-    let (code, out, _) = run(launcher(tmp.path(), &r).env("KUBECONFIG", &kc).args([
-        "preflight",
-        "--namespace",
-        "games-t",
-        "--output",
-        "json",
-    ]));
-    assert_eq!(code, 7);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["namespace"], "games-t");
-    assert_eq!(v["passed"], false);
-    let got: Vec<&str> = v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["rule"].as_str().unwrap())
-        .collect();
-    assert_eq!(got, rules);
-    assert!(
-        v["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["pass"] == false)
-    );
-
-    // submit on kube refuses with the failed rules (exit 7) ...
     let submit = [
         "submit",
         "--backend",
@@ -387,28 +348,14 @@ fn preflight_reports_every_rule_and_submit_refuses_unless_overridden() {
         "examples/bots/greedy.py",
     ];
     let (code, _, err) = run(launcher(tmp.path(), &r).env("KUBECONFIG", &kc).args(submit));
-    assert_eq!(code, 7, "{err}");
-    assert!(
-        err.contains("refusing to run matches in namespace games-t"),
-        "{err}"
-    );
-    assert!(err.contains("--allow-unisolated-namespace"), "{err}");
-    for rule in rules {
-        assert!(err.contains(rule), "{rule}: {err}");
-    }
-
-    // ... and with the override it warns, naming the rules, then tries (and here cannot reach
-    // the API server: exit 4).
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("cannot reach the API server"), "{err}");
     let (code, _, err) = run(launcher(tmp.path(), &r)
         .env("KUBECONFIG", &kc)
         .args(submit)
         .arg("--allow-unisolated-namespace"));
     assert_eq!(code, 4, "{err}");
-    assert!(
-        err.contains("WARNING: namespace games-t failed preflight"),
-        "{err}"
-    );
-    assert!(err.contains("network policy: egress"), "{err}");
+    assert!(err.contains("cannot reach the API server"), "{err}");
 
     let (code, out, _) = run(launcher(tmp.path(), &r).arg("--help"));
     assert_eq!(code, 0);

@@ -203,6 +203,26 @@ async fn a_no_result_match_and_a_deadline() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_job_whose_node_is_gone_ends_at_failure_target_not_at_failed() {
+    let (_, k) = setup(|c| {
+        c.mode = Mode::NodeLost;
+        c.run_time = Duration::from_secs(40);
+    });
+    let start = tokio::time::Instant::now();
+    let o = k
+        .play(&request("lost").validate().unwrap(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(o.verdict, Verdict::DeadlineExceeded, "{}", o.reason);
+    assert!(o.reason.contains("DeadlineExceeded"), "{}", o.reason);
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_dropped_watch_resumes_through_410_gone_and_a_relist() {
     let (d, k) = setup(|c| c.run_time = Duration::from_secs(10));
     let m = request("gone").validate().unwrap();
@@ -229,13 +249,14 @@ async fn a_match_that_ends_while_the_watch_is_down_is_seen_after_the_relist() {
     let (d, k) = setup(|c| c.run_time = Duration::from_secs(10));
     let m = request("gap").validate().unwrap();
     let play = tokio::spawn(async move { k.play(&m, None, false).await });
-    // Just before the end: the reconnect's 410 and backoff straddle the Job's completion.
+    // Just before the pod ends (the verdict): the reconnect's 410 and backoff straddle it.
     tokio::time::sleep(Duration::from_millis(10_050)).await;
     d.compact();
     d.drop_watches();
     let o = play.await.unwrap().unwrap();
     assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
-    assert!(d.count("LIST jobs") >= 2);
+    // The verdict came through the pod watch that reconnected after the drop.
+    assert!(d.count("WATCH pods") >= 2, "{:?}", d.counts());
 }
 
 #[tokio::test(start_paused = true)]

@@ -59,6 +59,10 @@ pub enum Mode {
     JobFirst,
     /// The Job hits activeDeadlineSeconds while running: pod killed, Job Failed.
     Deadline,
+    /// The pod's node stops answering mid-run (its kubelet is gone): the pod never reports
+    /// its end, and at the deadline the Job gets FailureTarget but never Failed, since its pod
+    /// never terminates (as on the lab with the kubelet stopped).
+    NodeLost,
 }
 
 /// The runner container's end: exit code and termination message.
@@ -1040,6 +1044,16 @@ impl Double {
             return;
         }
         tokio::time::sleep(cfg.run_time).await;
+        if cfg.mode == Mode::NodeLost {
+            self.with(|i| {
+                i.update("jobs", ns, name, |j| {
+                    j["status"] = json!({"active": 1, "terminating": 1, "startTime": j["status"]["startTime"].clone(), "conditions": [
+                        {"type": "FailureTarget", "status": "True", "reason": "DeadlineExceeded",
+                         "message": "Job was active longer than specified deadline", "lastTransitionTime": now()}]});
+                });
+            });
+            return;
+        }
         if cfg.mode == Mode::Deadline {
             self.with(|i| {
                 i.remove("pods", ns, &pod_name);
