@@ -88,10 +88,11 @@ pub fn run(
         .collect::<Result<Vec<_>, _>>()?;
 
     // Pipes, players, then the referee with the other ends.
+    let mut logs = Logs::default();
     let mut procs = Vec::with_capacity(spec.players.len() + 1);
     let mut referee_fds: Vec<(RawFd, OwnedFd)> = Vec::new();
     for (i, (p, settings)) in spec.players.iter().zip(player_settings).enumerate() {
-        let stderr = log_sink(out, &format!("{}.stderr.log", p.id));
+        let stderr = logs.sink(out, &format!("{}.stderr.log", p.id));
         let (wiring, to_referee, from_referee) = match (pipe(), pipe()) {
             (Ok((moves_r, moves_w)), Ok((obs_r, obs_w))) => (
                 Some(Wiring {
@@ -132,7 +133,7 @@ pub fn run(
             Wiring {
                 stdin: OwnedFd::from(null),
                 stdout: StdoutTo::Capture(Sink::Memory(Vec::new())),
-                stderr: log_sink(out, "referee.stderr.log"),
+                stderr: logs.sink(out, "referee.stderr.log"),
                 handed_on: referee_fds,
             },
         ),
@@ -152,6 +153,7 @@ pub fn run(
         .map(|p| p.finish(oom_kill))
         .unwrap_or_else(|| Report::not_run("the referee never ran".into()));
     let player_reports: Vec<Report> = procs.into_iter().map(|p| p.finish(oom_kill)).collect();
+    logs.publish();
 
     let ids: Vec<&str> = spec.players.iter().map(|p| p.id.as_str()).collect();
     let mut report = MatchReport {
@@ -245,8 +247,47 @@ fn player_settings(
     Settings::resolve(&spec, profile, report)
 }
 
-fn log_sink(dir: &Path, name: &str) -> Sink {
-    create_sink(&dir.join(name)).map_or(Sink::Discard, Sink::File)
+/// The logs of a match, each written under a hidden, random name while the match runs and
+/// given its own name (`<id>.stderr.log`) once every process has ended. A player cannot list
+/// the output directory (Landlock), but `stat` needs no Landlock right: under a predictable
+/// name the opponent's log would show when and how much it writes, turn by turn.
+#[derive(Debug, Default)]
+struct Logs {
+    /// (name while running, final name)
+    names: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Logs {
+    fn sink(&mut self, dir: &Path, name: &str) -> Sink {
+        let Some(token) = random_hex() else {
+            // No randomness, no hidden name: drop the log rather than publish it live.
+            return Sink::Discard;
+        };
+        let running = dir.join(format!(".{token}.{name}"));
+        match create_sink(&running) {
+            Ok(f) => {
+                self.names.push((running, dir.join(name)));
+                Sink::File(f)
+            }
+            Err(_) => Sink::Discard,
+        }
+    }
+
+    /// Every log under its own name; the processes have ended.
+    fn publish(self) {
+        for (running, done) in self.names {
+            let _ = std::fs::rename(&running, &done);
+        }
+    }
+}
+
+/// 128 random bits in hex, from the kernel.
+fn random_hex() -> Option<String> {
+    let mut bytes = [0u8; 16];
+    // SAFETY: getrandom writes at most `bytes.len()` bytes into the buffer it is given.
+    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    (usize::try_from(n).ok() == Some(bytes.len()))
+        .then(|| bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Creates the output directory (the runner's alone) and a fresh staging directory inside it
@@ -261,6 +302,7 @@ fn prepare_output_dir(out: &Path, profile: &Profile) -> Result<PathBuf, MatchErr
     for entry in std::fs::read_dir(out).map_err(err)?.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
+        // Logs under their own name or a hidden one (a match the runner did not finish).
         if name == "result.json" || name == "replay.jsonl" || name.ends_with(".stderr.log") {
             std::fs::remove_file(entry.path()).map_err(err)?;
         }
