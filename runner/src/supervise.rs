@@ -199,7 +199,10 @@ impl Settings {
         let l = &self.limits;
         // RLIMIT_CPU counts whole seconds: it is the backstop (SIGXCPU, then SIGKILL a second
         // later even if the program handles SIGXCPU); the sampler enforces the exact limit.
-        let cpu_s = l.cpu_ms.div_ceil(1000).max(1);
+        // A second past the limit, because the kernel's RLIMIT_CPU accounting can run ahead
+        // of the measured CPU time: a program making many short system calls got SIGXCPU at
+        // 1.75 s of a 2 s limit (`cpu_syscalls_under_limit`).
+        let cpu_s = l.cpu_ms.div_ceil(1000).max(1) + 1;
         let r = |resource, soft, hard| Rlimit {
             resource,
             soft,
