@@ -197,6 +197,8 @@ fn walk(root: OwnedFd, size_limit: u64, max_entries: u64, buf: &mut [u8], out: &
                 }
                 let child = match open_dir_at(fd, name) {
                     Ok(c) => c,
+                    // Removed since it was listed (the program may still be running).
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
                     Err(e) => {
                         out.unfinished = Some(format!("cannot open a directory: {e}"));
                         return;
