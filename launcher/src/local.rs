@@ -5,8 +5,8 @@
 //!
 //! ```text
 //! request.sha256   what the match runs (spec and code): a second submit of the same id attaches
-//! code/<id>.py     each player's code (readable by the sandbox uid; Landlock lets each player
-//!                  read its own file only)
+//! code/<id>-<token>.py  each player's code (readable by the sandbox uid; Landlock lets each
+//!                  player read its own file only; the token keeps the others from `stat()`)
 //! spec.json        the runner's MatchSpec
 //! runner.pid       while the runner runs
 //! runner.log       the runner's own standard output and error

@@ -258,12 +258,45 @@ pub struct Player {
     pub code: Vec<u8>,
     /// Where the code came from, for messages.
     pub origin: String,
+    /// The code's file name: the id and a token no other player can predict (see
+    /// [`code_file_names`]).
+    pub file: String,
 }
 
 impl Player {
     /// The code's file name in the ConfigMap and in the local work directory.
     pub fn file_name(&self) -> String {
-        format!("{}.py", self.id)
+        self.file.clone()
+    }
+}
+
+/// Names each player's code file `<id>-<token>.py`. Landlock keeps a player from reading the
+/// other players' code, but `stat()` needs no Landlock right: at a predictable path it would
+/// tell the opponent's code size and times. The token hashes the match id and every player's
+/// code, so it is the same for a retried submit (the plan stays a pure function) and a player
+/// can compute the opponent's name only by already knowing the opponent's code exactly.
+fn code_file_names(match_id: &str, players: &mut [Player]) {
+    use sha2::Digest as _;
+    let mut all = sha2::Sha256::new();
+    all.update(b"player code file names\0");
+    all.update(match_id.as_bytes());
+    for p in players.iter() {
+        all.update(b"\0");
+        all.update(p.id.as_bytes());
+        all.update(b"\0");
+        all.update((p.code.len() as u64).to_be_bytes());
+        all.update(&p.code);
+    }
+    let all = all.finalize();
+    for p in players.iter_mut() {
+        let mut one = sha2::Sha256::new();
+        one.update(all);
+        one.update(p.id.as_bytes());
+        let token: String = one.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        p.file = format!("{}-{token}.py", p.id);
     }
 }
 
@@ -322,9 +355,11 @@ impl MatchRequest {
                     player.id, other.origin, player.origin
                 )));
             }
-            total += player.code.len() + player.file_name().len();
+            // The name's length is known before its token: id, '-', 16 hex digits, '.py'.
+            total += player.code.len() + player.id.len() + 20;
             players.push(player);
         }
+        code_file_names(&id, &mut players);
         if total + SPEC_ALLOWANCE > CONFIGMAP_MAX_BYTES {
             return Err(RequestError::new(format!(
                 "the players' code totals {total} bytes; a ConfigMap holds at most {} bytes with the spec",
@@ -430,12 +465,49 @@ fn read_player(index: usize, p: &PlayerInput, base: &Path) -> Result<Player, Req
             "player {id} ({origin}): the code is over {limit} bytes, more than a ConfigMap can hold with the spec"
         )));
     }
-    Ok(Player { id, code, origin })
+    Ok(Player {
+        file: format!("{id}.py"),
+        id,
+        code,
+        origin,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_file_names_hide_behind_every_players_code() {
+        let two = |bob: &str| {
+            let mut r = MatchRequest::new(vec![
+                PlayerInput::bytes("alice", "print(1)\n"),
+                PlayerInput::bytes("bob", bob),
+            ]);
+            r.match_id = Some("m1".into());
+            r.validate().unwrap()
+        };
+        let a = two("print(2)\n");
+        let names: Vec<String> = a.players.iter().map(Player::file_name).collect();
+        assert!(
+            names[0].starts_with("alice-") && names[0].ends_with(".py"),
+            "{names:?}"
+        );
+        assert_eq!(names[0].len(), "alice-".len() + 16 + 3);
+        // The same request, the same names: a retried submit attaches.
+        assert_eq!(
+            names,
+            two("print(2)\n")
+                .players
+                .iter()
+                .map(Player::file_name)
+                .collect::<Vec<_>>()
+        );
+        // Alice cannot name bob's file without bob's code: another code, another name (hers too).
+        let b = two("print(3)\n");
+        assert_ne!(names[1], b.players[1].file_name());
+        assert_ne!(names[0], b.players[0].file_name());
+    }
 
     fn two(a: &str, b: &str) -> MatchRequest {
         let mut r = MatchRequest::new(vec![

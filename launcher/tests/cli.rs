@@ -440,3 +440,41 @@ fn logs_print_a_players_control_sequences_as_text() {
     );
     assert!(out.contains("\\x3d=> referee.stderr.log <=="), "{out}");
 }
+
+/// A player that stat()s its opponent's code at the usual name next to its own
+/// (`launcher/tests/bots/stat_code.py`), played through the real runner: the code files carry a
+/// token it cannot predict, so it finds nothing, plays on and loses on score.
+#[test]
+fn a_player_cannot_stat_the_opponents_code_by_name() {
+    let runner = launcher::local::find_runner(None)
+        .expect("this test needs the real runner: cargo build -p runner");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let (code, out, err) = run(launcher(tmp.path(), &runner).args([
+        "play",
+        "--output",
+        "json",
+        "--match-id",
+        "stat",
+        "--seed",
+        "7",
+        "--player",
+        "snoop=launcher/tests/bots/stat_code.py",
+        "--player",
+        "honest=examples/bots/greedy.py",
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let log = std::fs::read_to_string(tmp.path().join("work/stat/out/snoop.stderr.log")).unwrap();
+    assert!(
+        !log.contains("ESCAPED") && !log.contains("UNEXPECTED"),
+        "{log}"
+    );
+    assert!(log.contains("could not be found by its name"), "{log}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["winner"], "honest", "{out}");
+    assert_eq!(v["players"]["snoop"]["verdict"], "ok", "{out}");
+}

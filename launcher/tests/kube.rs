@@ -121,7 +121,7 @@ async fn the_configmap_is_immutable_and_owned_by_the_job() {
         cm["data"]["spec.json"]
             .as_str()
             .unwrap()
-            .contains("/match/alice.py")
+            .contains("/match/alice-")
     );
     // keep: the Job stays until someone deletes it; deleting it takes the rest.
     k.cancel(None, "m2").await.unwrap();

@@ -61,7 +61,7 @@ async fn play_runs_the_runner_with_the_match_spec() {
     let game = game.to_str().unwrap();
     assert_eq!(spec["referee"]["program"][2], "game.referee");
     assert_eq!(spec["referee"]["env"]["PYTHONPATH"], game);
-    let alice_code = dir.join("code/alice.py");
+    let alice_code = dir.join("code").join(m.players[0].file_name());
     assert_eq!(spec["players"][0]["id"], "alice");
     assert_eq!(
         spec["players"][0]["program"][1],

@@ -277,7 +277,9 @@ fn configmap_holds_the_spec_and_each_players_code() {
     assert_eq!(p.config_map.immutable, Some(true));
     let data = p.config_map.data.as_ref().unwrap();
     let keys: Vec<_> = data.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["alice.py", "bob.py", "spec.json"]);
+    let m = request().validate().unwrap();
+    let files: Vec<String> = m.players.iter().map(|p| p.file_name()).collect();
+    assert_eq!(keys, [files[0].as_str(), files[1].as_str(), "spec.json"]);
     let spec: MatchSpec = serde_json::from_str(&data["spec.json"]).unwrap();
     assert_eq!(spec, p.spec);
     assert_eq!(spec.output_dir.to_str(), Some("/out"));
@@ -294,20 +296,18 @@ fn configmap_holds_the_spec_and_each_players_code() {
         spec.referee.paths.ro,
         [std::path::PathBuf::from("/opt/game")]
     );
-    for pl in &spec.players {
+    for (pl, file) in spec.players.iter().zip(&files) {
+        assert!(file.starts_with(&format!("{}-", pl.id)) && file.ends_with(".py"));
         assert_eq!(
             pl.process.program,
-            [
-                "/usr/bin/python3".to_owned(),
-                format!("/match/{}.py", pl.id)
-            ]
+            ["/usr/bin/python3".to_owned(), format!("/match/{file}")]
         );
         // Each player sees the game and its own code, never the other player's.
         assert_eq!(
             pl.process.paths.ro,
             [
                 std::path::PathBuf::from("/opt/game"),
-                format!("/match/{}.py", pl.id).into()
+                format!("/match/{file}").into()
             ]
         );
         assert!(pl.process.paths.rw.is_empty());
@@ -365,13 +365,15 @@ fn settings_are_checked() {
 fn binary_code_goes_to_binary_data() {
     let mut r = request();
     r.players[1] = PlayerInput::bytes("bob", vec![b'#', 0xff, 0xfe, b'\n']);
-    let p = plan::plan(&r.validate().unwrap(), &settings()).unwrap();
+    let m = r.validate().unwrap();
+    let bob = m.players[1].file_name();
+    let p = plan::plan(&m, &settings()).unwrap();
     assert!(
         p.config_map
             .binary_data
             .as_ref()
             .unwrap()
-            .contains_key("bob.py")
+            .contains_key(&bob)
     );
-    assert!(!p.config_map.data.as_ref().unwrap().contains_key("bob.py"));
+    assert!(!p.config_map.data.as_ref().unwrap().contains_key(&bob));
 }
