@@ -616,9 +616,11 @@ impl KubeBackend {
             state.apply_pod(p);
         }
         let pod = state.pods.get(&name).and_then(|v| v.last());
-        let (st, detail) = if seen.suspended && !seen.ended() {
+        // Finished as soon as the verdict is in, as `wait` sees it, not a Job sync later.
+        let verdict = has_verdict(state.pods.get(&name));
+        let (st, detail) = if seen.suspended && !seen.ended() && !verdict {
             (State::Suspended, "suspended".to_owned())
-        } else if seen.ended() {
+        } else if seen.ended() || verdict {
             let found = Found::from_state(&state, &name);
             let st = if found.pod.as_ref().is_some_and(|p| p.terminated.is_some()) {
                 State::Finished
@@ -911,6 +913,14 @@ struct Terminated {
     exit_code: i32,
     reason: String,
     message: String,
+}
+
+/// Whether one of a Job's pods carries the runner's summary: the match's verdict, final.
+fn has_verdict(pods: Option<&Vec<PodSeen>>) -> bool {
+    pods.is_some_and(|v| {
+        v.iter()
+            .any(|p| p.terminated.as_ref().is_some_and(Terminated::has_summary))
+    })
 }
 
 impl Terminated {
@@ -1344,10 +1354,7 @@ fn decide(
     // without a summary, is replaced). The Job's own Complete or Failed comes a sync period
     // later (the Job controller batches pod updates for a second), so waiting for it would
     // only add that second to every match.
-    if pods.is_some_and(|v| {
-        v.iter()
-            .any(|p| p.terminated.as_ref().is_some_and(Terminated::has_summary))
-    }) {
+    if has_verdict(pods) {
         return Step::Done(Found::from_state(s, name));
     }
     if job.ended() {

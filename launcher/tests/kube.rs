@@ -203,6 +203,28 @@ async fn a_no_result_match_and_a_deadline() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_verdict_is_read_from_the_pod_before_the_job_controller_syncs() {
+    let (d, k) = setup(|c| c.job_sync = Duration::from_secs(30));
+    let start = tokio::time::Instant::now();
+    let o = k
+        .play(&request("fast").validate().unwrap(), None, true)
+        .await
+        .unwrap();
+    assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    // The Job has no terminal condition yet; status and result agree with play all the same.
+    let job = d.object("jobs", "match-fast").unwrap();
+    assert!(job["status"]["conditions"].is_null(), "{job}");
+    assert_eq!(k.status(None, "fast").await.unwrap().state, State::Finished);
+    let r = k.result(None, "fast", false).await.unwrap();
+    assert_eq!(r.winner, o.winner);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_job_whose_node_is_gone_ends_at_failure_target_not_at_failed() {
     let (_, k) = setup(|c| {
         c.mode = Mode::NodeLost;
@@ -460,6 +482,8 @@ async fn status_suspend_resume_logs_list_and_gc() {
     let capped = k.logs(None, "s", 10).await.unwrap();
     assert_eq!(capped[0].text.len(), 10);
     assert!(capped[0].truncated);
+    // list and gc read Jobs only: finished once the Job controller has synced (a second).
+    tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(k.list(None).await.unwrap()[0].state, State::Finished);
 
     // gc: a fresh finish is not old enough for an hour, but is for zero seconds.

@@ -78,6 +78,8 @@ pub struct Config {
     pub start_delay: Duration,
     /// How long the match runs.
     pub run_time: Duration,
+    /// From the pod's end to the Job's terminal condition (the Job controller's sync period).
+    pub job_sync: Duration,
     /// The verdict of a Job (given the Job object).
     pub verdict: Verdict,
 }
@@ -90,6 +92,7 @@ impl Config {
             pod_delay: Duration::from_millis(50),
             start_delay: Duration::from_millis(50),
             run_time: Duration::from_secs(2),
+            job_sync: Duration::from_secs(1),
             verdict,
         }
     }
@@ -1121,6 +1124,11 @@ impl Double {
             self.with(|i| {
                 i.logs.insert((ns.to_owned(), pod_name.clone()), log);
                 i.update("pods", ns, &pod_name, |p| p["status"] = pod_status);
+            });
+            // The real Job controller batches pod updates: the Job's condition follows the
+            // pod's end by up to a second (seen on the lab).
+            tokio::time::sleep(cfg.job_sync).await;
+            self.with(|i| {
                 i.update("jobs", ns, name, |j| j["status"] = job_status);
             });
         }
