@@ -50,6 +50,9 @@ const STUCK_REASONS: &[&str] = &[
     "RunContainerError",
 ];
 
+/// How long a watch that had worked may be refused (403) before waiting on it fails.
+const FORBIDDEN_GRACE: Duration = Duration::from_secs(30);
+
 /// Warnings on a pod that has not started which the kubelet keeps retrying but which do not
 /// clear by themselves: a runtime that cannot create the pod's sandbox (a broken CNI, a runtime
 /// refusing the spec), a volume that cannot be mounted (a missing claim or profile).
@@ -443,6 +446,7 @@ impl KubeBackend {
                 decide(
                     s,
                     &name,
+                    now,
                     now.duration_since(started),
                     missing_grace,
                     &self.opts,
@@ -1008,14 +1012,25 @@ struct TrackState {
     deleted: HashSet<String>,
     notifies: HashMap<String, Arc<Notify>>,
     jobs_listed: bool,
-    /// A watch error nobody can wait through (forbidden), until the next good event.
-    fatal: Option<(String, String)>,
+    pods_listed: bool,
+    /// A forbidden watch (resource, message, first seen), until the next good event.
+    fatal: Option<(String, String, Instant)>,
     /// Relist bookkeeping: names seen since the last `Init`.
     relist_jobs: Option<HashSet<String>>,
     relist_pods: Option<HashSet<String>>,
 }
 
 impl TrackState {
+    /// Records a forbidden watch, keeping when it was first seen.
+    fn forbidden(&mut self, what: &str, text: String) {
+        let since = match &self.fatal {
+            Some((r, _, since)) if r == what => *since,
+            _ => Instant::now(),
+        };
+        self.fatal = Some((what.to_owned(), text, since));
+        self.wake_all();
+    }
+
     fn wake(&self, job: &str) {
         if let Some(n) = self.notifies.get(job) {
             n.notify_waiters();
@@ -1130,7 +1145,7 @@ impl Tracker {
                 let mut s = jobs_state.lock().unwrap_or_else(PoisonError::into_inner);
                 match ev {
                     Ok(ev) => {
-                        if s.fatal.as_ref().is_some_and(|(r, _)| r == "jobs") {
+                        if s.fatal.as_ref().is_some_and(|(r, ..)| r == "jobs") {
                             s.fatal = None;
                             s.wake_all();
                         }
@@ -1164,8 +1179,7 @@ impl Tracker {
                     Err(e) => {
                         let (fatal, text) = watch_error_text(&e);
                         if fatal {
-                            s.fatal = Some(("jobs".to_owned(), text));
-                            s.wake_all();
+                            s.forbidden("jobs", text);
                         }
                     }
                 }
@@ -1178,7 +1192,7 @@ impl Tracker {
             let mut stream = watcher(pods, cfg).default_backoff().boxed();
             while let Some(ev) = stream.next().await {
                 let mut s = pods_state.lock().unwrap_or_else(PoisonError::into_inner);
-                if ev.is_ok() && s.fatal.as_ref().is_some_and(|(r, _)| r == "pods") {
+                if ev.is_ok() && s.fatal.as_ref().is_some_and(|(r, ..)| r == "pods") {
                     s.fatal = None;
                 }
                 match ev {
@@ -1186,6 +1200,7 @@ impl Tracker {
                     Ok(watcher::Event::InitApply(p) | watcher::Event::Apply(p)) => s.apply_pod(&p),
                     Ok(watcher::Event::Delete(p)) => s.delete_pod(&p),
                     Ok(watcher::Event::InitDone) => {
+                        s.pods_listed = true;
                         if let Some(seen) = s.relist_pods.take() {
                             for list in s.pods.values_mut() {
                                 list.retain(|p| seen.contains(&p.name) || p.terminated.is_some());
@@ -1195,8 +1210,7 @@ impl Tracker {
                     Err(e) => {
                         let (fatal, text) = watch_error_text(&e);
                         if fatal {
-                            s.fatal = Some(("pods".to_owned(), text));
-                            s.wake_all();
+                            s.forbidden("pods", text);
                         }
                     }
                 }
@@ -1317,17 +1331,30 @@ enum Step {
 fn decide(
     s: &TrackState,
     name: &str,
+    now: Instant,
     waited: Duration,
     missing_grace: Duration,
     opts: &KubeOptions,
 ) -> Step {
-    if let Some((what, msg)) = &s.fatal {
-        return Step::Fail(LaunchError::Watch {
-            resource: what.clone(),
-            message: format!(
-                "{msg} (the launcher needs list and watch on {what}; see policies/kubernetes/base/role-launcher.yaml)"
-            ),
-        });
+    if let Some((what, msg, since)) = &s.fatal {
+        // Refused before it ever listed: the Role lacks the right, say so now. Refused after
+        // it had worked: an API server that has just restarted refuses for a moment, until
+        // its authorizer has caught up (seen on the lab), so only a refusal that lasts fails.
+        let listed = if what == "jobs" {
+            s.jobs_listed
+        } else {
+            s.pods_listed
+        };
+        let refused_for = now.saturating_duration_since(*since);
+        if !listed || refused_for >= FORBIDDEN_GRACE {
+            return Step::Fail(LaunchError::Watch {
+                resource: what.clone(),
+                message: format!(
+                    "{msg} (the launcher needs list and watch on {what}; see policies/kubernetes/base/role-launcher.yaml)"
+                ),
+            });
+        }
+        return Step::Wait(Some(waited + (FORBIDDEN_GRACE - refused_for)));
     }
     if !s.jobs_listed {
         return Step::Wait(None);

@@ -267,6 +267,20 @@ async fn a_dropped_watch_resumes_through_410_gone_and_a_relist() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_watch_refused_for_a_moment_after_it_worked_is_waited_through() {
+    // An API server that has just restarted refuses requests until its authorizer has caught
+    // up (the lab's restart mid-match): a 403 on a watch that had worked is not the Role.
+    let (d, k) = setup(|c| c.run_time = Duration::from_secs(10));
+    let m = request("blip").validate().unwrap();
+    let play = tokio::spawn(async move { k.play(&m, None, false).await });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    d.fail_next("WATCH", "pods", 403);
+    d.drop_watches();
+    let o = play.await.unwrap().unwrap();
+    assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_match_that_ends_while_the_watch_is_down_is_seen_after_the_relist() {
     let (d, k) = setup(|c| c.run_time = Duration::from_secs(10));
     let m = request("gap").validate().unwrap();
