@@ -366,21 +366,27 @@ fn preflight_and_submit_say_the_api_server_cannot_be_reached_not_that_the_namesp
     assert!(out.contains("preflight"), "{out}");
 }
 
+/// The real runner and a work directory it can use: the runner drops the programs to uid
+/// 65532, which must reach the work directory.
+fn real_runner() -> (std::path::PathBuf, tempfile::TempDir) {
+    let runner = launcher::local::find_runner(None)
+        .expect("this test needs the real runner: cargo build -p runner");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    (runner, tmp)
+}
+
 /// A bot that writes terminal control sequences and a forged section header on its standard
 /// error (`tests/matches/cheaters/terminal_escapes.py`), played through the real runner: what
 /// `launcher logs` prints holds its bytes as visible text, no control character but newline and
 /// tab, no bidi override, and only the real section headers.
 #[test]
 fn logs_print_a_players_control_sequences_as_text() {
-    let runner = launcher::local::find_runner(None)
-        .expect("this test needs the real runner: cargo build -p runner");
-    let tmp = tempfile::tempdir().unwrap();
-    // The runner drops the programs to uid 65532, which must reach the work directory.
-    std::fs::set_permissions(
-        tmp.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let (runner, tmp) = real_runner();
     let (code, out, err) = run(launcher(tmp.path(), &runner).args([
         "play",
         "--match-id",
@@ -446,14 +452,7 @@ fn logs_print_a_players_control_sequences_as_text() {
 /// token it cannot predict, so it finds nothing, plays on and loses on score.
 #[test]
 fn a_player_cannot_stat_the_opponents_code_by_name() {
-    let runner = launcher::local::find_runner(None)
-        .expect("this test needs the real runner: cargo build -p runner");
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        tmp.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let (runner, tmp) = real_runner();
     let (code, out, err) = run(launcher(tmp.path(), &runner).args([
         "play",
         "--output",
