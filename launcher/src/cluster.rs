@@ -288,8 +288,8 @@ impl KubeBackend {
         let ns = plan.namespace.as_str();
         let preflight_overridden = self.admit(ns).await?;
         let jobs = self.jobs(ns);
-        let (uid, attached) = match self.create(ns, &plan.job).await {
-            Ok(job) => (job.metadata.uid.unwrap_or_default(), false),
+        let (uid, attached, awaiting_code) = match self.create(ns, &plan.job).await {
+            Ok(job) => (job.metadata.uid.unwrap_or_default(), false, true),
             Err(e) if is_code(&e, 409) => {
                 let existing = jobs
                     .get(&plan.name)
@@ -310,7 +310,13 @@ impl KubeBackend {
                         ours: plan.request_sha256.clone(),
                     });
                 }
-                (existing.metadata.uid.unwrap_or_default(), true)
+                // A submit that stopped between the Job and its resume is finished here.
+                let awaiting = existing
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .is_some_and(|a| a.contains_key(labels::AWAITING_CODE));
+                (existing.metadata.uid.unwrap_or_default(), true, awaiting)
             }
             Err(e) => return Err(api_error(e, "create", "jobs", ns)),
         };
@@ -336,6 +342,15 @@ impl KubeBackend {
                 }
                 return Err(err);
             }
+        }
+        if awaiting_code {
+            let resume = serde_json::json!({
+                "metadata": { "annotations": { labels::AWAITING_CODE: null } },
+                "spec": { "suspend": false },
+            });
+            jobs.patch(&plan.name, &PatchParams::default(), &Patch::Merge(&resume))
+                .await
+                .map_err(|e| api_error(e, "patch", "jobs", ns))?;
         }
         Ok(Submitted {
             match_id: plan.match_id.clone(),

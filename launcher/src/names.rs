@@ -23,6 +23,10 @@ pub mod labels {
     /// request from a different request reusing a match id.
     pub const REQUEST_SHA256: &str = "game-sandbox/request-sha256";
     pub const PRIORITY: &str = "game-sandbox/priority";
+    /// Annotation on a Job created suspended, until its ConfigMap exists and the launcher
+    /// resumes it: a retry that finds it knows to finish the submit (a Job suspended by a user
+    /// has no such annotation).
+    pub const AWAITING_CODE: &str = "game-sandbox/awaiting-code";
     pub const PLAYERS: &str = "game-sandbox/players";
     /// Selects everything this launcher manages.
     pub const SELECTOR: &str = "app.kubernetes.io/managed-by=launcher";

@@ -460,6 +460,10 @@ pub fn plan(m: &Match, s: &ClusterSettings) -> Result<Plan, RequestError> {
         ..ObjectMeta::default()
     };
     let mut job_meta = meta(&object_labels);
+    job_meta
+        .annotations
+        .get_or_insert_with(BTreeMap::new)
+        .insert(labels::AWAITING_CODE.to_owned(), "true".to_owned());
     if s.seccomp_localhost_profile.is_some() {
         add_checkov_skip(&mut job_meta, SKIP_LOCALHOST_SECCOMP);
     }
@@ -480,6 +484,11 @@ pub fn plan(m: &Match, s: &ClusterSettings) -> Result<Plan, RequestError> {
     let job = Job {
         metadata: job_meta,
         spec: Some(JobSpec {
+            // Created suspended: the ConfigMap can only name the Job as its owner once the Job
+            // exists, and a pod started before its ConfigMap is refused the volume and retried
+            // on the kubelet's backoff, for a minute and more (seen on the lab). The launcher
+            // resumes the Job once the ConfigMap is in.
+            suspend: Some(true),
             backoff_limit: Some(0),
             active_deadline_seconds: Some(deadline_secs),
             ttl_seconds_after_finished: Some(s.ttl_seconds_after_finished),
@@ -720,6 +729,10 @@ impl Plan {
             annotations: self.job.metadata.annotations.clone(),
             ..meta
         };
+        // A bare pod starts at once: it awaits nothing.
+        if let Some(a) = metadata.annotations.as_mut() {
+            a.remove(labels::AWAITING_CODE);
+        }
         for skip in SKIP_PROBES {
             add_checkov_skip(&mut metadata, skip);
         }

@@ -422,6 +422,30 @@ async fn a_verdict_missed_by_the_pod_watch_is_read_once() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_job_is_started_only_once_its_code_is_in_and_a_retry_finishes_a_broken_submit() {
+    let (d, k) = setup(|_| {});
+    let m = request("late-code").validate().unwrap();
+    // The submit stops after the Job and its ConfigMap, before the resume.
+    d.fail_next("PATCH", "jobs", 500);
+    assert!(k.submit(&m).await.is_err());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let job = d.object("jobs", "match-late-code").unwrap();
+    assert_eq!(job["spec"]["suspend"], true, "{job}");
+    assert!(d.names("pods").is_empty(), "no pod before the code is in");
+    // A retry attaches, finds the Job still awaiting its code, and starts it: once.
+    let again = k.submit(&m).await.unwrap();
+    assert!(again.attached);
+    let o = k.wait(None, "late-code", None).await.unwrap();
+    assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
+    assert_eq!(d.names("pods").len(), 1);
+    let job = d.object("jobs", "match-late-code").unwrap();
+    assert!(
+        job["metadata"]["annotations"]["game-sandbox/awaiting-code"].is_null(),
+        "{job}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn cancel_deletes_with_background_propagation() {
     let (d, k) = setup(|c| c.run_time = Duration::from_secs(600));
     k.submit(&request("c").validate().unwrap()).await.unwrap();

@@ -746,7 +746,8 @@ impl Double {
                 obj["metadata"]["namespace"] = json!(ns);
                 match i.create(resource, obj) {
                     Ok(o) => {
-                        if resource == "jobs" {
+                        // A Job created suspended starts when it is resumed (suspend_changed).
+                        if resource == "jobs" && !o["spec"]["suspend"].as_bool().unwrap_or(false) {
                             drop(i);
                             self.spawn_controller(
                                 ns,
