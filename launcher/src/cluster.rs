@@ -146,6 +146,11 @@ fn is_code(e: &kube::Error, code: u16) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == code)
 }
 
+/// A create refused because the name is taken (409 AlreadyExists), not for a conflict.
+fn is_already_exists(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 409 && s.reason == "AlreadyExists")
+}
+
 /// The kube backend.
 pub struct KubeBackend {
     client: Client,
@@ -266,15 +271,27 @@ impl KubeBackend {
     }
 
     /// Creates an object and reads back only its metadata.
+    /// Creates an object. A 409 that is not AlreadyExists means nothing was created: the
+    /// ResourceQuota admission lost a race to update the quota's usage (concurrent creates in
+    /// one namespace, seen on the lab), so the create is tried again, a few times.
     async fn create<K>(&self, ns: &str, obj: &K) -> Result<lite::Meta, kube::Error>
     where
         K: kube::Resource<DynamicType = ()> + serde::Serialize,
     {
         let body = serde_json::to_vec(obj).map_err(kube::Error::SerdeError)?;
-        let req = kube::core::Request::new(K::url_path(&(), Some(ns)))
-            .create(&PostParams::default(), body)
-            .map_err(kube::Error::BuildRequest)?;
-        self.client.request::<lite::Meta>(req).await
+        let mut attempt = 0;
+        loop {
+            let req = kube::core::Request::new(K::url_path(&(), Some(ns)))
+                .create(&PostParams::default(), body.clone())
+                .map_err(kube::Error::BuildRequest)?;
+            match self.client.request::<lite::Meta>(req).await {
+                Err(e) if is_code(&e, 409) && !is_already_exists(&e) && attempt < 5 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                r => return r,
+            }
+        }
     }
 
     /// Creates the Job and its ConfigMap, or attaches to the Job of an earlier submit of the
@@ -290,7 +307,7 @@ impl KubeBackend {
         let jobs = self.jobs(ns);
         let (uid, attached, awaiting_code) = match self.create(ns, &plan.job).await {
             Ok(job) => (job.metadata.uid.unwrap_or_default(), false, true),
-            Err(e) if is_code(&e, 409) => {
+            Err(e) if is_already_exists(&e) => {
                 let existing = jobs
                     .get(&plan.name)
                     .await
@@ -333,7 +350,7 @@ impl KubeBackend {
         }]);
         match self.create(ns, &cm).await {
             Ok(_) => {}
-            Err(e) if is_code(&e, 409) => {}
+            Err(e) if is_already_exists(&e) => {}
             Err(e) => {
                 let err = api_error(e, "create", "configmaps", ns);
                 if !attached {

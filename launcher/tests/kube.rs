@@ -446,6 +446,24 @@ async fn a_job_is_started_only_once_its_code_is_in_and_a_retry_finishes_a_broken
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_quota_conflict_on_create_is_tried_again_not_taken_for_an_existing_match() {
+    let (d, k) = setup(|_| {});
+    d.fail_next("POST", "jobs", 409);
+    d.fail_next("POST", "configmaps", 409);
+    let sub = k
+        .submit(&request("conflict").validate().unwrap())
+        .await
+        .unwrap();
+    assert!(!sub.attached);
+    assert_eq!(d.count("POST jobs"), 2, "{:?}", d.counts());
+    assert_eq!(d.count("POST configmaps"), 2, "{:?}", d.counts());
+    assert_eq!(d.count("GET jobs"), 0, "no attach: {:?}", d.counts());
+    let o = k.wait(None, "conflict", None).await.unwrap();
+    assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
+    assert!(d.object("configmaps", "match-conflict").is_some());
+}
+
+#[tokio::test(start_paused = true)]
 async fn cancel_deletes_with_background_propagation() {
     let (d, k) = setup(|c| c.run_time = Duration::from_secs(600));
     k.submit(&request("c").validate().unwrap()).await.unwrap();

@@ -730,6 +730,14 @@ impl Double {
                                     "field": "spec.template.spec.containers[0].image"}]});
                     s
                 }
+                // What a real API server answers a create when the ResourceQuota admission
+                // lost a race to update the quota's usage (seen on the lab under a batch): a
+                // Conflict, not AlreadyExists; the object was not created.
+                409 => status(
+                    409,
+                    "Conflict",
+                    "Operation cannot be fulfilled on resourcequotas \"games-quota\": the object has been modified; please apply your changes to the latest version and try again",
+                ),
                 c => status(c, "InternalError", "injected failure"),
             };
             return respond(f.code, &body);
