@@ -174,7 +174,12 @@ fn polling(n: usize, run_time: Duration, concurrency: usize) -> Figures {
                         cms.create(&PostParams::default(), &p.config_map)
                             .await
                             .unwrap();
-                        jobs.create(&PostParams::default(), &p.job).await.unwrap();
+                        // The seed design creates its ConfigMap first and its Job running.
+                        let mut job = p.job.clone();
+                        if let Some(spec) = job.spec.as_mut() {
+                            spec.suspend = Some(false);
+                        }
+                        jobs.create(&PostParams::default(), &job).await.unwrap();
                         loop {
                             tokio::time::sleep(Duration::from_secs(2)).await;
                             let j = jobs.get(&p.name).await.unwrap();
