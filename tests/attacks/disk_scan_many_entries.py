@@ -1,7 +1,7 @@
 # attack: exhaust the post-run scan: more empty files than it may inspect (it stopped at 10,000 and said ok, and a listing held whole raised the runner's own memory), with the largest entry budget a run may have
 # expect: disk_limit
 # reason-contains: more than 100000 entries
-# runner-args: --wall-time 60 --cpu-time 20 --disk-inodes 100000
+# runner-args: --wall-time 120 --cpu-time 60 --disk-inodes 100000
 # args: {scratch}
 import os
 import sys
