@@ -38,10 +38,11 @@ pub const BACKEND: &str = "local";
 #[derive(Debug, Clone, Default)]
 pub struct LocalConfig {
     /// `--runner`, else `LAUNCHER_RUNNER`, else `runner` next to the launcher executable,
-    /// else `target/{release,debug}/runner` in the workspace.
+    /// else `target/{release,debug}/runner` under the current directory or an ancestor (a
+    /// checkout, found at run time).
     pub runner: Option<PathBuf>,
-    /// `--game-dir`, else `LAUNCHER_GAME_DIR`, else `/opt/game`, else `image/game` in the
-    /// workspace.
+    /// `--game-dir`, else `LAUNCHER_GAME_DIR`, else `/opt/game` (the image's), else
+    /// `image/game` under the current directory or an ancestor (a checkout).
     pub game_dir: Option<PathBuf>,
     /// `--work-dir`, else `LAUNCHER_WORK_DIR`, else `$TMPDIR/launcher`.
     pub work_dir: Option<PathBuf>,
@@ -55,11 +56,12 @@ pub struct LocalBackend {
     work_root: PathBuf,
 }
 
-fn workspace_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+/// `rel` under the current directory or the nearest ancestor that has it: how a checkout is
+/// found at run time (`target/release/launcher` run from anywhere inside it). Nothing about
+/// the machine the binary was built on is compiled in.
+fn under_cwd_or_ancestor(rel: &str, found: impl Fn(&Path) -> bool) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors().map(|d| d.join(rel)).find(|p| found(p))
 }
 
 /// Finds the runner binary (see [`LocalConfig::runner`]).
@@ -96,9 +98,10 @@ pub fn find_runner(given: Option<&Path>) -> Result<PathBuf, LaunchError> {
             candidates.push(up.join("runner"));
         }
     }
-    let ws = workspace_dir();
-    candidates.push(ws.join("target/release/runner"));
-    candidates.push(ws.join("target/debug/runner"));
+    for rel in ["target/release/runner", "target/debug/runner"] {
+        candidates
+            .push(under_cwd_or_ancestor(rel, Path::is_file).unwrap_or_else(|| PathBuf::from(rel)));
+    }
     candidates
         .iter()
         .find(|p| p.is_file())
@@ -120,7 +123,10 @@ pub fn find_game_dir(given: Option<&Path>) -> Result<PathBuf, LaunchError> {
         (None, Some(p)) => candidates.push(p.into()),
         (None, None) => {
             candidates.push(plan::IMAGE_GAME_DIR.into());
-            candidates.push(workspace_dir().join("image/game"));
+            candidates.push(
+                under_cwd_or_ancestor("image/game", |p| p.join("game").is_dir())
+                    .unwrap_or_else(|| PathBuf::from("image/game")),
+            );
         }
     }
     candidates
