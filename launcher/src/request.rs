@@ -423,6 +423,43 @@ fn seed_from(id: &str) -> u64 {
     u64::from_be_bytes(b) >> 11
 }
 
+/// Opens a player's code file as data, not as a capability: the launcher may run as root, so a
+/// path that is a symbolic link (to `/etc/shadow`, say) or names a device, a FIFO or a
+/// directory is refused instead of followed or read. `O_NONBLOCK` keeps a FIFO from hanging
+/// the open; the type is checked on the opened descriptor, so nothing can be swapped in
+/// between the check and the read. Hard links to files the caller does not own are the
+/// kernel's to refuse (`fs.protected_hardlinks`).
+fn open_bot_file(path: &Path) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(nix::libc::ELOOP) {
+                "is a symbolic link; name the bot's file itself (links are not followed)".to_owned()
+            } else {
+                e.to_string()
+            }
+        })?;
+    let kind = file.metadata().map_err(|e| e.to_string())?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    };
+    Err(format!("is {what}; a bot must be a regular file"))
+}
+
 fn read_player(index: usize, p: &PlayerInput, base: &Path) -> Result<Player, RequestError> {
     let limit = CONFIGMAP_MAX_BYTES - SPEC_ALLOWANCE;
     let (code, origin, stem) = match &p.source {
@@ -433,7 +470,7 @@ fn read_player(index: usize, p: &PlayerInput, base: &Path) -> Result<Player, Req
                 base.join(path)
             };
             let origin = path.display().to_string();
-            let file = std::fs::File::open(&full)
+            let file = open_bot_file(&full)
                 .map_err(|e| RequestError::new(format!("player code {origin}: {e}")))?;
             let mut code = Vec::new();
             file.take(u64::try_from(limit).unwrap_or(u64::MAX) + 1)
