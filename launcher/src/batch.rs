@@ -9,29 +9,64 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
 
 use crate::backend::Backend;
 use crate::error::{LaunchError, exit};
 use crate::outcome::{Outcome, Verdict};
 use crate::request::{Match, MatchRequest};
 
-/// A batch file (YAML or JSON): a list of match requests, or `{matches: [...]}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
-pub enum BatchFile {
-    List(Vec<MatchRequest>),
-    Doc(BatchDoc),
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A batch file (YAML or JSON): a list of match requests, or `{matches: [...]}`. Each entry is
+/// kept as a value with its line, so one bad entry is reported by its index, line and field
+/// instead of failing the whole file with an untagged-enum message.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BatchDoc {
-    pub matches: Vec<MatchRequest>,
+struct BatchDoc {
+    matches: Vec<Spanned<serde_json::Value>>,
 }
 
-/// Reads and validates a batch file: every request must be valid, and match ids distinct,
-/// before anything runs. Relative code paths are resolved against the file's directory.
-pub fn load(path: &Path) -> Result<Vec<Match>, LaunchError> {
+/// A batch as read: the matches that will run, and the entries refused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub matches: Vec<Match>,
+    pub refused: Vec<Refused>,
+}
+
+/// One entry of a batch file that cannot run, and why: printed as its own JSON line while the
+/// rest of the tournament runs (unless `--strict`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refused {
+    /// Always true: tells a refused entry apart from an outcome or a backend error.
+    pub refused: bool,
+    /// 1-based position of the entry in the file.
+    pub index: usize,
+    /// The entry's first line in the file (None when the parser could not say).
+    pub line: Option<u64>,
+    /// The entry's `match_id`, when it names one (even an invalid one).
+    pub match_id: Option<String>,
+    /// What is wrong, with the field's path (`players[1].limits.memory: ...`).
+    pub error: String,
+    pub exit_code: u8,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "match #{}", self.index)?;
+        if let Some(line) = self.line {
+            write!(f, " (line {line})")?;
+        }
+        if let Some(id) = &self.match_id {
+            write!(f, " {id:?}")?;
+        }
+        write!(f, ": {}", self.error)
+    }
+}
+
+/// Reads a batch file. Relative code paths are resolved against the file's directory. A file
+/// that is not a batch at all (unreadable, not YAML, no entries, the wrong shape) is an error;
+/// an entry that is not a valid match, or repeats an earlier entry's id, is refused on its own.
+/// `strict`: any refused entry fails the whole batch, before anything runs.
+pub fn load(path: &Path, strict: bool) -> Result<Loaded, LaunchError> {
     let text = std::fs::read_to_string(path).map_err(|source| LaunchError::Read {
         path: path.to_owned(),
         source,
@@ -40,27 +75,78 @@ pub fn load(path: &Path) -> Result<Vec<Match>, LaunchError> {
         path: path.to_owned(),
         message,
     };
-    let file: BatchFile = serde_saphyr::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let requests = match file {
-        BatchFile::List(l) => l,
-        BatchFile::Doc(d) => d.matches,
-    };
-    if requests.is_empty() {
+    let shape: serde_json::Value =
+        serde_saphyr::from_str(&text).map_err(|e| bad(format!("not YAML or JSON: {e}")))?;
+    let entries: Vec<Spanned<serde_json::Value>> = match &shape {
+        serde_json::Value::Array(_) => serde_saphyr::from_str(&text),
+        serde_json::Value::Object(_) => {
+            serde_saphyr::from_str::<BatchDoc>(&text).map(|d| d.matches)
+        }
+        _ => {
+            return Err(bad(
+                "a batch is a list of match requests, or a mapping with one key, `matches`, \
+                 holding that list"
+                    .into(),
+            ));
+        }
+    }
+    .map_err(|e| bad(e.to_string()))?;
+    if entries.is_empty() {
         return Err(bad("no matches".into()));
     }
     let base = path.parent().unwrap_or(Path::new("."));
     let mut seen = HashSet::new();
-    let mut out = Vec::with_capacity(requests.len());
-    for (i, r) in requests.iter().enumerate() {
-        let m = r
-            .validate_in(base)
-            .map_err(|e| bad(format!("match #{} : {}", i + 1, e.0)))?;
-        if !seen.insert(m.id.clone()) {
-            return Err(bad(format!("match id {} appears twice", m.id)));
+    let mut loaded = Loaded {
+        matches: Vec::with_capacity(entries.len()),
+        refused: Vec::new(),
+    };
+    for (i, entry) in entries.into_iter().enumerate() {
+        let line = Some(entry.referenced.line()).filter(|&l| l > 0);
+        let match_id = entry
+            .value
+            .get("match_id")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
+        let refuse = |error: String| Refused {
+            refused: true,
+            index: i + 1,
+            line,
+            match_id: match_id.clone(),
+            error,
+            exit_code: exit::USAGE,
+        };
+        let request: MatchRequest = match serde_path_to_error::deserialize(&entry.value) {
+            Ok(r) => r,
+            Err(e) => {
+                let at = e.path().to_string();
+                let why = e.into_inner();
+                loaded.refused.push(refuse(if at == "." {
+                    why.to_string()
+                } else {
+                    format!("{at}: {why}")
+                }));
+                continue;
+            }
+        };
+        match request.validate_in(base) {
+            Ok(m) if !seen.insert(m.id.clone()) => loaded.refused.push(refuse(format!(
+                "match id {} appears earlier in the file",
+                m.id
+            ))),
+            Ok(m) => loaded.matches.push(m),
+            Err(e) => loaded.refused.push(refuse(e.0)),
         }
-        out.push(m);
     }
-    Ok(out)
+    if strict && !loaded.refused.is_empty() {
+        let lines: Vec<String> = loaded.refused.iter().map(ToString::to_string).collect();
+        return Err(bad(format!(
+            "{} of {} entries refused (--strict runs none of them):\n  {}",
+            loaded.refused.len(),
+            loaded.refused.len() + loaded.matches.len(),
+            lines.join("\n  ")
+        )));
+    }
+    Ok(loaded)
 }
 
 /// How a batch runs.
@@ -116,6 +202,8 @@ pub struct Summary {
     pub ok: usize,
     pub failed: usize,
     pub errors: usize,
+    /// Entries of the file refused before anything ran (each printed as its own line).
+    pub refused: usize,
     /// Started but not finished when the batch was interrupted (and cancelled).
     pub cancelled: usize,
     pub not_started: usize,
@@ -133,6 +221,8 @@ impl Summary {
             exit::INTERRUPTED
         } else if self.errors > 0 {
             exit::BACKEND
+        } else if self.refused > 0 {
+            exit::USAGE
         } else if self.failed > 0 {
             exit::MATCH_FAILED
         } else {
@@ -149,6 +239,9 @@ impl Summary {
             self.failed - self.errors.min(self.failed),
             self.errors
         );
+        if self.refused > 0 {
+            s.push_str(&format!(", {} refused", self.refused));
+        }
         if self.interrupted {
             s.push_str(&format!(
                 ", interrupted: {} cancelled, {} not started",

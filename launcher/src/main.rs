@@ -229,6 +229,10 @@ enum Command {
         timeout: Option<Duration>,
         #[arg(long)]
         keep: bool,
+        /// Run nothing if any entry is refused (by default a refused entry is printed as one
+        /// JSON line and the rest of the batch runs).
+        #[arg(long)]
+        strict: bool,
     },
 }
 
@@ -556,8 +560,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             concurrency,
             timeout,
             keep,
+            strict,
         } => {
-            let mut matches = batch::load(file)?;
+            let loaded = batch::load(file, *strict)?;
+            for r in &loaded.refused {
+                print_json(r)?;
+            }
+            let refused = loaded.refused.len();
+            let mut matches = loaded.matches;
             if let Some(n) = ns {
                 for m in &mut matches {
                     m.namespace.get_or_insert_with(|| n.to_owned());
@@ -571,7 +581,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 timeout: *timeout,
                 keep: *keep,
             };
-            let summary = batch::run(
+            let mut summary = batch::run(
                 &b,
                 matches,
                 opts,
@@ -596,6 +606,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if bar {
                 eprintln!();
             }
+            summary.refused = refused;
+            summary.total += refused;
             match fmt {
                 OutputFormat::Json => print_json(&serde_json::json!({ "summary": summary }))?,
                 OutputFormat::Table => eprint!("{}", escape(&summary.table())),
