@@ -195,7 +195,7 @@ pub struct Plan {
     rlimits: Vec<Rlimit>,
     identity: Option<(Uid, Gid)>,
     /// The Landlock ruleset, built and checked in the parent, at a descriptor number above
-    /// any the child places (see `supervise::HIGH_FD`).
+    /// any the child places (see [`HIGH_FD`]).
     ruleset: OwnedFd,
     filters: [(&'static str, Vec<seccompiler::sock_filter>); 2],
     parent: nix::unistd::Pid,
@@ -391,7 +391,7 @@ fn harden_and_exec(plan: &mut Plan, fds: &ChildFds) -> Result<Infallible, Failur
     //    program.
 
     // 5. Resource limits: address space, CPU, file size, open files, stack, core 0,
-    //    memlock 0, message queues 0, ... (see Rlimits in supervise.rs for the values).
+    //    memlock 0, message queues 0, ... (see `Settings::rlimits` in supervise/settings.rs for the values).
     for r in &plan.rlimits {
         setrlimit(r.resource, r.soft, r.hard).step(Step::Rlimits)?;
     }
