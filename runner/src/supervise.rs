@@ -174,7 +174,7 @@ pub fn supervise(
             match tag {
                 0 => {
                     if let Some(fd) = &p.setup {
-                        match nix::unistd::read(fd, &mut buf[..16]) {
+                        match nix::unistd::read(fd, &mut buf[..128]) {
                             Ok(0) | Err(_) => p.setup = None,
                             Ok(n) => p.setup_bytes.extend_from_slice(&buf[..n]),
                         }

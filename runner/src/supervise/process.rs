@@ -16,7 +16,7 @@ use super::verdict::{Facts, Stop, verdict};
 use super::{pipe, sandbox_error};
 use crate::control::Action;
 use crate::report::Report;
-use crate::sandbox::{ChildFds, Failure, HIGH_FD, Plan};
+use crate::sandbox::{ChildFds, Expected, Failure, HIGH_FD, Observed, Plan};
 
 /// How often the supervisor samples the child's resident size and CPU time. At first-touch
 /// speeds (a few GB/s) this bounds the overshoot past the memory limit to tens of MiB; the
@@ -76,6 +76,8 @@ pub struct Proc {
     pub(super) setup: Option<OwnedFd>,
     pub(super) setup_bytes: Vec<u8>,
     pub(super) landlock_abi: u32,
+    /// What the child must read back before exec.
+    pub(super) expected: Option<Expected>,
     pub(super) stdout: Option<Capture>,
     pub(super) stderr: Option<Capture>,
     pub(super) exit: Option<Exit>,
@@ -114,6 +116,7 @@ impl Proc {
             setup: None,
             setup_bytes: Vec::new(),
             landlock_abi: 0,
+            expected: None,
             stdout: None,
             stderr: None,
             exit: None,
@@ -148,7 +151,7 @@ impl Proc {
         })();
         let (fds, out_r, err_r, setup_r) =
             io.map_err(|e| format!("cannot set up the program's descriptors: {e}"))?;
-        let mut plan = Plan::prepare(
+        let plan = Plan::prepare(
             &s.argv,
             &s.env,
             &s.cwd,
@@ -162,7 +165,7 @@ impl Proc {
         // SAFETY: the runner is single-threaded (no thread is ever started), so the child may
         // run arbitrary code; it only runs `sandbox::enter`, which execs or _exits.
         let child = match unsafe { nix::unistd::fork() } {
-            Ok(ForkResult::Child) => crate::sandbox::enter(&mut plan, &fds),
+            Ok(ForkResult::Child) => crate::sandbox::enter(&plan, &fds),
             Ok(ForkResult::Parent { child }) => child,
             Err(e) => return Err(format!("fork failed: {e}")),
         };
@@ -171,6 +174,7 @@ impl Proc {
         self.ended = None;
         self.next_sample = self.start;
         self.landlock_abi = plan.landlock_abi;
+        self.expected = Some(plan.expected);
         self.setup = Some(setup_r);
         let cap = s.limits.output_bytes;
         self.stdout = out_r.map(|(r, sink)| Capture::new("stdout", r, sink, cap));
@@ -334,13 +338,49 @@ impl Proc {
                 .unwrap_or(0)
                 .max(self.peak_rss_kib);
         }
-        if let Some(f) = Failure::decode(&self.setup_bytes) {
+        // The setup pipe carries the read-back, then a failure record if a step failed.
+        let observed = Observed::decode(&self.setup_bytes);
+        let rest = self
+            .setup_bytes
+            .get(observed.map_or(0, |_| Observed::LEN)..)
+            .unwrap_or_default();
+        if let Some(f) = Failure::decode(rest) {
             return sandbox_error(report, f.message());
         }
+        let (Some(o), Some(expected)) = (observed, self.expected) else {
+            return sandbox_error(
+                report,
+                "the sandbox setup ended without reading back what it applied; the program was not run".into(),
+            );
+        };
+        if let Some(m) = o.mismatch(&expected) {
+            return sandbox_error(
+                report,
+                format!(
+                    "the sandbox read-back found that {}; the program was not run",
+                    m.describe()
+                ),
+            );
+        }
+        // What the kernel said, not what was asked for.
         report.enforced.landlock_abi = Some(self.landlock_abi);
-        report.enforced.landlock_status = "fully_enforced".into();
-        report.enforced.no_new_privs = true;
-        report.enforced.capabilities_dropped = true;
+        report.enforced.landlock_status = if o.landlock_probe_errno == libc::EACCES {
+            "fully_enforced".into()
+        } else {
+            "not_enforced".into()
+        };
+        report.enforced.no_new_privs = o.no_new_privs;
+        report.enforced.capabilities_dropped = [
+            o.cap_inheritable,
+            o.cap_permitted,
+            o.cap_effective,
+            o.cap_bounding,
+            o.cap_ambient,
+        ]
+        .iter()
+        .all(|&c| c == 0);
+        report.enforced.uid = o.uids[1];
+        report.enforced.gid = o.gids[1];
 
         let l = &self.settings.limits;
         // A file past the limit proves a write went past it (the kernel cuts at limit+1 bytes):
