@@ -20,15 +20,15 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::Pid;
 
-pub use capture::Sink;
+pub(crate) use capture::Sink;
 pub(crate) use files::create_sink;
-pub use files::{write_report_atomically, write_termination_log};
-pub use process::{Proc, StdoutTo, Wiring};
+pub use files::{OutputDir, write_report_atomically, write_termination_log};
+pub(crate) use process::{Proc, StdoutTo, Wiring};
 pub use settings::{Settings, StdinFrom};
 
 use crate::control::{Action, Control};
 use crate::report::{Report, Status};
-use process::{Exit, SAMPLE_EVERY};
+use process::SAMPLE_EVERY;
 use verdict::Stop;
 
 /// After the child exits, how long to keep draining pipes that something else still holds.
@@ -72,7 +72,7 @@ const CONTROL: usize = usize::MAX - 1;
 /// stopped them, and stopped for good after a short grace. `control` carries the referee's
 /// stop and continue requests for the processes it names.
 /// Returns true when the cgroup's OOM killer struck during the run.
-pub fn supervise(
+pub(crate) fn supervise(
     procs: &mut [Proc],
     primary: Option<usize>,
     signals: &SignalFd,
@@ -98,8 +98,9 @@ pub fn supervise(
             for (j, p) in procs.iter_mut().enumerate() {
                 if j != i && p.stop_at.is_none() {
                     // A stopped player could not see its input close and leave on its own.
-                    if p.paused {
-                        p.pause(Action::Cont);
+                    // If it cannot be continued it is stopped at once: it could not leave.
+                    if p.paused && p.pause(Action::Cont).is_err() {
+                        p.kill(Stop::MatchOver);
                     }
                     p.stop_at = Some(now + MATCH_OVER_GRACE);
                 }
@@ -146,9 +147,13 @@ pub fn supervise(
         match polled {
             Ok(0) | Err(Errno::EINTR) => continue,
             Ok(_) => {}
-            Err(_) => {
+            Err(e) => {
                 // Cannot watch: stop everything rather than run unwatched.
-                procs.iter_mut().for_each(|p| p.kill(Stop::Wall));
+                let stop = Stop::Supervisor {
+                    what: "watch the program (poll failed)",
+                    errno: e as i32,
+                };
+                procs.iter_mut().for_each(|p| p.kill(stop));
                 std::thread::sleep(SAMPLE_EVERY);
             }
         }
@@ -158,15 +163,15 @@ pub fn supervise(
                 continue;
             }
             if i == CONTROL {
-                if let Some(c) = control.as_deref_mut() {
-                    for request in c.read(&mut buf) {
-                        match request {
-                            Ok((j, action)) => {
-                                c.answer(procs.get_mut(j).map_or("gone", |p| p.pause(action)));
-                            }
-                            Err(why) => c.answer(&format!("error {why}")),
-                        }
-                    }
+                if let Some(c) = control.as_deref_mut()
+                    && let Err(e) = serve_control(c, procs, &mut buf)
+                {
+                    // The referee could be left waiting for an answer that never comes.
+                    let stop = Stop::Supervisor {
+                        what: "use the referee's control channel",
+                        errno: e as i32,
+                    };
+                    procs.iter_mut().for_each(|p| p.kill(stop));
                 }
                 continue;
             }
@@ -175,25 +180,54 @@ pub fn supervise(
                 0 => {
                     if let Some(fd) = &p.setup {
                         match nix::unistd::read(fd, &mut buf[..128]) {
-                            Ok(0) | Err(_) => p.setup = None,
+                            Ok(0) => p.setup = None,
                             Ok(n) => p.setup_bytes.extend_from_slice(&buf[..n]),
+                            Err(Errno::EINTR | Errno::EAGAIN) => {}
+                            Err(e) => {
+                                p.setup = None;
+                                p.kill(Stop::Supervisor {
+                                    what: "read the sandbox setup's report",
+                                    errno: e as i32,
+                                });
+                            }
                         }
                     }
                 }
-                1 => {
-                    if p.stdout.as_mut().is_some_and(|c| c.pump(&mut buf)) {
-                        p.kill(Stop::Output { stream: "stdout" });
-                    }
-                }
                 _ => {
-                    if p.stderr.as_mut().is_some_and(|c| c.pump(&mut buf)) {
-                        p.kill(Stop::Output { stream: "stderr" });
+                    let (capture, stream) = if tag == 1 {
+                        (p.stdout.as_mut(), "stdout")
+                    } else {
+                        (p.stderr.as_mut(), "stderr")
+                    };
+                    match capture.map(|c| c.pump(&mut buf)) {
+                        Some(Ok(true)) => p.kill(Stop::Output { stream }),
+                        Some(Err(e)) => p.kill(Stop::Supervisor {
+                            what: e.what,
+                            errno: e.errno,
+                        }),
+                        None | Some(Ok(false)) => {}
                     }
                 }
             }
         }
     }
     oom_before.is_some() && cgroup_oom_kills() > oom_before
+}
+
+/// Reads the referee's requests and answers each, in order.
+fn serve_control(c: &mut Control, procs: &mut [Proc], buf: &mut [u8]) -> nix::Result<()> {
+    for request in c.read(buf)? {
+        let answer = match request {
+            Ok((j, action)) => match procs.get_mut(j).map(|p| p.pause(action)) {
+                Some(Ok(true)) => "ok".to_owned(),
+                None | Some(Ok(false)) => "gone".to_owned(),
+                Some(Err(e)) => format!("error cannot signal the player: {e}"),
+            },
+            Err(why) => format!("error {why}"),
+        };
+        c.answer(&answer)?;
+    }
+    Ok(())
 }
 
 fn handle_signals(procs: &mut [Proc], signals: &SignalFd) {
@@ -254,23 +288,39 @@ pub fn run(settings: &Settings, signals: &SignalFd) -> Report {
 }
 
 /// Reaps every exited child (the runner may be PID 1 and inherit orphans), recording the
-/// exits of the supervised processes.
+/// exits of the supervised processes. Each ended child is looked at first without being
+/// reaped, so a supervised one is reaped by [`Proc::reap`], after its process group is killed.
 fn reap_all(procs: &mut [Proc]) {
     loop {
-        let mut status: libc::c_int = 0;
-        // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
-        let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: wait4 writes to the two valid out-pointers it is given.
-        let pid = unsafe { libc::wait4(-1, &mut status, libc::WNOHANG, &mut rusage) };
-        if pid <= 0 {
+        // SAFETY: a zeroed siginfo_t is a valid value for waitid to fill in.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid writes to the valid siginfo it is given; WNOWAIT leaves the child.
+        let r = unsafe {
+            libc::waitid(
+                libc::P_ALL,
+                0,
+                &raw mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        // SAFETY: waitid filled in a SIGCHLD siginfo (or left it zeroed: pid 0).
+        let pid = unsafe { info.si_pid() };
+        if r < 0 || pid == 0 {
+            // ECHILD (no child at all) or nothing ended yet.
             return;
         }
-        if let Some(p) = procs
+        match procs
             .iter_mut()
-            .find(|p| p.child.map(Pid::as_raw) == Some(pid))
+            .find(|p| p.running() && p.child.map(Pid::as_raw) == Some(pid))
         {
-            p.exit = Some(Exit { status, rusage });
-            p.ended = Some(Instant::now());
+            Some(p) => p.reap(),
+            None => {
+                let mut status = 0;
+                // SAFETY: reaping an orphan that has ended; the status pointer is valid.
+                if unsafe { libc::waitpid(pid, &raw mut status, libc::WNOHANG) } != pid {
+                    return; // not reapable after all: do not spin on it
+                }
+            }
         }
     }
 }

@@ -3,10 +3,11 @@
 
 use std::fs::File;
 use std::io::Read as _;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd as _, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{ForkResult, Pid};
 
@@ -25,6 +26,77 @@ pub(super) const SAMPLE_EVERY: Duration = Duration::from_millis(10);
 /// How often the writable paths are measured against the disk budget while the program runs:
 /// a walk of up to the entry budget (10,000 by default) costs milliseconds.
 const DISK_EVERY: Duration = Duration::from_millis(250);
+
+/// The number of threads of this process.
+fn threads() -> std::io::Result<usize> {
+    Ok(std::fs::read_dir("/proc/self/task")?.count())
+}
+
+fn pidfd_open(pid: Pid) -> Result<OwnedFd, Errno> {
+    // SAFETY: pidfd_open with a pid and flags 0 returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0u32) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    let fd = RawFd::try_from(fd).map_err(|_| Errno::EBADF)?;
+    // SAFETY: the descriptor was just created and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Reaps the child behind `pidfd`, blocking (it has ended), with its resource usage.
+fn wait_pidfd(pidfd: &OwnedFd) -> Option<Exit> {
+    const P_PIDFD: libc::idtype_t = 3;
+    // SAFETY: zeroed siginfo_t and rusage are valid values for waitid to fill in.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: the raw waitid takes a fifth argument, the rusage to fill in; both
+        // out-pointers are valid for writes.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_waitid,
+                P_PIDFD,
+                pidfd.as_raw_fd(),
+                &raw mut info,
+                libc::WEXITED,
+                &raw mut rusage,
+            )
+        };
+        if r == 0 {
+            break;
+        }
+        if Errno::last() != Errno::EINTR {
+            return None;
+        }
+    }
+    // SAFETY: waitid filled in a SIGCHLD siginfo, whose si_status is defined.
+    let code = unsafe { info.si_status() };
+    // The wait(2) encoding the verdict reads: exit code in the second byte, else the signal.
+    let status = match info.si_code {
+        libc::CLD_EXITED => (code & 0xff) << 8,
+        libc::CLD_DUMPED => code | 0x80,
+        _ => code,
+    };
+    Some(Exit { status, rusage })
+}
+
+/// Reaps `pid`, blocking: only for a child not yet reaped whose pidfd failed.
+fn wait_pid(pid: Pid) -> Option<Exit> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: wait4 writes to the two valid out-pointers it is given.
+        let r = unsafe { libc::wait4(pid.as_raw(), &raw mut status, 0, &raw mut rusage) };
+        if r == pid.as_raw() {
+            return Some(Exit { status, rusage });
+        }
+        if r >= 0 || Errno::last() != Errno::EINTR {
+            return None;
+        }
+    }
+}
 
 /// What the child's exit looked like.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +135,11 @@ pub struct Proc {
     pub(super) settings: Settings,
     pub(super) report: Report,
     pub(super) child: Option<Pid>,
+    /// The child's pidfd, opened right after the fork (nothing reaps it before this process
+    /// does): every signal to the child goes through it, and its exit is collected through it.
+    pidfd: Option<OwnedFd>,
+    /// The child ended but its exit could not be collected.
+    lost: bool,
     pub(super) start: Instant,
     pub(super) ended: Option<Instant>,
     pub(super) stop: Option<Stop>,
@@ -105,6 +182,8 @@ impl Proc {
             report: sandbox_error(settings.blank_report(), reason),
             settings,
             child: None,
+            pidfd: None,
+            lost: false,
             start: now,
             ended: Some(now),
             stop: None,
@@ -161,9 +240,25 @@ impl Proc {
             s.min_landlock_abi,
         )
         .map_err(|e| format!("{e}; the program was not run"))?;
+        match threads() {
+            Ok(1) => {}
+            Ok(n) => {
+                return Err(format!(
+                    "the runner has {n} threads and forks only when it has one (the child could \
+                     inherit a lock another thread held); the program was not run"
+                ));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot check that the runner is single-threaded before the fork: {e}; \
+                     the program was not run"
+                ));
+            }
+        }
         self.start = Instant::now();
-        // SAFETY: the runner is single-threaded (no thread is ever started), so the child may
-        // run arbitrary code; it only runs `sandbox::enter`, which execs or _exits.
+        // SAFETY: checked just above: this process has one thread, so no lock can be held by
+        // a thread that does not exist in the child; the child only runs `sandbox::enter`,
+        // which allocates nothing and execs or _exits.
         let child = match unsafe { nix::unistd::fork() } {
             Ok(ForkResult::Child) => crate::sandbox::enter(&plan, &fds),
             Ok(ForkResult::Parent { child }) => child,
@@ -171,6 +266,19 @@ impl Proc {
         };
         drop(fds); // the parent's copies of the child's ends: EOF must mean the child is done
         self.child = Some(child);
+        self.pidfd = match pidfd_open(child) {
+            Ok(fd) => Some(fd),
+            Err(e) => {
+                // Not reaped yet, so the pid is still this child's.
+                let _ = kill(child, Signal::SIGKILL);
+                self.exit = wait_pid(child);
+                self.lost = self.exit.is_none();
+                self.ended = Some(Instant::now());
+                return Err(format!(
+                    "cannot open a pidfd for the program: {e}; the program was stopped"
+                ));
+            }
+        };
         self.ended = None;
         self.next_sample = self.start;
         self.landlock_abi = plan.landlock_abi;
@@ -183,7 +291,7 @@ impl Proc {
     }
 
     pub(super) fn running(&self) -> bool {
-        self.child.is_some() && self.exit.is_none()
+        self.child.is_some() && self.exit.is_none() && !self.lost
     }
 
     pub(super) fn drained(&self) -> bool {
@@ -193,33 +301,78 @@ impl Proc {
     }
 
     pub(super) fn kill(&mut self, why: Stop) {
-        let Some(child) = self.child else { return };
-        if self.exit.is_some() {
+        if !self.running() {
             return;
         }
         if self.stop.is_none() {
             self.stop = Some(why);
         }
-        let _ = kill(Pid::from_raw(-child.as_raw()), Signal::SIGKILL);
-        let _ = kill(child, Signal::SIGKILL);
+        self.kill_group();
+        // ESRCH: the leader has exited and waits to be reaped; nothing else can fail here.
+        let _ = self.signal(Signal::SIGKILL);
     }
 
-    /// SIGSTOP or SIGCONT at the referee's request: the answer for the control channel.
-    pub(super) fn pause(&mut self, action: Action) -> &'static str {
-        let Some(child) = self.child.filter(|_| self.running()) else {
-            return "gone";
+    /// SIGKILL to the process group while its leader is not reaped: until then the group's id
+    /// cannot be reused, so the signal reaches only what the program left behind. ESRCH (an
+    /// empty group, or a child that has not yet called setsid) is the expected outcome.
+    fn kill_group(&self) {
+        if let (Some(child), true) = (self.child, self.exit.is_none() && !self.lost) {
+            let _ = kill(Pid::from_raw(-child.as_raw()), Signal::SIGKILL);
+        }
+    }
+
+    /// A signal to the child through its pidfd: never to a pid that may have been reused.
+    fn signal(&self, signal: Signal) -> Result<(), Errno> {
+        let Some(fd) = &self.pidfd else {
+            return Err(Errno::ESRCH);
         };
+        // SAFETY: pidfd_send_signal with a pidfd this process owns, a NULL siginfo and flags 0.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                fd.as_raw_fd(),
+                signal as libc::c_int,
+                std::ptr::null::<libc::siginfo_t>(),
+                0u32,
+            )
+        };
+        if r < 0 { Err(Errno::last()) } else { Ok(()) }
+    }
+
+    /// SIGSTOP or SIGCONT at the referee's request. `Ok(false)`: the player has ended.
+    pub(super) fn pause(&mut self, action: Action) -> Result<bool, Errno> {
+        if !self.running() {
+            return Ok(false);
+        }
         let signal = match action {
             Action::Stop => Signal::SIGSTOP,
             Action::Cont => Signal::SIGCONT,
         };
-        match kill(child, signal) {
+        match self.signal(signal) {
             Ok(()) => {
                 self.paused = action == Action::Stop;
-                "ok"
+                Ok(true)
             }
-            Err(_) => "gone",
+            Err(Errno::ESRCH) => Ok(false),
+            Err(e) => Err(e),
         }
+    }
+
+    /// Collects the exit of the child, which has ended (a zombie): first the rest of its
+    /// process group is killed, then the leader is reaped through its pidfd.
+    pub(super) fn reap(&mut self) {
+        self.kill_group();
+        let Some(child) = self.child else { return };
+        // The pid still names the zombie until it is reaped, so it is a safe fallback.
+        self.exit = self
+            .pidfd
+            .as_ref()
+            .and_then(wait_pidfd)
+            .or_else(|| wait_pid(child));
+        // An exit that could not be collected is not waited for again; the verdict says the
+        // exit status was never observed.
+        self.lost = self.exit.is_none();
+        self.ended = Some(Instant::now());
     }
 
     /// Deadlines and sampling; returns when this process next needs attention.
@@ -305,11 +458,15 @@ impl Proc {
     /// during the run (what [`supervise`] returns); a SIGKILL then means memory.
     pub fn finish(mut self, oom_kill: bool) -> Report {
         let mut report = std::mem::replace(&mut self.report, self.settings.blank_report());
-        let Some(child) = self.child else {
+        if self.child.is_none() {
             return report;
-        };
-        // The program and anything left in its session go, whatever happened.
-        let _ = kill(Pid::from_raw(-child.as_raw()), Signal::SIGKILL);
+        }
+        // Reaping killed what the program left in its process group; a child never seen to
+        // exit (the loop gave up on it) is stopped here, while its pid is still its own.
+        if self.running() {
+            self.kill_group();
+            let _ = self.signal(Signal::SIGKILL);
+        }
         let wall = self
             .ended
             .unwrap_or_else(Instant::now)

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use nix::sys::resource::Resource;
 use nix::unistd::{Gid, Uid};
 
+use super::files::{OutputDir, parent_of};
 use crate::profile::{Profile, SECCOMP_SHA256};
 use crate::report::{AppliedLimits, Enforcement, Report};
 use crate::sandbox::{Access3, Rlimit};
@@ -92,22 +93,28 @@ impl Settings {
         }
         access.rx.push(program);
 
-        // The report and the captured output must live where the program cannot write.
+        // The report and the captured output must live where the program cannot write: judged
+        // on the opened directory (or the nearest one that exists), by device and inode.
         let rw_dirs: Vec<PathBuf> = spec.paths.rw.iter().map(|p| canonical_or_self(p)).collect();
         for (what, path) in [
             ("report", report),
             ("stdout", spec.stdout.as_deref()),
             ("stderr", spec.stderr.as_deref()),
         ] {
-            let Some(dir) = path.and_then(Path::parent) else {
-                continue;
-            };
-            let dir = canonical_or_self(if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            });
-            if let Some(rw) = rw_dirs.iter().find(|rw| dir.starts_with(rw)) {
+            let Some(path) = path else { continue };
+            let dir = OutputDir::nearest(parent_of(path)).map_err(|e| {
+                SpecError::Invalid(format!(
+                    "the {what} file's directory {} cannot be opened: {e}",
+                    parent_of(path).display()
+                ))
+            })?;
+            let inside = dir.within(&spec.paths.rw).map_err(|e| {
+                SpecError::Invalid(format!(
+                    "cannot check where the {what} file's directory {} lies: {e}",
+                    parent_of(path).display()
+                ))
+            })?;
+            if let Some(rw) = inside {
                 return bad(format!(
                     "the {what} file would be inside the writable path {}: the program could tamper with it",
                     rw.display()

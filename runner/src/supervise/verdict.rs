@@ -24,6 +24,12 @@ pub(super) enum Stop {
     },
     /// The match's referee ended; players still running are stopped. Not the player's fault.
     MatchOver,
+    /// The supervisor could not do its job (`what`, with the OS error): it stops the program
+    /// rather than let it run unwatched or pass off incomplete output.
+    Supervisor {
+        what: &'static str,
+        errno: i32,
+    },
 }
 
 /// What the supervisor observed, for [`verdict`].
@@ -114,6 +120,17 @@ pub(super) fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>)
         )
     };
     match f.stop {
+        Some(Stop::Supervisor { what, errno }) => {
+            let why = if errno == 0 {
+                "a short write".to_owned()
+            } else {
+                std::io::Error::from_raw_os_error(errno).to_string()
+            };
+            return v(
+                Status::SandboxError,
+                format!("the runner could not {what} ({why}); the program was stopped"),
+            );
+        }
         Some(Stop::Cancel(s)) => {
             return v(
                 Status::Cancelled,
@@ -389,6 +406,20 @@ mod tests {
         f.stop = Some(Stop::Cancel(Signal::SIGTERM));
         f.max_rss_kib = 100_000;
         assert_eq!(verdict(&f, &l, None).status, Status::Cancelled);
+        // The supervisor failing its own job is never the program's verdict, whatever it did.
+        f.stop = Some(Stop::Supervisor {
+            what: "write the program's standard output to its file",
+            errno: libc::ENOSPC,
+        });
+        let v = verdict(&f, &l, None);
+        assert_eq!(v.status, Status::SandboxError);
+        assert!(
+            v.reason.contains(
+                "could not write the program's standard output to its file (No space left on device"
+            ),
+            "{}",
+            v.reason
+        );
         let mut f = facts(Some(exited(1)));
         f.max_rss_kib = 100_000;
         assert_eq!(
