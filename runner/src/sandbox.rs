@@ -169,7 +169,7 @@ pub enum PrepareError {
         path: PathBuf,
         source: landlock::PathFdError,
     },
-    #[error("moving the Landlock ruleset descriptor: {0}")]
+    #[error("a Landlock path or ruleset descriptor: {0}")]
     Descriptor(Errno),
     #[error("argument or environment contains a NUL byte")]
     Nul(#[from] std::ffi::NulError),
@@ -276,12 +276,6 @@ impl Plan {
                 min: min_landlock_abi,
             });
         }
-        // The read-back's Landlock probe opens `/`, which only Landlock can refuse.
-        for path in access.ro.iter().chain(&access.rx).chain(&access.rw) {
-            if std::fs::canonicalize(path).is_ok_and(|p| p == Path::new("/")) {
-                return Err(PrepareError::RootGranted(path.clone()));
-            }
-        }
         let ruleset: Option<OwnedFd> = build_ruleset(abi, access)?.into();
         let ruleset = ruleset.ok_or(PrepareError::LandlockUnavailable(Errno::ENOSYS))?;
         let ruleset = nix::fcntl::fcntl(&ruleset, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(HIGH_FD))
@@ -354,13 +348,21 @@ fn build_ruleset(abi_num: u32, access: &Access3) -> Result<RulesetCreated, Prepa
         (&access.rw, AccessFs::from_all(abi) & !AccessFs::Execute),
     ];
     let mut created = ruleset.create()?;
+    // The read-back's Landlock probe opens `/`, which only Landlock can refuse: it must not
+    // be granted itself.
+    let root = nix::sys::stat::stat("/").map(|s| (s.st_dev, s.st_ino));
     for (paths, rights) in grants {
         for path in paths {
             let fd = PathFd::new(path).map_err(|source| PrepareError::LandlockPath {
                 path: path.clone(),
                 source,
             })?;
-            let is_dir = std::fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false);
+            // What was opened, not the path again.
+            let st = nix::sys::stat::fstat(&fd).map_err(PrepareError::Descriptor)?;
+            if root == Ok((st.st_dev, st.st_ino)) {
+                return Err(PrepareError::RootGranted(path.clone()));
+            }
+            let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
             let rights = if is_dir {
                 rights
             } else {
@@ -386,6 +388,25 @@ mod tests {
         assert!(f.message().contains("executing the program"));
         assert_eq!(Failure::decode(&[0, 0, 0, 0, 0, 0]), None);
         assert_eq!(Failure::decode(&[1, 0]), None);
+    }
+
+    #[test]
+    fn granting_the_root_itself_is_refused() {
+        let access = Access3 {
+            ro: vec![PathBuf::from("/usr/../")],
+            ..Access3::default()
+        };
+        let e = Plan::prepare(
+            &["/x".into()],
+            &[],
+            Path::new("/"),
+            &access,
+            vec![],
+            None,
+            1,
+        )
+        .unwrap_err();
+        assert!(matches!(e, PrepareError::RootGranted(_)), "{e}");
     }
 
     #[test]

@@ -73,8 +73,8 @@ impl OutputDir {
             .collect();
         let id = |fd: &OwnedFd| fstat(fd).map(|s| (s.st_dev, s.st_ino));
         let mut here = self.fd.try_clone()?;
+        let mut this = id(&here)?;
         loop {
-            let this = id(&here)?;
             if let Some((_, g)) = ids.iter().find(|(i, _)| *i == this) {
                 return Ok(Some(g));
             }
@@ -84,10 +84,11 @@ impl OutputDir {
                 OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
                 Mode::empty(),
             )?;
-            if id(&up)? == this {
+            let parent = id(&up)?;
+            if parent == this {
                 return Ok(None); // the root is its own parent
             }
-            here = up;
+            (here, this) = (up, parent);
         }
     }
 
