@@ -627,6 +627,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_multi_threaded_process_does_not_fork() {
+        // The test harness runs this on a thread of its own: this process has at least two.
+        let extra = std::thread::spawn(|| std::thread::sleep(Duration::from_millis(500)));
+        let spec = crate::spec::RunSpec {
+            program: vec!["/usr/bin/python3.11".into()],
+            ..crate::spec::RunSpec::default()
+        };
+        let profile = crate::profile::Profile::load(None).unwrap();
+        let settings = Settings::resolve(&spec, &profile, None).unwrap();
+        let null = || OwnedFd::from(File::open("/dev/null").unwrap());
+        let wiring = Wiring {
+            stdin: null(),
+            stdout: StdoutTo::Capture(Sink::Discard),
+            stderr: Sink::Discard,
+            handed_on: Vec::new(),
+        };
+        let p = Proc::spawn(settings, wiring);
+        assert!(p.child.is_none(), "it forked");
+        let report = p.finish(false);
+        assert_eq!(report.status, crate::report::Status::SandboxError);
+        assert!(
+            report
+                .reason
+                .contains("threads and forks only when it has one"),
+            "{}",
+            report.reason
+        );
+        extra.join().unwrap();
+    }
+
+    #[test]
     fn proc_stat_reads_this_process() {
         let (_, rss) = group_stat(nix::unistd::getpid()).unwrap();
         assert!(rss > 0);
