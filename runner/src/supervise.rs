@@ -22,7 +22,7 @@ use nix::unistd::Pid;
 
 pub(crate) use capture::Sink;
 pub(crate) use files::create_sink;
-pub use files::{OutputDir, write_report_atomically, write_termination_log};
+pub use files::{OutputDir, write_termination_log};
 pub(crate) use process::{Proc, StdoutTo, Wiring};
 pub use settings::{Settings, StdinFrom};
 

@@ -92,6 +92,18 @@ impl OutputDir {
         }
     }
 
+    /// Opens `name` in this directory to read it: never through a symlink, and without
+    /// blocking on a FIFO planted there.
+    pub fn open_file(&self, name: &OsStr) -> std::io::Result<File> {
+        let fd = openat(
+            &self.fd,
+            name,
+            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(File::from(fd))
+    }
+
     /// Writes `name` atomically: a temporary file created in this directory with
     /// O_EXCL|O_NOFOLLOW and checked to be the regular file just made, written, fsynced,
     /// renamed over `name` (which replaces a symlink planted there instead of following it),
@@ -142,13 +154,6 @@ pub(crate) fn parent_of(path: &Path) -> &Path {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     }
-}
-
-/// Writes a file atomically through its directory (see [`OutputDir::write_atomically`]);
-/// for a directory opened earlier, use that.
-pub fn write_report_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let (dir, name) = OutputDir::of_file(path)?;
-    dir.write_atomically(&name, text.as_bytes())
 }
 
 /// Writes the summary to a termination-log file (truncating it). Opened without following a
@@ -224,7 +229,8 @@ mod tests {
         std::fs::write(&target, "untouched").unwrap();
         let report = dir.path().join("report.json");
         std::os::unix::fs::symlink(&target, &report).unwrap();
-        write_report_atomically(&report, "{}").unwrap();
+        let (dir, name) = OutputDir::of_file(&report).unwrap();
+        dir.write_atomically(&name, b"{}").unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
         assert_eq!(std::fs::read_to_string(&report).unwrap(), "{}");
         assert!(
