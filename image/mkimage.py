@@ -4,6 +4,7 @@
 Called by image/build (which downloads and checks the pinned packages and builds the runner):
 
   mkimage.py build   --stage S --root R --out O --prune F --runner BIN --game DIR --ref NAME
+                     [--compression gzip|zstd]
   mkimage.py check   --archive A --manifest M      contents of an archive vs the manifest
   mkimage.py compare A B                           two archives, byte for byte
   mkimage.py measure --stage S --root R --out O --runner BIN --game DIR
@@ -30,7 +31,17 @@ from pathlib import Path
 from builder.assembly import add_own_files, compile_bytecode, import_check, merge_packages, normalise_modes, prune
 from builder.audit import audit
 from builder.layout import BUDGET, GAME_DIR, INTERPRETER, BuildError, walk
-from builder.oci import MANIFEST_HEADER, check, compare, gzip_file, manifest_lines, pack, write_layer
+from builder.oci import (
+    COMPRESSIONS,
+    MANIFEST_HEADER,
+    check,
+    compare,
+    gzip_file,
+    manifest_lines,
+    pack,
+    write_layer,
+    zstd_file,
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,7 +77,7 @@ def build(args) -> None:
     modules = import_check(root)
     checks = audit(root)
     figures = tree_stats(root)
-    info = pack(root, out, args.ref)
+    info = pack(root, out, args.ref, args.compression)
     if info["layer_compressed_bytes"] > BUDGET:
         raise BuildError(f"compressed layer is {info['layer_compressed_bytes']} bytes, over the "
              f"{BUDGET}-byte budget")
@@ -131,6 +142,14 @@ def measure(args) -> None:
     add_own_files(sources, stage, runner, game)
     normalise_modes(sources)
     m = layer_figures(full, out, "unstripped") | layer_figures(sources, out, "stripped_sources_only")
+    # 3. The image's own layer in both compressions, whichever the build packed.
+    write_layer(root, out / "m.tar")
+    gzip_file(out / "m.tar", out / "m.tar.gz")
+    zstd_file(out / "m.tar", out / "m.tar.zst")
+    m["image_gzip_compressed_bytes"] = (out / "m.tar.gz").stat().st_size
+    m["image_zstd_compressed_bytes"] = (out / "m.tar.zst").stat().st_size
+    for f in ("m.tar", "m.tar.gz", "m.tar.zst"):
+        (out / f).unlink()
     # Interpreter start on a read-only root (nothing cached): chroot, median of 15 runs.
     code = "import json, random, math"
     game_env = {"PYTHONPATH": f"/{GAME_DIR}"}
@@ -153,7 +172,7 @@ def print_summary(path: Path) -> None:
     mb = lambda n: f"{n / 1e6:.2f} MB"
     print(f"image      {s['ref']}  {s['manifest_digest']}")
     print(f"archive    {mb(s['archive_bytes'])}  sha256:{s['archive_sha256']}")
-    print(f"layer      {mb(s['layer_compressed_bytes'])} compressed, "
+    print(f"layer      {mb(s['layer_compressed_bytes'])} {s['layer_compression']}, "
           f"{mb(s['layer_uncompressed_bytes'])} uncompressed (budget {mb(BUDGET)})")
     print(f"contents   {s['files']} files, {s['dirs']} directories, {s['symlinks']} symlinks, "
           f"{mb(s['file_bytes'])}; {s['modules_imported']} Python modules import")
@@ -165,6 +184,8 @@ def print_summary(path: Path) -> None:
         print(f"pruned, sources only (no bytecode) {mb(m['stripped_sources_only_compressed_bytes'])} "
               f"compressed, {mb(m['stripped_sources_only_uncompressed_bytes'])} uncompressed, "
               f"{m['stripped_sources_only_files']} files")
+        print(f"image layer {mb(m['image_gzip_compressed_bytes'])} gzip, "
+              f"{mb(m['image_zstd_compressed_bytes'])} zstd")
         st = m["start_ms"]
         if st["image_pass"] is not None:
             print("start (ms, median of 15, chroot, read-only semantics): "
@@ -177,6 +198,7 @@ def main() -> None:
     b = sub.add_parser("build")
     for name in ("stage", "root", "out", "prune", "runner", "game", "ref"):
         b.add_argument(f"--{name}", required=True)
+    b.add_argument("--compression", choices=sorted(COMPRESSIONS), default="gzip")
     c = sub.add_parser("check")
     c.add_argument("--archive", required=True)
     c.add_argument("--manifest", required=True)

@@ -208,10 +208,13 @@ def image_python_env(root: Path) -> dict[str, str]:
     }
 
 
-# Run by the image's interpreter: the standard library becomes bytecode only, without docstrings.
-STDLIB_BYTECODE = r"""
+# Run by the image's interpreter (compileall and py_compile are not in the image). "stdlib":
+# bytecode only, in place of the source, without docstrings. "game": the source stays and the
+# bytecode goes to __pycache__/NAME.cpython-311.pyc, byte for byte what
+# `compileall --invalidation-mode unchecked-hash -s ROOT -p /` writes.
+BYTECODE = r"""
 import ast, importlib.util, marshal, os, sys
-root, top = sys.argv[1], sys.argv[2]
+root, top, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 HEADER = importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little")  # hash-based, unchecked
 
 def is_docstring(stmt):
@@ -228,7 +231,7 @@ def strip_docstrings(tree):
 
 links = []
 for dirpath, dirnames, filenames in os.walk(top):
-    dirnames.sort()
+    dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
     for name in sorted(filenames):
         if not name.endswith(".py"):
             continue
@@ -239,12 +242,21 @@ for dirpath, dirnames, filenames in os.walk(top):
         with open(path, "rb") as f:
             source = f.read()
         image_path = "/" + os.path.relpath(path, root)
-        tree = ast.parse(source, image_path)
-        strip_docstrings(tree)
-        code = compile(tree, image_path, "exec", dont_inherit=True, optimize=0)
-        with open(path + "c", "wb") as f:
+        if mode == "game":
+            code = compile(source, image_path, "exec", dont_inherit=True, optimize=-1)
+            out = importlib.util.cache_from_source(path)
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+        else:
+            tree = ast.parse(source, image_path)
+            strip_docstrings(tree)
+            code = compile(tree, image_path, "exec", dont_inherit=True, optimize=0)
+            out = path + "c"
+        with open(out, "wb") as f:
             f.write(HEADER + importlib.util.source_hash(source) + marshal.dumps(code))
-        os.unlink(path)
+        if mode != "game":
+            os.unlink(path)
+if links and mode == "game":
+    sys.exit("the game has symlinks: " + ", ".join(links))
 for path in links:  # a .py symlink becomes a .pyc symlink to the target's bytecode
     target = os.readlink(path)
     os.unlink(path)
@@ -259,18 +271,21 @@ def compile_bytecode(root: Path) -> None:
     # the root filesystem is read-only so nothing can drift. The recorded file names are the
     # in-image paths (/usr/lib/python3.11/...). Saves 1.3 MB of source and 0.5 MB of docstrings
     # (compressed); tracebacks through the standard library show file and line, not the text.
-    r = subprocess.run(image_python(root) + ["-S", "-B", "-c", STDLIB_BYTECODE, str(root),
-                                             str(root / STDLIB)],
+    # -X no_debug_ranges: no column table (PEP 657). With no source shipped, a traceback through
+    # the standard library has no line text to put carets under, so the columns would never be
+    # shown; line numbers stay.
+    r = subprocess.run(image_python(root) + ["-S", "-B", "-X", "no_debug_ranges", "-c", BYTECODE,
+                                             str(root), str(root / STDLIB), "stdlib"],
                        env=env, capture_output=True, text=True)
     if r.returncode != 0:
         raise BuildError(f"compiling the standard library failed:\n{r.stdout}{r.stderr}")
-    # The game keeps its source (its tracebacks are read) and gets ordinary __pycache__ files.
-    cmd = image_python(root) + [
-        "-S", "-B", "-m", "compileall", "-q", "-f", "--invalidation-mode", "unchecked-hash",
-        "-s", str(root), "-p", "/", str(root / GAME_DIR)]
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    # The game keeps its source (its tracebacks are read, carets included) and gets ordinary
+    # __pycache__ files.
+    r = subprocess.run(image_python(root) + ["-S", "-B", "-c", BYTECODE, str(root), str(root / GAME_DIR),
+                                             "game"],
+                       env=env, capture_output=True, text=True)
     if r.returncode != 0:
-        raise BuildError(f"compileall failed:\n{r.stdout}{r.stderr}")
+        raise BuildError(f"compiling the game failed:\n{r.stdout}{r.stderr}")
 
 
 IMPORT_CHECK = r"""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
+import marshal
 import os
 import shutil
 import stat
+import subprocess
 import unittest
 from pathlib import Path
 
-from builder.assembly import add_own_files, compile_rules, merge_packages, normalise_modes, prune, usrmerge
+from builder.assembly import BYTECODE, add_own_files, compile_rules, merge_packages, normalise_modes, prune, usrmerge
 from builder.layout import GAME_DIR, INTERPRETER, RUNNER, BuildError, walk
 
 from .helpers import TreeCase
@@ -162,6 +165,57 @@ class OwnFilesAndModes(TreeCase):
         self.assertEqual(stat.S_IMODE((root / INTERPRETER).stat().st_mode), 0o755)
         self.assertEqual(stat.S_IMODE((root / "usr/lib/tool").stat().st_mode), 0o644)
         self.assertEqual(stat.S_IMODE((root / "usr/lib").stat().st_mode), 0o755)
+
+
+class Bytecode(TreeCase):
+    """The compile script, run by the build machine's Debian python3.11 (the image's own version)."""
+
+    SOURCE = b'"""Module doc."""\ndef f(x):\n    """Function doc."""\n    return x + 1\n'
+
+    def compile(self, root: Path, top: str, mode: str, *flags: str) -> None:
+        subprocess.run(["/usr/bin/python3.11", "-S", "-B", *flags, "-c", BYTECODE, str(root), str(root / top),
+                        mode], check=True)
+
+    def load(self, pyc: Path) -> object:
+        data = pyc.read_bytes()
+        self.assertEqual(data[:4], importlib.util.MAGIC_NUMBER)
+        self.assertEqual(int.from_bytes(data[4:8], "little"), 1, "hash-based, unchecked")
+        return marshal.loads(data[16:])
+
+    def test_game_mode_keeps_the_source_and_matches_py_compile(self) -> None:
+        root = self.tmp / "root"
+        src = self.put(root, "opt/game/game/rules.py", self.SOURCE)
+        self.compile(root, "opt/game", "game")
+        pyc = root / "opt/game/game/__pycache__/rules.cpython-311.pyc"
+        self.assertTrue(src.exists())
+        expected = self.tmp / "expected.pyc"
+        # What compileall --invalidation-mode unchecked-hash -p / wrote before (same interpreter).
+        subprocess.run(["/usr/bin/python3.11", "-c",
+                        "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], "
+                        "dfile='/opt/game/game/rules.py', doraise=True, "
+                        "invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)",
+                        str(src), str(expected)], check=True)
+        self.assertEqual(pyc.read_bytes(), expected.read_bytes())
+        code = self.load(pyc)
+        self.assertEqual(getattr(code, "co_filename"), "/opt/game/game/rules.py")
+
+    def test_stdlib_mode_replaces_the_source_without_docstrings_or_columns(self) -> None:
+        root = self.tmp / "root"
+        self.put(root, "usr/lib/python3.11/mod.py", self.SOURCE)
+        os.symlink("mod.py", root / "usr/lib/python3.11/alias.py")
+        self.compile(root, "usr/lib/python3.11", "stdlib", "-X", "no_debug_ranges")
+        top = root / "usr/lib/python3.11"
+        self.assertEqual(sorted(p.name for p in top.iterdir()), ["alias.pyc", "mod.pyc"])
+        self.assertEqual(os.readlink(top / "alias.pyc"), "mod.pyc")
+        code = self.load(top / "mod.pyc")
+        namespace: dict[str, object] = {}
+        exec(code, namespace)  # noqa: S102 (our own test module)
+        f = namespace["f"]
+        self.assertIsNone(namespace.get("__doc__"))
+        self.assertIsNone(getattr(f, "__doc__"))
+        positions = list(getattr(f, "__code__").co_positions())
+        self.assertTrue(all(p[2] is None and p[3] is None for p in positions), "no column table")
+        self.assertIn(4, [p[0] for p in positions], "line numbers stay")
 
 
 if __name__ == "__main__":

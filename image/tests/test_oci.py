@@ -53,11 +53,33 @@ class Archive(TreeCase):
         self.put(self.root, "etc/passwd", b"root:x:0:0::/:/nologin\n")
         os.symlink("python3.11", self.root / "usr/bin/python3")
 
-    def packed(self, name: str) -> tuple[Path, dict[str, object]]:
+    def packed(self, name: str, compression: str = "gzip") -> tuple[Path, dict[str, object]]:
         out = self.tmp / name
         out.mkdir()
-        info = pack(self.root, out, "localhost/t:1")
+        info = pack(self.root, out, "localhost/t:1", compression)
         return out / "sandbox.oci.tar.tmp", info
+
+    def layer_media_type(self, archive: Path) -> str:
+        with tarfile.open(archive) as t:
+            index = json.loads(t.extractfile("index.json").read())  # type: ignore[union-attr]
+            digest = index["manifests"][0]["digest"].split(":")[1]
+            manifest = json.loads(t.extractfile(f"blobs/sha256/{digest}").read())  # type: ignore[union-attr]
+        return str(manifest["layers"][0]["mediaType"])
+
+    def test_a_zstd_layer_has_the_same_contents_and_is_reproducible(self) -> None:
+        gz, gz_info = self.packed("gz")
+        zst, zst_info = self.packed("zst", "zstd")
+        zst2, _ = self.packed("zst2", "zstd")
+        self.assertEqual(zst.read_bytes(), zst2.read_bytes())
+        self.assertEqual(self.layer_media_type(gz), "application/vnd.oci.image.layer.v1.tar+gzip")
+        self.assertEqual(self.layer_media_type(zst), "application/vnd.oci.image.layer.v1.tar+zstd")
+        self.assertEqual(gz_info["diff_id"], zst_info["diff_id"])  # same uncompressed layer
+        self.assertNotEqual(gz_info["layer_digest"], zst_info["layer_digest"])
+        self.assertEqual(manifest_lines(read_archive(gz)[1]), manifest_lines(read_archive(zst)[1]))
+
+    def test_an_unknown_compression_is_refused(self) -> None:
+        with self.assertRaisesRegex(BuildError, "unknown layer compression 'xz'"):
+            self.packed("xz", "xz")
 
     def test_two_packs_of_one_tree_are_identical_and_digests_check_out(self) -> None:
         a, info = self.packed("a")
