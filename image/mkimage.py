@@ -28,7 +28,14 @@ import tarfile
 import time
 from pathlib import Path
 
-from builder.assembly import add_own_files, compile_bytecode, import_check, merge_packages, normalise_modes, prune
+from builder.assembly import (
+    add_own_files,
+    compile_bytecode,
+    import_check,
+    merge_packages,
+    normalise_modes,
+    prune,
+)
 from builder.audit import audit
 from builder.layout import BUDGET, GAME_DIR, INTERPRETER, BuildError, walk
 from builder.oci import (
@@ -43,12 +50,11 @@ from builder.oci import (
     zstd_file,
 )
 
-
 # ---------------------------------------------------------------------------------------------
 # Figures
 # ---------------------------------------------------------------------------------------------
 
-def tree_stats(root: Path) -> dict:
+def tree_stats(root: Path) -> dict[str, int]:
     files = dirs = links = size = 0
     for rel in walk(root):
         st = (root / rel).lstat()
@@ -62,7 +68,7 @@ def tree_stats(root: Path) -> dict:
     return {"files": files, "dirs": dirs, "symlinks": links, "file_bytes": size}
 
 
-def build(args) -> None:
+def build(args: argparse.Namespace) -> None:
     root, out, stage = Path(args.root), Path(args.out), Path(args.stage)
     if root.exists():
         shutil.rmtree(root)
@@ -93,7 +99,7 @@ def build(args) -> None:
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
 
 
-def chroot_times(root: Path, code: str, runs: int, env_extra=None) -> float | None:
+def chroot_times(root: Path, code: str, runs: int, env_extra: dict[str, str] | None = None) -> float | None:
     chroot = shutil.which("chroot") or shutil.which("chroot", path="/usr/sbin:/sbin")
     if os.geteuid() != 0 or not chroot:
         return None
@@ -110,7 +116,7 @@ def chroot_times(root: Path, code: str, runs: int, env_extra=None) -> float | No
     return round(statistics.median(times) * 1000, 1)
 
 
-def layer_figures(root: Path, out: Path, prefix: str) -> dict:
+def layer_figures(root: Path, out: Path, prefix: str) -> dict[str, int]:
     write_layer(root, out / "m.tar")
     gzip_file(out / "m.tar", out / "m.tar.gz")
     r = {f"{prefix}_uncompressed_bytes": (out / "m.tar").stat().st_size,
@@ -121,7 +127,7 @@ def layer_figures(root: Path, out: Path, prefix: str) -> dict:
     return r
 
 
-def measure(args) -> None:
+def measure(args: argparse.Namespace) -> None:
     stage, root, out = Path(args.stage), Path(args.root), Path(args.out)
     summary_path = out / "summary.json"
     summary = json.loads(summary_path.read_text())
@@ -141,7 +147,8 @@ def measure(args) -> None:
     prune(sources, Path(args.prune))
     add_own_files(sources, stage, runner, game)
     normalise_modes(sources)
-    m = layer_figures(full, out, "unstripped") | layer_figures(sources, out, "stripped_sources_only")
+    m: dict[str, object] = {**layer_figures(full, out, "unstripped"),
+                            **layer_figures(sources, out, "stripped_sources_only")}
     # 3. The image's own layer in both compressions, whichever the build packed.
     write_layer(root, out / "m.tar")
     gzip_file(out / "m.tar", out / "m.tar.gz")
@@ -169,7 +176,10 @@ def measure(args) -> None:
 
 def print_summary(path: Path) -> None:
     s = json.loads(path.read_text())
-    mb = lambda n: f"{n / 1e6:.2f} MB"
+
+    def mb(n: int) -> str:
+        return f"{n / 1e6:.2f} MB"
+
     print(f"image      {s['ref']}  {s['manifest_digest']}")
     print(f"archive    {mb(s['archive_bytes'])}  sha256:{s['archive_sha256']}")
     print(f"layer      {mb(s['layer_compressed_bytes'])} {s['layer_compression']}, "

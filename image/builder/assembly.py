@@ -15,7 +15,19 @@ import stat
 import subprocess
 from pathlib import Path
 
-from .layout import EXECUTABLES, GAME_DIR, INTERPRETER, LOADER, MULTIARCH, PY, RUNNER, STDLIB, BuildError, log, walk
+from .layout import (
+    EXECUTABLES,
+    GAME_DIR,
+    INTERPRETER,
+    LOADER,
+    MULTIARCH,
+    PY,
+    RUNNER,
+    STDLIB,
+    BuildError,
+    log,
+    walk,
+)
 
 # Mount points the runtime fills. Not /out or /match: a new podman or docker volume mounted
 # where the image has no directory is handed to the container's user (65532), whereas one
@@ -58,7 +70,8 @@ def merge_packages(stage: Path, root: Path) -> dict[str, str]:
             d = root / dst_rel
             st = s.lstat()
             if st.st_mode & (stat.S_ISUID | stat.S_ISGID):
-                raise BuildError(f"{pkg} ships a setuid/setgid file: /{rel} (drop it in prune.list and say why)")
+                raise BuildError(f"{pkg} ships a setuid/setgid file: /{rel} "
+                                 "(drop it in prune.list and say why)")
             if stat.S_ISDIR(st.st_mode):
                 if d.is_symlink():
                     raise BuildError(f"/{dst_rel} is a symlink in one package and a directory in {pkg}")
@@ -82,7 +95,7 @@ def merge_packages(stage: Path, root: Path) -> dict[str, str]:
     return origin
 
 
-def compile_rules(path: Path) -> list[tuple[bool, str, re.Pattern]]:
+def compile_rules(path: Path) -> list[tuple[bool, str, re.Pattern[str]]]:
     rules = []
     for n, line in enumerate(path.read_text().splitlines(), 1):
         line = line.strip()
@@ -168,10 +181,10 @@ def add_own_files(root: Path, stage: Path, runner: Path, game: Path) -> None:
     status.mkdir(parents=True)
     for pkg in (stage / "packages").read_text().split():
         status.joinpath(pkg).write_bytes((stage / "control" / pkg).read_bytes())
-    for rel, target in SYMLINKS.items():
-        p = root / rel
+    for link, target in SYMLINKS.items():
+        p = root / link
         if p.exists() or p.is_symlink():
-            raise BuildError(f"/{rel} exists already: cannot make it a symlink")
+            raise BuildError(f"/{link} exists already: cannot make it a symlink")
         p.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(target, p)
     for mp in MOUNT_POINTS:
@@ -274,16 +287,15 @@ def compile_bytecode(root: Path) -> None:
     # -X no_debug_ranges: no column table (PEP 657). With no source shipped, a traceback through
     # the standard library has no line text to put carets under, so the columns would never be
     # shown; line numbers stay.
-    r = subprocess.run(image_python(root) + ["-S", "-B", "-X", "no_debug_ranges", "-c", BYTECODE,
-                                             str(root), str(root / STDLIB), "stdlib"],
-                       env=env, capture_output=True, text=True)
+    cmd = [*image_python(root), "-S", "-B", "-X", "no_debug_ranges", "-c", BYTECODE,
+           str(root), str(root / STDLIB), "stdlib"]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if r.returncode != 0:
         raise BuildError(f"compiling the standard library failed:\n{r.stdout}{r.stderr}")
     # The game keeps its source (its tracebacks are read, carets included) and gets ordinary
     # __pycache__ files.
-    r = subprocess.run(image_python(root) + ["-S", "-B", "-c", BYTECODE, str(root), str(root / GAME_DIR),
-                                             "game"],
-                       env=env, capture_output=True, text=True)
+    cmd = [*image_python(root), "-S", "-B", "-c", BYTECODE, str(root), str(root / GAME_DIR), "game"]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if r.returncode != 0:
         raise BuildError(f"compiling the game failed:\n{r.stdout}{r.stderr}")
 
@@ -325,8 +337,8 @@ for b in bad:
 def import_check(root: Path) -> int:
     """Every module shipped must import: a pruned dependency shows up here, not in a match."""
     env = image_python_env(root) | {"PYTHONPATH": str(root / GAME_DIR)}
-    cmd = image_python(root) + ["-S", "-B", "-c", IMPORT_CHECK, str(root), str(root / STDLIB),
-                                str(root / GAME_DIR)]
+    cmd = [*image_python(root), "-S", "-B", "-c", IMPORT_CHECK, str(root), str(root / STDLIB),
+           str(root / GAME_DIR)]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     lines = r.stdout.splitlines()
     if r.returncode != 0 or not lines:

@@ -32,7 +32,7 @@ FORBIDDEN = {
 }
 
 
-def elf_info(data: bytes):
+def elf_info(data: bytes) -> tuple[int, str | None, list[str]] | None:
     """(e_type, interp, needed) of a 64-bit little-endian ELF, or None if not ELF."""
     if data[:4] != b"\x7fELF":
         return None
@@ -92,7 +92,7 @@ def resolve_in(root: Path, abspath: str, depth: int = 0) -> Path | None:
     return cur
 
 
-def audit(root: Path) -> dict:
+def audit(root: Path) -> dict[str, int]:
     problems = []
     elves = 0
     for rel in walk(root):
@@ -126,7 +126,15 @@ def audit(root: Path) -> dict:
                 problems.append(f"/{rel}: executable script")
             continue
         elves += 1
-        e_type, interp, needed = elf_info(p.read_bytes())
+        try:
+            info = elf_info(p.read_bytes())
+        except ValueError as e:
+            problems.append(f"/{rel}: {e}")
+            continue
+        if info is None:  # cannot happen: the header was just read as ELF
+            problems.append(f"/{rel}: changed while audited")
+            continue
+        _e_type, interp, needed = info
         if rel == RUNNER:
             if interp or needed:
                 problems.append(f"/{rel}: the runner must be static (interp {interp}, needs {needed})")

@@ -21,7 +21,9 @@ import stat
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from .layout import GAME_DIR, GID, RUNNER, UID, BuildError, walk
 
@@ -62,9 +64,9 @@ def sha256_file(path: Path) -> str:
 
 
 def gzip_file(src: Path, dst: Path) -> None:
-    with open(src, "rb") as i, open(dst, "wb") as raw:
-        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as z:
-            shutil.copyfileobj(i, z, 1 << 20)
+    with (open(src, "rb") as i, open(dst, "wb") as raw,
+          gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as z):
+        shutil.copyfileobj(i, z, 1 << 20)
 
 
 # Layer compressions: the media type, the file suffix. gzip stays the default: Docker before 23
@@ -99,11 +101,11 @@ def decompress(data: bytes, media_type: str) -> bytes:
     raise BuildError(f"unknown layer media type {media_type}")
 
 
-def canonical(obj) -> bytes:
+def canonical(obj: object) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
 
 
-def pack(root: Path, out: Path, ref: str, compression: str = "gzip") -> dict:
+def pack(root: Path, out: Path, ref: str, compression: str = "gzip") -> dict[str, Any]:
     if compression not in COMPRESSIONS:
         raise BuildError(f"unknown layer compression {compression!r} (gzip or zstd)")
     layer_tar = out / "layer.tar"
@@ -207,7 +209,7 @@ MANIFEST_HEADER = """\
 SIZE_NOT_COMPARED = (f"/{RUNNER}", f"/{GAME_DIR}/")
 
 
-def manifest_lines(members) -> list[str]:
+def manifest_lines(members: Iterable[tarfile.TarInfo]) -> list[str]:
     lines = []
     for m in members:
         path = "/" + m.name.rstrip("/")
@@ -227,18 +229,25 @@ def comparable(line: str) -> str:
     return " ".join(parts)
 
 
-def read_archive(archive: Path):
+def read_archive(archive: Path) -> tuple[dict[str, Any], list[tarfile.TarInfo]]:
     """(summary-ish dict, layer members) of an archive, checking every blob's digest."""
     with tarfile.open(archive) as t:
         files = {m.name: m for m in t.getmembers() if m.isfile()}
 
+        def member(name: str) -> bytes:
+            m = files.get(name)
+            f = t.extractfile(m) if m is not None else None
+            if f is None:
+                raise BuildError(f"{archive}: no file {name} in the archive")
+            return f.read()
+
         def blob(digest: str) -> bytes:
-            data = t.extractfile(files[f"blobs/sha256/{digest.split(':', 1)[1]}"]).read()
+            data = member(f"blobs/sha256/{digest.split(':', 1)[-1]}")
             if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
                 raise BuildError(f"{archive}: blob {digest} is corrupt")
             return data
 
-        index = json.loads(t.extractfile(files["index.json"]).read())
+        index = json.loads(member("index.json"))
         mdesc = index["manifests"][0]
         manifest = json.loads(blob(mdesc["digest"]))
         config = json.loads(blob(manifest["config"]["digest"]))
@@ -257,9 +266,9 @@ def check(archive: Path, manifest: Path) -> int:
     if not manifest.exists():
         print(f"{manifest} does not exist: run image/build --update-manifest", file=sys.stderr)
         return 1
-    want = [l for l in manifest.read_text().splitlines() if l and not l.startswith("#")]
-    a = [comparable(l) for l in want]
-    b = [comparable(l) for l in got]
+    want = [line for line in manifest.read_text().splitlines() if line and not line.startswith("#")]
+    a = [comparable(line) for line in want]
+    b = [comparable(line) for line in got]
     if a == b:
         print(f"image contents match {manifest.name}: {len(got)} entries, "
               f"{info['manifest_digest']}", file=sys.stderr)

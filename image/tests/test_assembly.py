@@ -8,10 +8,19 @@ import os
 import shutil
 import stat
 import subprocess
+import types
 import unittest
 from pathlib import Path
 
-from builder.assembly import BYTECODE, add_own_files, compile_rules, merge_packages, normalise_modes, prune, usrmerge
+from builder.assembly import (
+    BYTECODE,
+    add_own_files,
+    compile_rules,
+    merge_packages,
+    normalise_modes,
+    prune,
+    usrmerge,
+)
 from builder.layout import GAME_DIR, INTERPRETER, RUNNER, BuildError, walk
 
 from .helpers import TreeCase
@@ -176,11 +185,13 @@ class Bytecode(TreeCase):
         subprocess.run(["/usr/bin/python3.11", "-S", "-B", *flags, "-c", BYTECODE, str(root), str(root / top),
                         mode], check=True)
 
-    def load(self, pyc: Path) -> object:
+    def load(self, pyc: Path) -> types.CodeType:
         data = pyc.read_bytes()
         self.assertEqual(data[:4], importlib.util.MAGIC_NUMBER)
         self.assertEqual(int.from_bytes(data[4:8], "little"), 1, "hash-based, unchecked")
-        return marshal.loads(data[16:])
+        code = marshal.loads(data[16:])
+        assert isinstance(code, types.CodeType)
+        return code
 
     def test_game_mode_keeps_the_source_and_matches_py_compile(self) -> None:
         root = self.tmp / "root"
@@ -197,7 +208,7 @@ class Bytecode(TreeCase):
                         str(src), str(expected)], check=True)
         self.assertEqual(pyc.read_bytes(), expected.read_bytes())
         code = self.load(pyc)
-        self.assertEqual(getattr(code, "co_filename"), "/opt/game/game/rules.py")
+        self.assertEqual(code.co_filename, "/opt/game/game/rules.py")
 
     def test_stdlib_mode_replaces_the_source_without_docstrings_or_columns(self) -> None:
         root = self.tmp / "root"
@@ -209,11 +220,12 @@ class Bytecode(TreeCase):
         self.assertEqual(os.readlink(top / "alias.pyc"), "mod.pyc")
         code = self.load(top / "mod.pyc")
         namespace: dict[str, object] = {}
-        exec(code, namespace)  # noqa: S102 (our own test module)
+        exec(code, namespace)
         f = namespace["f"]
+        assert isinstance(f, types.FunctionType)
         self.assertIsNone(namespace.get("__doc__"))
-        self.assertIsNone(getattr(f, "__doc__"))
-        positions = list(getattr(f, "__code__").co_positions())
+        self.assertIsNone(f.__doc__)
+        positions = list(f.__code__.co_positions())
         self.assertTrue(all(p[2] is None and p[3] is None for p in positions), "no column table")
         self.assertIn(4, [p[0] for p in positions], "line numbers stay")
 

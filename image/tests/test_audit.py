@@ -93,6 +93,11 @@ class Audit(TreeCase):
                             "/usr/lib/script: executable script",
                             "/usr/lib/fifo: not a regular file, directory or symlink")
 
+    def test_a_32_bit_elf_is_a_problem_not_a_crash(self) -> None:
+        root = self.minimal_image(self.tmp)
+        self.put(root, f"{MULTIARCH}/libold.so", b"\x7fELF\x01\x01" + bytes(58))
+        self.assert_refused(root, f"/{MULTIARCH}/libold.so: not a 64-bit little-endian ELF")
+
     def test_dangling_symlink(self) -> None:
         root = self.minimal_image(self.tmp)
         os.symlink("python3.12", root / "usr/bin/python3")

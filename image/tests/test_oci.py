@@ -14,8 +14,8 @@ from builder.layout import RUNNER, BuildError
 from builder.oci import (
     MANIFEST_HEADER,
     check,
-    compare,
     comparable,
+    compare,
     manifest_lines,
     pack,
     read_archive,
@@ -42,7 +42,8 @@ class Entries(unittest.TestCase):
 
     def test_sizes_of_the_runner_and_the_game_are_not_compared(self) -> None:
         self.assertEqual(comparable(f"-rwxr-xr-x 0:0   1000 /{RUNNER}"), f"-rwxr-xr-x 0:0 ~ /{RUNNER}")
-        self.assertEqual(comparable("-rw-r--r-- 0:0 5 /opt/game/game/x.py"), "-rw-r--r-- 0:0 ~ /opt/game/game/x.py")
+        self.assertEqual(comparable("-rw-r--r-- 0:0 5 /opt/game/game/x.py"),
+                         "-rw-r--r-- 0:0 ~ /opt/game/game/x.py")
         self.assertEqual(comparable("-rw-r--r-- 0:0   5 /usr/lib/x"), "-rw-r--r-- 0:0 5 /usr/lib/x")
 
 
