@@ -99,21 +99,26 @@ def build(args: argparse.Namespace) -> None:
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
 
 
-def chroot_times(root: Path, code: str, runs: int, env_extra: dict[str, str] | None = None) -> float | None:
+def start_times(cases: dict[str, tuple[Path, str]], runs: int) -> dict[str, float | None]:
+    """Median ms of `python3.11 -c CODE` chrooted into each tree, the cases alternating (each
+    round starts one case later) so that the machine's load falls on all of them alike."""
     chroot = shutil.which("chroot") or shutil.which("chroot", path="/usr/sbin:/sbin")
     if os.geteuid() != 0 or not chroot:
-        return None
+        return dict.fromkeys(cases)
     # PYTHONDONTWRITEBYTECODE: nothing is cached between runs, as on a read-only root.
     env = {"PATH": "/usr/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8",
-           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1"} | (env_extra or {})
-    cmd = [chroot, str(root), f"/{INTERPRETER}", "-c", code]
-    subprocess.run(cmd, env=env, check=True, capture_output=True)  # warm the page cache
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(cmd, env=env, check=True, capture_output=True)
-        times.append(time.perf_counter() - t)
-    return round(statistics.median(times) * 1000, 1)
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYTHONPATH": f"/{GAME_DIR}"}
+    cmds = {name: [chroot, str(root), f"/{INTERPRETER}", "-c", code] for name, (root, code) in cases.items()}
+    for cmd in cmds.values():
+        subprocess.run(cmd, env=env, check=True, capture_output=True)  # warm the page cache
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    names = list(cases)
+    for i in range(runs):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            t = time.perf_counter()
+            subprocess.run(cmds[name], env=env, check=True, capture_output=True)
+            times[name].append(time.perf_counter() - t)
+    return {name: round(statistics.median(t) * 1000, 1) for name, t in times.items()}
 
 
 def layer_figures(root: Path, out: Path, prefix: str) -> dict[str, int]:
@@ -137,7 +142,9 @@ def measure(args: argparse.Namespace) -> None:
     full = out / "m-unstripped"
     # 2. The stripped set with Python sources and no bytecode (what pruning alone gives).
     sources = out / "m-sources"
-    for d in (full, sources):
+    # 3. The image with the standard library's column tables kept (as before 2026-11-26).
+    columns = out / "m-columns"
+    for d in (full, sources, columns):
         if d.exists():
             shutil.rmtree(d)
         d.mkdir()
@@ -147,9 +154,15 @@ def measure(args: argparse.Namespace) -> None:
     prune(sources, Path(args.prune))
     add_own_files(sources, stage, runner, game)
     normalise_modes(sources)
+    merge_packages(stage, columns)
+    prune(columns, Path(args.prune))
+    add_own_files(columns, stage, runner, game)
+    normalise_modes(columns)
+    compile_bytecode(columns, column_tables=True)
     m: dict[str, object] = {**layer_figures(full, out, "unstripped"),
-                            **layer_figures(sources, out, "stripped_sources_only")}
-    # 3. The image's own layer in both compressions, whichever the build packed.
+                            **layer_figures(sources, out, "stripped_sources_only"),
+                            **layer_figures(columns, out, "with_column_tables")}
+    # 4. The image's own layer in both compressions, whichever the build packed.
     write_layer(root, out / "m.tar")
     gzip_file(out / "m.tar", out / "m.tar.gz")
     zstd_file(out / "m.tar", out / "m.tar.zst")
@@ -157,19 +170,21 @@ def measure(args: argparse.Namespace) -> None:
     m["image_zstd_compressed_bytes"] = (out / "m.tar.zst").stat().st_size
     for f in ("m.tar", "m.tar.gz", "m.tar.zst"):
         (out / f).unlink()
-    # Interpreter start on a read-only root (nothing cached): chroot, median of 15 runs.
+    # Interpreter start on a read-only root (nothing cached): chroot, alternating, median of 15.
     code = "import json, random, math"
-    game_env = {"PYTHONPATH": f"/{GAME_DIR}"}
-    m["start_ms"] = {
-        "image_pass": chroot_times(root, "pass", 15),
-        "image_json_random_math": chroot_times(root, code, 15),
-        "stripped_sources_only_json_random_math": chroot_times(sources, code, 15),
-        "unstripped_json_random_math": chroot_times(full, code, 15),
-        "image_import_referee": chroot_times(root, "import game.referee", 15, game_env),
-        "stripped_sources_only_import_referee": chroot_times(sources, "import game.referee", 15, game_env),
-    }
-    shutil.rmtree(full)
-    shutil.rmtree(sources)
+    referee = "import game.referee"
+    m["start_ms"] = start_times({
+        "image_pass": (root, "pass"),
+        "image_json_random_math": (root, code),
+        "with_column_tables_json_random_math": (columns, code),
+        "stripped_sources_only_json_random_math": (sources, code),
+        "unstripped_json_random_math": (full, code),
+        "image_import_referee": (root, referee),
+        "with_column_tables_import_referee": (columns, referee),
+        "stripped_sources_only_import_referee": (sources, referee),
+    }, 15)
+    for d in (full, sources, columns):
+        shutil.rmtree(d)
     summary["measure"] = m
     summary_path.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
 
@@ -196,9 +211,11 @@ def print_summary(path: Path) -> None:
               f"{m['stripped_sources_only_files']} files")
         print(f"image layer {mb(m['image_gzip_compressed_bytes'])} gzip, "
               f"{mb(m['image_zstd_compressed_bytes'])} zstd")
+        print(f"with the standard library's column tables {mb(m['with_column_tables_compressed_bytes'])} "
+              f"compressed, {mb(m['with_column_tables_uncompressed_bytes'])} uncompressed")
         st = m["start_ms"]
         if st["image_pass"] is not None:
-            print("start (ms, median of 15, chroot, read-only semantics): "
+            print("start (ms, median of 15, chroot, alternating, read-only semantics): "
                   + ", ".join(f"{k} {v}" for k, v in st.items()))
 
 

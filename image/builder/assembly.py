@@ -277,7 +277,9 @@ for path in links:  # a .py symlink becomes a .pyc symlink to the target's bytec
 """
 
 
-def compile_bytecode(root: Path) -> None:
+def compile_bytecode(root: Path, column_tables: bool = False) -> None:
+    """column_tables=True keeps the standard library's column tables (only `--measure` does,
+    to show what dropping them gains)."""
     env = image_python_env(root)
     # The standard library: bytecode only, next to where the source was (sourceless import),
     # docstrings removed (asserts kept), hash-based "unchecked" headers: no timestamps, and
@@ -287,7 +289,8 @@ def compile_bytecode(root: Path) -> None:
     # -X no_debug_ranges: no column table (PEP 657). With no source shipped, a traceback through
     # the standard library has no line text to put carets under, so the columns would never be
     # shown; line numbers stay.
-    cmd = [*image_python(root), "-S", "-B", "-X", "no_debug_ranges", "-c", BYTECODE,
+    no_columns = [] if column_tables else ["-X", "no_debug_ranges"]
+    cmd = [*image_python(root), "-S", "-B", *no_columns, "-c", BYTECODE,
            str(root), str(root / STDLIB), "stdlib"]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if r.returncode != 0:
