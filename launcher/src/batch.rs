@@ -11,7 +11,7 @@ use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
-use crate::error::{LaunchError, exit};
+use crate::error::{LaunchError, LauncherExit};
 use crate::outcome::{Outcome, Verdict};
 use crate::request::{Match, MatchRequest};
 
@@ -128,15 +128,15 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> LauncherExit {
         if self.interrupted {
-            exit::INTERRUPTED
+            LauncherExit::Interrupted
         } else if self.errors > 0 {
-            exit::BACKEND
+            LauncherExit::Backend
         } else if self.failed > 0 {
-            exit::MATCH_FAILED
+            LauncherExit::MatchFailed
         } else {
-            exit::OK
+            LauncherExit::Ok
         }
     }
 
@@ -226,7 +226,7 @@ pub async fn run(
                     Err(e) => Record::Error {
                         match_id: m.id.clone(),
                         error: e.to_string(),
-                        exit_code: e.exit_code(),
+                        exit_code: e.exit_code().code(),
                     },
                 };
                 in_flight

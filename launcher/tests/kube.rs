@@ -914,7 +914,37 @@ async fn an_api_server_that_does_not_answer_is_unreachable_not_a_failed_prefligh
     let k = KubeBackend::new(client, settings(), KubeOptions::default()).unwrap();
     let e = k.preflight("games").await.unwrap_err();
     assert!(matches!(e, LaunchError::Unreachable { .. }), "{e}");
-    assert_eq!(e.exit_code(), launcher::error::exit::BACKEND);
+    assert_eq!(e.exit_code(), launcher::error::LauncherExit::Backend);
     let e = k.admit("games").await.unwrap_err();
     assert!(matches!(e, LaunchError::Unreachable { .. }), "{e}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn api_and_watch_errors_keep_the_client_error_as_their_source() {
+    use std::error::Error as _;
+    let (d, k) = setup(|_| {});
+    d.fail_next("GET", "jobs", 500);
+    let e = k.status(None, "x").await.unwrap_err();
+    assert!(matches!(e, LaunchError::Api { .. }), "{e}");
+    let source = e.source().and_then(|s| s.downcast_ref::<kube::Error>());
+    assert!(
+        matches!(source, Some(kube::Error::Api(s)) if s.code == 500),
+        "{e:?}"
+    );
+
+    k.submit(&request("w").validate().unwrap()).await.unwrap();
+    d.fail_next("LIST", "jobs", 403);
+    let e = k.wait(None, "w", None).await.unwrap_err();
+    assert!(matches!(e, LaunchError::Watch { .. }), "{e}");
+    let source = e
+        .source()
+        .and_then(|s| s.downcast_ref::<Arc<kube::runtime::watcher::Error>>());
+    assert!(source.is_some(), "{e:?}");
+    assert!(
+        e.source()
+            .and_then(|s| s.source())
+            .and_then(|s| s.downcast_ref::<kube::Error>())
+            .is_some_and(|c| matches!(c, kube::Error::Api(s) if s.code == 403)),
+        "{e:?}"
+    );
 }

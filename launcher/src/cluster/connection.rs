@@ -14,12 +14,21 @@ pub async fn connect(context: Option<&str>) -> Result<(Client, Option<String>), 
             ..Default::default()
         })
         .await
-        .map_err(|e| LaunchError::Config(format!("context {c}: {e}")))?,
+        .map_err(|e| LaunchError::Config {
+            context: Some(c.to_owned()),
+            source: e.into(),
+        })?,
         None => kube::Config::infer()
             .await
-            .map_err(|e| LaunchError::Config(e.to_string()))?,
+            .map_err(|e| LaunchError::Config {
+                context: None,
+                source: e.into(),
+            })?,
     };
     let ns = (config.default_namespace != "default").then(|| config.default_namespace.clone());
-    let client = Client::try_from(config).map_err(|e| LaunchError::Config(e.to_string()))?;
+    let client = Client::try_from(config).map_err(|e| LaunchError::Config {
+        context: None,
+        source: e.into(),
+    })?;
     Ok((client, ns))
 }

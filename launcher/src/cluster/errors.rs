@@ -31,13 +31,12 @@ pub fn api_error(e: kube::Error, verb: &str, resource: &str, namespace: &str) ->
                 },
             }
         }
-        kube::Error::Api(s) => LaunchError::Api {
-            during: format!("{verb} {resource} in {namespace}"),
-            message: format!("{} {}: {}", s.code, s.reason, s.message),
+        e if crate::preflight::is_unreachable(&e) => LaunchError::Unreachable {
+            source: std::sync::Arc::new(e),
         },
-        other => LaunchError::Api {
+        e => LaunchError::Api {
             during: format!("{verb} {resource} in {namespace}"),
-            message: other.to_string(),
+            source: e,
         },
     }
 }

@@ -31,6 +31,12 @@ impl KubeBackend {
             match self.client.request::<lite::Meta>(req).await {
                 Err(e) if is_code(&e, 409) && !is_already_exists(&e) && attempt < 5 => {
                     attempt += 1;
+                    tracing::debug!(
+                        namespace = ns,
+                        kind = %K::kind(&()),
+                        attempt,
+                        "create refused (409, not AlreadyExists: a quota update race); trying again"
+                    );
                     tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
                 }
                 r => return r,
@@ -99,7 +105,16 @@ impl KubeBackend {
                 let err = api_error(e, "create", "configmaps", ns);
                 if !attached {
                     // Do not leave a Job waiting for code that will never come.
-                    let _ = jobs.delete(&plan.name, &DeleteParams::background()).await;
+                    if let Err(rollback) =
+                        jobs.delete(&plan.name, &DeleteParams::background()).await
+                    {
+                        tracing::warn!(
+                            "the ConfigMap of match {} could not be created, and its suspended Job {ns}/{} could not be deleted either ({rollback}); delete it with `launcher cancel {}`",
+                            plan.match_id,
+                            plan.name,
+                            plan.match_id
+                        );
+                    }
                 }
                 return Err(err);
             }
@@ -113,6 +128,13 @@ impl KubeBackend {
                 .await
                 .map_err(|e| api_error(e, "patch", "jobs", ns))?;
         }
+        tracing::info!(
+            match_id = %plan.match_id,
+            namespace = ns,
+            attached,
+            resumed = awaiting_code,
+            "submitted"
+        );
         Ok(Submitted {
             match_id: plan.match_id.clone(),
             namespace: ns.to_owned(),

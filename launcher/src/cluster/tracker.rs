@@ -180,22 +180,35 @@ pub(super) struct TrackState {
     pub(super) notifies: HashMap<String, Arc<Notify>>,
     pub(super) jobs_listed: bool,
     pub(super) pods_listed: bool,
-    /// A forbidden watch (resource, message, first seen), until the next good event.
-    pub(super) fatal: Option<(String, String, Instant)>,
+    /// A watch refused or unanswered, until its next good event.
+    pub(super) fatal: Option<WatchFailure>,
     /// Relist bookkeeping: names seen since the last `Init`.
     pub(super) relist_jobs: Option<HashSet<String>>,
     pub(super) relist_pods: Option<HashSet<String>>,
 }
 
 impl TrackState {
-    /// Records a forbidden watch, keeping when it was first seen.
-    pub(super) fn forbidden(&mut self, what: &str, text: String) {
+    /// Records a failed watch, keeping when its failure was first seen.
+    fn failed(&mut self, resource: &'static str, kind: FailureKind, error: watcher::Error) {
         let since = match &self.fatal {
-            Some((r, _, since)) if r == what => *since,
+            Some(f) if f.resource == resource => f.since,
             _ => Instant::now(),
         };
-        self.fatal = Some((what.to_owned(), text, since));
+        self.fatal = Some(WatchFailure {
+            resource,
+            kind,
+            error: Arc::new(error),
+            since,
+        });
         self.wake_all();
+    }
+
+    /// A good event: a failure of this resource's watch is over.
+    fn recovered(&mut self, resource: &str) {
+        if self.fatal.as_ref().is_some_and(|f| f.resource == resource) {
+            self.fatal = None;
+            self.wake_all();
+        }
     }
 
     pub(super) fn wake(&self, job: &str) {
@@ -284,17 +297,43 @@ impl Drop for Tracker {
     }
 }
 
-pub(super) fn watch_error_text(e: &watcher::Error) -> (bool, String) {
-    let status = match e {
-        watcher::Error::InitialListFailed(kube::Error::Api(s))
-        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
-        | watcher::Error::WatchFailed(kube::Error::Api(s)) => Some(s.as_ref()),
-        watcher::Error::WatchError(s) => Some(s.as_ref()),
-        _ => None,
+/// A watch that keeps failing in a way retrying may not cure.
+#[derive(Debug, Clone)]
+pub(super) struct WatchFailure {
+    pub(super) resource: &'static str,
+    pub(super) kind: FailureKind,
+    pub(super) error: Arc<watcher::Error>,
+    /// When this resource's watch first failed since its last good event.
+    pub(super) since: Instant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FailureKind {
+    /// 403: the launcher's Role lacks list or watch.
+    Forbidden,
+    /// No answer at all (connection refused, reset, TLS): the API server is down or elsewhere.
+    Unreachable,
+}
+
+/// Which watch errors are worth failing a wait over; others (a 410 Gone, a timeout) the
+/// watcher's backoff cures by itself.
+fn failure_kind(e: &watcher::Error) -> Option<FailureKind> {
+    let (status, client) = match e {
+        watcher::Error::InitialListFailed(c)
+        | watcher::Error::WatchStartFailed(c)
+        | watcher::Error::WatchFailed(c) => match c {
+            kube::Error::Api(s) => (Some(s.as_ref()), Some(c)),
+            _ => (None, Some(c)),
+        },
+        watcher::Error::WatchError(s) => (Some(s.as_ref()), None),
+        _ => (None, None),
     };
-    match status {
-        Some(s) if s.code == 403 => (true, s.message.clone()),
-        _ => (false, e.to_string()),
+    if status.is_some_and(|s| s.code == 403) {
+        Some(FailureKind::Forbidden)
+    } else if client.is_some_and(crate::preflight::is_unreachable) {
+        Some(FailureKind::Unreachable)
+    } else {
+        None
     }
 }
 
@@ -304,6 +343,7 @@ impl Tracker {
         let cfg = watcher::Config::default().labels(labels::SELECTOR);
 
         let jobs_state = state.clone();
+        let ns_jobs = ns.to_owned();
         let jobs: Api<lite::Job> = Api::namespaced(client.clone(), ns);
         let jobs_cfg = cfg.clone();
         let jobs_task = tokio::spawn(async move {
@@ -312,12 +352,12 @@ impl Tracker {
                 let mut s = jobs_state.lock().unwrap_or_else(PoisonError::into_inner);
                 match ev {
                     Ok(ev) => {
-                        if s.fatal.as_ref().is_some_and(|(r, ..)| r == "jobs") {
-                            s.fatal = None;
-                            s.wake_all();
-                        }
+                        s.recovered("jobs");
                         match ev {
-                            watcher::Event::Init => s.relist_jobs = Some(HashSet::new()),
+                            watcher::Event::Init => {
+                                tracing::debug!(namespace = %ns_jobs, "jobs watch: listing");
+                                s.relist_jobs = Some(HashSet::new());
+                            }
                             watcher::Event::InitApply(j) | watcher::Event::Apply(j) => {
                                 s.apply_job(&j)
                             }
@@ -344,9 +384,9 @@ impl Tracker {
                         }
                     }
                     Err(e) => {
-                        let (fatal, text) = watch_error_text(&e);
-                        if fatal {
-                            s.forbidden("jobs", text);
+                        tracing::debug!(namespace = %ns_jobs, error = %e, "jobs watch failed; restarting after a backoff");
+                        if let Some(kind) = failure_kind(&e) {
+                            s.failed("jobs", kind, e);
                         }
                     }
                 }
@@ -354,16 +394,20 @@ impl Tracker {
         });
 
         let pods_state = state.clone();
+        let ns_pods = ns.to_owned();
         let pods: Api<lite::Pod> = Api::namespaced(client, ns);
         let pods_task = tokio::spawn(async move {
             let mut stream = watcher(pods, cfg).default_backoff().boxed();
             while let Some(ev) = stream.next().await {
                 let mut s = pods_state.lock().unwrap_or_else(PoisonError::into_inner);
-                if ev.is_ok() && s.fatal.as_ref().is_some_and(|(r, ..)| r == "pods") {
-                    s.fatal = None;
+                if ev.is_ok() {
+                    s.recovered("pods");
                 }
                 match ev {
-                    Ok(watcher::Event::Init) => s.relist_pods = Some(HashSet::new()),
+                    Ok(watcher::Event::Init) => {
+                        tracing::debug!(namespace = %ns_pods, "pods watch: listing");
+                        s.relist_pods = Some(HashSet::new());
+                    }
                     Ok(watcher::Event::InitApply(p) | watcher::Event::Apply(p)) => s.apply_pod(&p),
                     Ok(watcher::Event::Delete(p)) => s.delete_pod(&p),
                     Ok(watcher::Event::InitDone) => {
@@ -375,9 +419,9 @@ impl Tracker {
                         }
                     }
                     Err(e) => {
-                        let (fatal, text) = watch_error_text(&e);
-                        if fatal {
-                            s.forbidden("pods", text);
+                        tracing::debug!(namespace = %ns_pods, error = %e, "pods watch failed; restarting after a backoff");
+                        if let Some(kind) = failure_kind(&e) {
+                            s.failed("pods", kind, e);
                         }
                     }
                 }

@@ -11,7 +11,7 @@ use runner::report::Summary;
 use tokio::time::Instant;
 
 use super::errors::api_error;
-use super::tracker::{JobSeen, PodSeen, TrackState, has_verdict};
+use super::tracker::{FailureKind, JobSeen, PodSeen, TrackState, has_verdict};
 use super::{BACKEND, KubeBackend, KubeOptions, lite};
 use crate::error::LaunchError;
 use crate::names;
@@ -29,8 +29,9 @@ const STUCK_REASONS: &[&str] = &[
     "RunContainerError",
 ];
 
-/// How long a watch that had worked may be refused (403) before waiting on it fails.
-const FORBIDDEN_GRACE: Duration = Duration::from_secs(30);
+/// How long a watch that had worked may be refused (403) or unanswered before waiting on it
+/// fails.
+const WATCH_FAILURE_GRACE: Duration = Duration::from_secs(30);
 
 /// Warnings on a pod that has not started which the kubelet keeps retrying but which do not
 /// clear by themselves: a runtime that cannot create the pod's sandbox (a broken CNI, a runtime
@@ -91,6 +92,7 @@ impl KubeBackend {
                     &self.opts,
                 )
             });
+            tracing::debug!(match_id = id, namespace = %ns, ?step, "wait: decided");
             let next_check = match step {
                 Step::Done(found) => return Ok(self.finish_outcome(id, &ns, found)),
                 Step::Missing if missing_grace.is_zero() => {
@@ -321,6 +323,7 @@ impl Found {
 }
 
 /// The next step of a wait, decided from the watches' state alone.
+#[derive(Debug)]
 enum Step {
     Done(Found),
     Fail(LaunchError),
@@ -346,25 +349,33 @@ fn decide(
     missing_grace: Duration,
     opts: &KubeOptions,
 ) -> Step {
-    if let Some((what, msg, since)) = &s.fatal {
-        // Refused before it ever listed: the Role lacks the right, say so now. Refused after
-        // it had worked: an API server that has just restarted refuses for a moment, until
-        // its authorizer has caught up (seen on the lab), so only a refusal that lasts fails.
-        let listed = if what == "jobs" {
+    if let Some(f) = &s.fatal {
+        // Refused or unanswered before it ever listed: the Role lacks the right, or the API
+        // server is not there; say so now. After it had worked: an API server that has just
+        // restarted is away, then refuses for a moment until its authorizer has caught up
+        // (seen on the lab), so only a failure that lasts fails the wait.
+        let listed = if f.resource == "jobs" {
             s.jobs_listed
         } else {
             s.pods_listed
         };
-        let refused_for = now.saturating_duration_since(*since);
-        if !listed || refused_for >= FORBIDDEN_GRACE {
-            return Step::Fail(LaunchError::Watch {
-                resource: what.clone(),
-                message: format!(
-                    "{msg} (the launcher needs list and watch on {what}; see policies/kubernetes/base/role-launcher.yaml)"
-                ),
+        let failed_for = now.saturating_duration_since(f.since);
+        if !listed || failed_for >= WATCH_FAILURE_GRACE {
+            return Step::Fail(match f.kind {
+                FailureKind::Forbidden => LaunchError::Watch {
+                    resource: f.resource.to_owned(),
+                    hint: format!(
+                        "the launcher needs list and watch on {}; see policies/kubernetes/base/role-launcher.yaml",
+                        f.resource
+                    ),
+                    source: f.error.clone(),
+                },
+                FailureKind::Unreachable => LaunchError::Unreachable {
+                    source: f.error.clone(),
+                },
             });
         }
-        return Step::Wait(Some(waited + (FORBIDDEN_GRACE - refused_for)));
+        return Step::Wait(Some(waited + (WATCH_FAILURE_GRACE - failed_for)));
     }
     if !s.jobs_listed {
         return Step::Wait(None);

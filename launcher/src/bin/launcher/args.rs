@@ -4,37 +4,122 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{
+    ArgAction, Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum,
+};
 use launcher::backend::parse_duration;
-use launcher::error::LaunchError;
+use launcher::error::{LaunchError, LauncherExit};
 use launcher::request::{LimitsRequest, Match, MatchRequest, PlayerInput};
 use runner::units::{Secs, Size};
 
-pub const EXIT_CODES: &str = "\
-Exit codes:
-  0    success; for play, wait and result: the match produced a validated result
-  1    internal error
-  2    bad command line or invalid match request (nothing was created)
-  3    the match produced no validated result (referee or runner failed, Job failed,
-       cancelled, deadline exceeded, could not start)
-  4    backend error (API server refused or unreachable, runner not found, I/O)
-  5    timed out waiting (the match may still be running)
-  6    no such match
-  7    the namespace failed preflight (preflight: a rule failed; submit, play, batch on
-       kube: refused, nothing was created; see --allow-unisolated-namespace)
-  130  interrupted (what had been started was cancelled)";
+/// The environment variables the launcher reads, for `--help` and the man page.
+const ENVIRONMENT: &[(&str, &str)] = &[
+    ("LAUNCHER_BACKEND", "--backend"),
+    ("LAUNCHER_OUTPUT", "--output"),
+    ("LAUNCHER_NAMESPACE", "--namespace"),
+    ("LAUNCHER_SETTINGS", "--settings"),
+    ("LAUNCHER_IMAGE", "--image"),
+    ("LAUNCHER_WORK_DIR", "--work-dir"),
+    (
+        "LAUNCHER_RUNNER",
+        "the runner binary when --runner is not given (local)",
+    ),
+    (
+        "LAUNCHER_GAME_DIR",
+        "the game directory when --game-dir is not given (local)",
+    ),
+    (
+        "KUBECONFIG",
+        "kubeconfig files, as for kubectl (kube; default ~/.kube/config, else in-cluster)",
+    ),
+    (
+        "RUST_LOG",
+        "log filter (tracing EnvFilter syntax, e.g. launcher=debug,kube=debug); overrides -v",
+    ),
+];
+
+/// The text after the options in `launcher --help`: exit codes and environment, from
+/// [`LauncherExit::ALL`] and [`ENVIRONMENT`].
+fn after_help() -> String {
+    let mut s = String::from("Exit codes:\n");
+    for e in LauncherExit::ALL {
+        s.push_str(&format!("  {:<4} {}\n", e.code(), e.meaning()));
+    }
+    s.push_str("\nEnvironment:\n");
+    for (name, what) in ENVIRONMENT {
+        s.push_str(&format!("  {name:<20} {what}\n"));
+    }
+    s
+}
 
 #[derive(Parser, Debug)]
 #[command(
     version,
     about = "Runs sandboxed game matches on this machine (local) or as Kubernetes Jobs (kube).",
-    after_help = EXIT_CODES
+    after_help = after_help(),
+    help_expected = true
 )]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The command line as parsed and as its help shows: global flags are listed once, in
+/// `launcher --help`. Each subcommand carries a hidden copy of every global flag (same id,
+/// so clap does not propagate a visible one and the value still reaches [`Global`]).
+pub fn command() -> clap::Command {
+    let cmd = Cli::command();
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    cmd.mut_subcommands(|sc| {
+        globals
+            .iter()
+            .fold(sc, |sc, a| sc.arg(a.clone().hide(true)))
+            .after_help("Global options (--backend, -o/--output, --namespace, -v, ...): see `launcher --help`.")
+    })
+}
+
+/// The command line as clap defines it, global flags in every subcommand: what completion
+/// scripts and the man page are generated from (a completion offers `launcher list --backend`).
+pub fn completion_command() -> clap::Command {
+    Cli::command()
+}
+
+/// Parses the process's arguments with [`command`].
+pub fn parse() -> Result<Cli, clap::Error> {
+    let matches = command().try_get_matches()?;
+    Cli::from_arg_matches(&matches)
+}
+
+/// Whether the raw arguments ask for JSON output, for an error found before they could be
+/// parsed (a usage error is reported in the format asked for too).
+pub fn wants_json(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<String> = args
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut json = std::env::var("LAUNCHER_OUTPUT").is_ok_and(|v| v == "json");
+    for (i, a) in args.iter().enumerate() {
+        if a == "--" {
+            break;
+        }
+        let value = match a.as_str() {
+            "--output" | "-o" => args.get(i + 1).map(String::as_str),
+            _ => a
+                .strip_prefix("--output=")
+                .or_else(|| a.strip_prefix("-o="))
+                .or_else(|| a.strip_prefix("-o").filter(|v| !v.is_empty())),
+        };
+        if let Some(v) = value {
+            json = v == "json";
+        }
+    }
+    json
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,9 +145,20 @@ pub struct Global {
         env = "LAUNCHER_BACKEND"
     )]
     pub backend: BackendKind,
-    /// Readable table, or JSON for machines.
-    #[arg(long, global = true, value_enum, default_value = "table")]
+    /// Readable table, or JSON for machines (a failure is then one JSON object too).
+    #[arg(
+        short,
+        long,
+        global = true,
+        value_enum,
+        default_value = "table",
+        env = "LAUNCHER_OUTPUT"
+    )]
     pub output: OutputFormat,
+    /// Log what the kube backend does on stderr: -v decisions, -vv requests and watch
+    /// restarts, -vvv everything (RUST_LOG overrides).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
     /// Namespace (kube). Default: the tenant's `games-<tenant>`, else the kubeconfig
     /// context's namespace, else `games`.
     #[arg(long, global = true, value_name = "NS", env = "LAUNCHER_NAMESPACE")]
@@ -115,6 +211,7 @@ pub struct RequestArgs {
     /// Match id (names every object; the same id twice attaches). Default: generated.
     #[arg(long, value_name = "ID")]
     pub match_id: Option<String>,
+    /// Game to play (a directory under the game directory).
     #[arg(long, value_name = "NAME", default_value = launcher::game::DEFAULT)]
     pub game: String,
     /// Wall-clock limit per player (e.g. 60s, 2m).
@@ -135,13 +232,16 @@ pub struct RequestArgs {
     /// Extra label KEY=VALUE (repeatable).
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
+    /// Batch scheduling priority: higher starts first.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub priority: i32,
     /// Game seed (default: derived from the match id).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Number of turns (default: the game's).
     #[arg(long)]
     pub turns: Option<u32>,
+    /// Time a player has per turn, in milliseconds (default: the game's).
     #[arg(long, value_name = "MS")]
     pub turn_timeout_ms: Option<u32>,
 }
@@ -173,35 +273,54 @@ pub enum Command {
         request: RequestArgs,
     },
     /// Where a match stands.
-    Status { id: String },
+    Status {
+        #[command(flatten)]
+        id: MatchIdArg,
+    },
     /// Wait for a match's verdict.
     Wait {
-        id: String,
+        #[command(flatten)]
+        id: MatchIdArg,
+        /// Give up waiting after this long (exit 5; the match goes on).
         #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
         timeout: Option<Duration>,
     },
     /// The verdict of a finished match (then deletes its Job unless --keep).
     Result {
-        id: String,
+        #[command(flatten)]
+        id: MatchIdArg,
+        /// Keep the Job (kube).
         #[arg(long)]
         keep: bool,
     },
     /// The match's logs, capped per container (local: the runner's and each process's).
     Logs {
-        id: String,
+        #[command(flatten)]
+        id: MatchIdArg,
+        /// At most this much of each log.
         #[arg(long, value_name = "SIZE", default_value = "64KiB")]
         limit_bytes: Size,
     },
     /// Stop a match (kube: delete its Job with background propagation).
-    Cancel { id: String },
+    Cancel {
+        #[command(flatten)]
+        id: MatchIdArg,
+    },
     /// Suspend a match's Job (kube).
-    Suspend { id: String },
+    Suspend {
+        #[command(flatten)]
+        id: MatchIdArg,
+    },
     /// Resume a suspended match (kube; it starts over).
-    Resume { id: String },
+    Resume {
+        #[command(flatten)]
+        id: MatchIdArg,
+    },
     /// The launcher's matches.
     List,
     /// Delete finished matches older than a duration.
     Gc {
+        /// How long ago a match must have finished.
         #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
         older_than: Duration,
     },
@@ -210,15 +329,33 @@ pub enum Command {
     Preflight,
     /// Run many matches from a file (YAML or JSON list of requests).
     Batch {
+        /// The batch file (YAML or JSON).
         file: PathBuf,
         /// Matches in flight at once.
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+        /// Give up waiting for each match after this long.
         #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
         timeout: Option<Duration>,
+        /// Keep each match's Job after its verdict (kube).
         #[arg(long)]
         keep: bool,
     },
+    /// Print a shell completion script for this command line.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from this command line.
+    Man,
+}
+
+/// The match a command acts on.
+#[derive(Args, Debug, Clone)]
+pub struct MatchIdArg {
+    /// The match id (as given to play, submit or batch, or printed by them).
+    #[arg(value_name = "ID")]
+    pub id: String,
 }
 
 impl RequestArgs {

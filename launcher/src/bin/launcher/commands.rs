@@ -1,26 +1,27 @@
 //! One function per command: build what it needs, call the library, hand the result to
-//! [`render`](crate::render), return the exit code.
+//! [`render`](crate::render), say which exit code it means (`main` turns it into the
+//! process's).
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
-use std::io::IsTerminal as _;
+use std::io::{self, IsTerminal as _, Write as _};
 use std::path::Path;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use launcher::backend::Backend;
 use launcher::batch::{self, BatchEvent, BatchOptions};
 use launcher::cluster::{KubeBackend, KubeOptions};
-use launcher::error::{LaunchError, exit};
+use launcher::error::{LaunchError, LauncherExit};
 use launcher::local::{LocalBackend, LocalConfig};
 use launcher::plan::{self, ClusterSettings};
 use runner::units::Size;
 
-use crate::args::{BackendKind, Cli, Command, Global, RequestArgs};
-use crate::render;
+use crate::args::{BackendKind, Cli, Command, Global, OutputFormat, RequestArgs};
+use crate::render::{self, Out};
 
 /// Runs the command the line asked for.
-pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: Cli) -> anyhow::Result<LauncherExit> {
     let g = &cli.global;
     match &cli.command {
         Command::Render { request, as_pod } => render_plan(g, request, *as_pod),
@@ -31,13 +32,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => play(g, request, *timeout, *keep).await,
         Command::Submit { request } => submit(g, request).await,
         Command::Preflight => preflight(g).await,
-        Command::Status { id } => status(g, id).await,
-        Command::Wait { id, timeout } => wait(g, id, *timeout).await,
-        Command::Result { id, keep } => result(g, id, *keep).await,
-        Command::Logs { id, limit_bytes } => logs(g, id, *limit_bytes).await,
-        Command::Cancel { id } => cancel(g, id).await,
-        Command::Suspend { id } => set_suspended(g, id, true).await,
-        Command::Resume { id } => set_suspended(g, id, false).await,
+        Command::Status { id } => status(g, &id.id).await,
+        Command::Wait { id, timeout } => wait(g, &id.id, *timeout).await,
+        Command::Result { id, keep } => result(g, &id.id, *keep).await,
+        Command::Logs { id, limit_bytes } => logs(g, &id.id, *limit_bytes).await,
+        Command::Cancel { id } => cancel(g, &id.id).await,
+        Command::Suspend { id } => set_suspended(g, &id.id, true).await,
+        Command::Resume { id } => set_suspended(g, &id.id, false).await,
         Command::List => list(g).await,
         Command::Gc { older_than } => gc(g, *older_than).await,
         Command::Batch {
@@ -46,7 +47,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             timeout,
             keep,
         } => run_batch(g, file, *concurrency, *timeout, *keep).await,
+        Command::Completions { shell } => completions(*shell),
+        Command::Man => man(),
     }
+}
+
+/// Writes to standard output and flushes. A reader that went away (`launcher logs ID | head`)
+/// ends the output, not the command: nothing more can reach it, and the exit code stays the
+/// command's, as `head` expects of a producer.
+pub fn emit<E: Into<anyhow::Error>>(
+    f: impl FnOnce(Out<'_>) -> Result<(), E>,
+) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    let written = f(&mut out)
+        .map_err(Into::into)
+        .and_then(|()| out.flush().map_err(anyhow::Error::from));
+    match written {
+        Err(e) if is_broken_pipe(&e) => {
+            tracing::debug!("standard output closed by its reader; the rest is dropped");
+            Ok(())
+        }
+        Err(e) => match e.downcast::<io::Error>() {
+            Ok(source) => Err(LaunchError::Io {
+                what: "cannot write to standard output".to_owned(),
+                source,
+            }
+            .into()),
+            Err(e) => Err(e),
+        },
+        Ok(()) => Ok(()),
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .map(io::Error::kind)
+            .or_else(|| {
+                c.downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            })
+            == Some(io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn settings(g: &Global, context_ns: Option<String>) -> anyhow::Result<ClusterSettings> {
@@ -54,8 +96,12 @@ fn settings(g: &Global, context_ns: Option<String>) -> anyhow::Result<ClusterSet
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("cannot read settings {}", p.display()))?;
-            serde_saphyr::from_str::<ClusterSettings>(&text)
-                .map_err(|e| anyhow::anyhow!("settings {}: {e}", p.display()))?
+            serde_saphyr::from_str::<ClusterSettings>(&text).map_err(|source| {
+                LaunchError::SettingsFile {
+                    path: p.clone(),
+                    source: Box::new(source),
+                }
+            })?
         }
         None => ClusterSettings::default(),
     };
@@ -123,26 +169,31 @@ async fn preflight_gate(
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
+/// Resolves on SIGINT or SIGTERM. A signal that cannot be watched is said on stderr, and
+/// never taken for an interruption.
 async fn interrupted() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+    use tokio::signal::unix::{SignalKind, signal};
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!("cannot watch SIGINT ({e}); Ctrl-C will not cancel cleanly");
+            std::future::pending::<()>().await;
+        }
+    };
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                () = ctrl_c => {}
+                _ = term.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+        }
+        Err(e) => {
+            tracing::warn!("cannot watch SIGTERM ({e}); only Ctrl-C cancels cleanly");
+            ctrl_c.await;
         }
     }
 }
 
-fn render_plan(g: &Global, request: &RequestArgs, as_pod: bool) -> anyhow::Result<ExitCode> {
+fn render_plan(g: &Global, request: &RequestArgs, as_pod: bool) -> anyhow::Result<LauncherExit> {
     let s = settings(g, None)?;
     let m = request.to_match(g.namespace.as_deref())?;
     let p = plan::plan(&m, &s).map_err(LaunchError::from)?;
@@ -151,8 +202,8 @@ fn render_plan(g: &Global, request: &RequestArgs, as_pod: bool) -> anyhow::Resul
             "launcher: note: placeholder image; pass --image REPO@sha256:DIGEST for a real cluster"
         );
     }
-    render::plan(&p, as_pod, g.output)?;
-    Ok(ExitCode::SUCCESS)
+    emit(|w| render::plan(w, &p, as_pod, g.output))?;
+    Ok(LauncherExit::Ok)
 }
 
 async fn play(
@@ -160,7 +211,7 @@ async fn play(
     request: &RequestArgs,
     timeout: Option<Duration>,
     keep: bool,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<LauncherExit> {
     let m = request.to_match(g.namespace.as_deref())?;
     let b = backend(g).await?;
     let mns = b.namespace_of(&m);
@@ -168,101 +219,101 @@ async fn play(
     tokio::select! {
         r = b.play(&m, timeout, keep) => {
             let o = r?;
-            render::outcome(&o, g.output)?;
-            Ok(ExitCode::from(o.exit_code()))
+            emit(|w| render::outcome(w, &o, g.output))?;
+            Ok(o.exit_code())
         }
         () = interrupted() => {
             eprintln!("launcher: interrupted; cancelling match {}", m.id);
             b.cancel(mns.as_deref(), &m.id).await?;
-            Ok(ExitCode::from(exit::INTERRUPTED))
+            Ok(LauncherExit::Interrupted)
         }
     }
 }
 
-async fn submit(g: &Global, request: &RequestArgs) -> anyhow::Result<ExitCode> {
+async fn submit(g: &Global, request: &RequestArgs) -> anyhow::Result<LauncherExit> {
     let m = request.to_match(g.namespace.as_deref())?;
     let b = backend(g).await?;
     preflight_gate(&b, b.namespace_of(&m)).await?;
     let info = b.submit(&m).await?;
-    render::submitted(&info, g.output)?;
-    Ok(ExitCode::SUCCESS)
+    emit(|w| render::submitted(w, &info, g.output))?;
+    Ok(LauncherExit::Ok)
 }
 
-async fn preflight(g: &Global) -> anyhow::Result<ExitCode> {
+async fn preflight(g: &Global) -> anyhow::Result<LauncherExit> {
     let (client, context_ns) = launcher::cluster::connect(g.context.as_deref()).await?;
     let k = KubeBackend::new(client, settings(g, context_ns)?, KubeOptions::default())?;
     let p = k.preflight(&k.settings().namespace).await?;
-    render::preflight(&p, g.output)?;
-    Ok(ExitCode::from(if p.passed() {
-        exit::OK
+    emit(|w| render::preflight(w, &p, g.output))?;
+    Ok(if p.passed() {
+        LauncherExit::Ok
     } else {
-        exit::PREFLIGHT_FAILED
-    }))
+        LauncherExit::PreflightFailed
+    })
 }
 
-async fn status(g: &Global, id: &str) -> anyhow::Result<ExitCode> {
+async fn status(g: &Global, id: &str) -> anyhow::Result<LauncherExit> {
     let st = backend(g).await?.status(g.namespace.as_deref(), id).await?;
-    render::status(&st, g.output)?;
-    Ok(ExitCode::SUCCESS)
+    emit(|w| render::status(w, &st, g.output))?;
+    Ok(LauncherExit::Ok)
 }
 
-async fn wait(g: &Global, id: &str, timeout: Option<Duration>) -> anyhow::Result<ExitCode> {
+async fn wait(g: &Global, id: &str, timeout: Option<Duration>) -> anyhow::Result<LauncherExit> {
     let o = backend(g)
         .await?
         .wait(g.namespace.as_deref(), id, timeout)
         .await?;
-    render::outcome(&o, g.output)?;
-    Ok(ExitCode::from(o.exit_code()))
+    emit(|w| render::outcome(w, &o, g.output))?;
+    Ok(o.exit_code())
 }
 
-async fn result(g: &Global, id: &str, keep: bool) -> anyhow::Result<ExitCode> {
+async fn result(g: &Global, id: &str, keep: bool) -> anyhow::Result<LauncherExit> {
     let o = backend(g)
         .await?
         .result(g.namespace.as_deref(), id, keep)
         .await?;
-    render::outcome(&o, g.output)?;
-    Ok(ExitCode::from(o.exit_code()))
+    emit(|w| render::outcome(w, &o, g.output))?;
+    Ok(o.exit_code())
 }
 
-async fn logs(g: &Global, id: &str, limit_bytes: Size) -> anyhow::Result<ExitCode> {
+async fn logs(g: &Global, id: &str, limit_bytes: Size) -> anyhow::Result<LauncherExit> {
     let max = usize::try_from(limit_bytes.bytes()).unwrap_or(usize::MAX);
     let logs = backend(g)
         .await?
         .logs(g.namespace.as_deref(), id, max)
         .await?;
-    render::logs(&logs, g.output)?;
-    Ok(ExitCode::SUCCESS)
+    emit(|w| render::logs(w, &logs, g.output))?;
+    Ok(LauncherExit::Ok)
 }
 
-async fn cancel(g: &Global, id: &str) -> anyhow::Result<ExitCode> {
+async fn cancel(g: &Global, id: &str) -> anyhow::Result<LauncherExit> {
     backend(g).await?.cancel(g.namespace.as_deref(), id).await?;
-    render::acted(id, "cancelled", g.output)?;
-    Ok(ExitCode::SUCCESS)
+    emit(|w| render::acted(w, id, "cancelled", g.output))?;
+    Ok(LauncherExit::Ok)
 }
 
-async fn set_suspended(g: &Global, id: &str, suspend: bool) -> anyhow::Result<ExitCode> {
+async fn set_suspended(g: &Global, id: &str, suspend: bool) -> anyhow::Result<LauncherExit> {
     backend(g)
         .await?
         .set_suspended(g.namespace.as_deref(), id, suspend)
         .await?;
     let what = if suspend { "suspended" } else { "resumed" };
-    render::acted(id, what, g.output)?;
-    Ok(ExitCode::SUCCESS)
+    emit(|w| render::acted(w, id, what, g.output))?;
+    Ok(LauncherExit::Ok)
 }
 
-async fn list(g: &Global) -> anyhow::Result<ExitCode> {
+async fn list(g: &Global) -> anyhow::Result<LauncherExit> {
     let entries = backend(g).await?.list(g.namespace.as_deref()).await?;
-    render::list(&entries, g.output)?;
-    Ok(ExitCode::SUCCESS)
+    emit(|w| render::list(w, &entries, g.output))?;
+    Ok(LauncherExit::Ok)
 }
 
-async fn gc(g: &Global, older_than: Duration) -> anyhow::Result<ExitCode> {
+async fn gc(g: &Global, older_than: Duration) -> anyhow::Result<LauncherExit> {
     let removed = backend(g)
         .await?
         .gc(g.namespace.as_deref(), older_than)
         .await?;
-    render::gc(&removed, g.output)?;
-    Ok(ExitCode::SUCCESS)
+    emit(|w| render::gc(w, &removed, g.output))?;
+    Ok(LauncherExit::Ok)
 }
 
 async fn run_batch(
@@ -271,7 +322,7 @@ async fn run_batch(
     concurrency: usize,
     timeout: Option<Duration>,
     keep: bool,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<LauncherExit> {
     let mut matches = batch::load(file)?;
     if let Some(n) = g.namespace.as_deref() {
         for m in &mut matches {
@@ -280,12 +331,15 @@ async fn run_batch(
     }
     let b = backend(g).await?;
     preflight_gate(&b, matches.iter().filter_map(|m| b.namespace_of(m))).await?;
-    let bar = std::io::stderr().is_terminal();
+    let bar = io::stderr().is_terminal();
     let opts = BatchOptions {
         concurrency,
         timeout,
         keep,
     };
+    // A record that cannot be written does not stop the matches in flight; the first such
+    // error is the batch's once they are done.
+    let write_error = RefCell::new(None);
     let summary = batch::run(
         &b,
         matches,
@@ -297,7 +351,9 @@ async fn run_batch(
                     if bar {
                         eprint!("\r\x1b[2K");
                     }
-                    let _ = render::print_json(r);
+                    if let Err(e) = emit(|w| render::json(w, r)) {
+                        write_error.borrow_mut().get_or_insert(e);
+                    }
                     p
                 }
             };
@@ -311,8 +367,29 @@ async fn run_batch(
     if bar {
         eprintln!();
     }
-    render::batch_summary(&summary, g.output)?;
-    Ok(ExitCode::from(summary.exit_code()))
+    if let Some(e) = write_error.into_inner() {
+        return Err(e);
+    }
+    match g.output {
+        OutputFormat::Json => emit(|w| render::batch_summary(w, &summary))?,
+        OutputFormat::Table => eprint!("{}", launcher::terminal::escape(&summary.table())),
+    }
+    Ok(summary.exit_code())
+}
+
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<LauncherExit> {
+    let mut cmd = crate::args::completion_command();
+    // Into memory first: clap_complete panics on a failed write (a closed pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "launcher", &mut script);
+    emit(|w| w.write_all(&script))?;
+    Ok(LauncherExit::Ok)
+}
+
+fn man() -> anyhow::Result<LauncherExit> {
+    let page = clap_mangen::Man::new(crate::args::completion_command());
+    emit(|w| page.render(w))?;
+    Ok(LauncherExit::Ok)
 }
 
 #[cfg(test)]

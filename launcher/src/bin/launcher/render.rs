@@ -1,10 +1,13 @@
 //! What the commands print: JSON for machines, tables and lines for people. Match text
-//! (players' logs, reasons) is escaped for the operator's terminal.
+//! (players' logs, reasons) is escaped for the operator's terminal. Everything is written to a
+//! writer (standard output, through `commands::emit`), never with `print!`, so a closed pipe
+//! is an error the caller handles, not a panic.
 
-use std::io::Write as _;
+use std::io::{self, Write};
 
 use launcher::backend::SubmitInfo;
 use launcher::batch;
+use launcher::error::LaunchError;
 use launcher::outcome::{self, ListEntry, LogChunk, MatchStatus, Outcome};
 use launcher::plan::Plan;
 use launcher::preflight::Preflight;
@@ -13,39 +16,35 @@ use serde::Serialize;
 
 use crate::args::OutputFormat;
 
-pub fn print_json<T: Serialize>(v: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer(&mut out, v)?;
-    writeln!(out)?;
-    Ok(())
+pub type Out<'a> = &'a mut dyn Write;
+
+pub fn json<T: Serialize>(w: Out<'_>, v: &T) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, v)?;
+    writeln!(w)
 }
 
-pub fn outcome(o: &Outcome, fmt: OutputFormat) -> anyhow::Result<()> {
+pub fn outcome(w: Out<'_>, o: &Outcome, fmt: OutputFormat) -> io::Result<()> {
     match fmt {
-        OutputFormat::Json => print_json(o)?,
-        OutputFormat::Table => print!("{}", escape(&o.table())),
+        OutputFormat::Json => json(w, o),
+        OutputFormat::Table => write!(w, "{}", escape(&o.table())),
     }
-    Ok(())
 }
 
 /// The objects as YAML, or as a JSON list for clients that create them themselves.
-pub fn plan(p: &Plan, as_pod: bool, fmt: OutputFormat) -> anyhow::Result<()> {
+pub fn plan(w: Out<'_>, p: &Plan, as_pod: bool, fmt: OutputFormat) -> anyhow::Result<()> {
     match fmt {
-        OutputFormat::Json if as_pod => print_json(&serde_json::json!([p.config_map, p.pod()]))?,
-        OutputFormat::Json => print_json(&serde_json::json!([p.config_map, p.job]))?,
-        OutputFormat::Table => print!(
-            "{}",
-            p.to_yaml(as_pod)
-                .map_err(launcher::error::LaunchError::from)?
-        ),
+        OutputFormat::Json if as_pod => json(w, &serde_json::json!([p.config_map, p.pod()]))?,
+        OutputFormat::Json => json(w, &serde_json::json!([p.config_map, p.job]))?,
+        OutputFormat::Table => write!(w, "{}", p.to_yaml(as_pod).map_err(LaunchError::from)?)?,
     }
     Ok(())
 }
 
-pub fn submitted(info: &SubmitInfo, fmt: OutputFormat) -> anyhow::Result<()> {
+pub fn submitted(w: Out<'_>, info: &SubmitInfo, fmt: OutputFormat) -> io::Result<()> {
     match fmt {
-        OutputFormat::Json => print_json(info)?,
-        OutputFormat::Table => println!(
+        OutputFormat::Json => json(w, info),
+        OutputFormat::Table => writeln!(
+            w,
             "{} match {}{}",
             if info.attached {
                 "attached to"
@@ -59,72 +58,72 @@ pub fn submitted(info: &SubmitInfo, fmt: OutputFormat) -> anyhow::Result<()> {
                 .unwrap_or_default()
         ),
     }
-    Ok(())
 }
 
-pub fn preflight(p: &Preflight, fmt: OutputFormat) -> anyhow::Result<()> {
+pub fn preflight(w: Out<'_>, p: &Preflight, fmt: OutputFormat) -> io::Result<()> {
     match fmt {
-        OutputFormat::Json => print_json(&serde_json::json!({
-            "namespace": p.namespace,
-            "passed": p.passed(),
-            "checks": p.checks,
-        }))?,
-        OutputFormat::Table => print!("{}", escape(&p.table())),
+        OutputFormat::Json => json(
+            w,
+            &serde_json::json!({
+                "namespace": p.namespace,
+                "passed": p.passed(),
+                "checks": p.checks,
+            }),
+        ),
+        OutputFormat::Table => write!(w, "{}", escape(&p.table())),
     }
-    Ok(())
 }
 
-pub fn status(st: &MatchStatus, fmt: OutputFormat) -> anyhow::Result<()> {
+pub fn status(w: Out<'_>, st: &MatchStatus, fmt: OutputFormat) -> io::Result<()> {
     match fmt {
-        OutputFormat::Json => print_json(st)?,
-        OutputFormat::Table => print!("{}", escape(&st.table())),
+        OutputFormat::Json => json(w, st),
+        OutputFormat::Table => write!(w, "{}", escape(&st.table())),
     }
-    Ok(())
 }
 
-pub fn logs(logs: &[LogChunk], fmt: OutputFormat) -> anyhow::Result<()> {
+pub fn logs(w: Out<'_>, logs: &[LogChunk], fmt: OutputFormat) -> io::Result<()> {
     match fmt {
-        OutputFormat::Json => print_json(&logs)?,
+        OutputFormat::Json => json(w, &logs),
         OutputFormat::Table => {
             for l in logs {
                 // A player's log is its raw bytes: escaped, and no body line can pass for a
                 // section header.
-                println!(
+                writeln!(
+                    w,
                     "{SECTION} {}{} <==",
                     escape(&l.source),
                     if l.truncated { " (truncated)" } else { "" }
-                );
-                print!("{}", log_body(&l.text));
+                )?;
+                write!(w, "{}", log_body(&l.text))?;
                 if !l.text.ends_with('\n') {
-                    println!();
+                    writeln!(w)?;
                 }
             }
+            Ok(())
         }
     }
-    Ok(())
 }
 
 /// A match acted on: `what` is the past participle (cancelled, suspended, resumed).
-pub fn acted(id: &str, what: &str, fmt: OutputFormat) -> anyhow::Result<()> {
+pub fn acted(w: Out<'_>, id: &str, what: &str, fmt: OutputFormat) -> io::Result<()> {
     match fmt {
-        OutputFormat::Json => print_json(&serde_json::json!({ "match_id": id, what: true }))?,
-        OutputFormat::Table => println!("{what} match {id}"),
+        OutputFormat::Json => json(w, &serde_json::json!({ "match_id": id, what: true })),
+        OutputFormat::Table => writeln!(w, "{what} match {id}"),
     }
-    Ok(())
 }
 
-pub fn list(entries: &[ListEntry], fmt: OutputFormat) -> anyhow::Result<()> {
+pub fn list(w: Out<'_>, entries: &[ListEntry], fmt: OutputFormat) -> io::Result<()> {
     match fmt {
-        OutputFormat::Json => print_json(&entries)?,
-        OutputFormat::Table => print!("{}", escape(&outcome::list_table(entries))),
+        OutputFormat::Json => json(w, &entries),
+        OutputFormat::Table => write!(w, "{}", escape(&outcome::list_table(entries))),
     }
-    Ok(())
 }
 
-pub fn gc(removed: &[String], fmt: OutputFormat) -> anyhow::Result<()> {
+pub fn gc(w: Out<'_>, removed: &[String], fmt: OutputFormat) -> io::Result<()> {
     match fmt {
-        OutputFormat::Json => print_json(&serde_json::json!({ "deleted": removed }))?,
-        OutputFormat::Table => println!(
+        OutputFormat::Json => json(w, &serde_json::json!({ "deleted": removed })),
+        OutputFormat::Table => writeln!(
+            w,
             "deleted {} finished match(es){}",
             removed.len(),
             if removed.is_empty() {
@@ -134,16 +133,25 @@ pub fn gc(removed: &[String], fmt: OutputFormat) -> anyhow::Result<()> {
             }
         ),
     }
-    Ok(())
 }
 
-/// The batch's summary: on stdout as JSON, on stderr as a table (stdout holds the records).
-pub fn batch_summary(summary: &batch::Summary, fmt: OutputFormat) -> anyhow::Result<()> {
-    match fmt {
-        OutputFormat::Json => print_json(&serde_json::json!({ "summary": summary }))?,
-        OutputFormat::Table => eprint!("{}", escape(&summary.table())),
-    }
-    Ok(())
+/// The batch's summary as JSON (in table mode it goes to stderr: stdout holds the records).
+pub fn batch_summary(w: Out<'_>, summary: &batch::Summary) -> io::Result<()> {
+    json(w, &serde_json::json!({ "summary": summary }))
+}
+
+/// A failure, for machines: what failed (a stable code), the exit code, the message and
+/// what to do about it.
+pub fn error(w: Out<'_>, code: &str, exit: u8, message: &str, fix: &str) -> io::Result<()> {
+    json(
+        w,
+        &serde_json::json!({ "error": {
+            "code": code,
+            "exit_code": exit,
+            "message": message,
+            "fix": fix,
+        }}),
+    )
 }
 
 pub fn progress_bar(p: &batch::Progress) -> String {
