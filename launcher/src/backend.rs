@@ -136,6 +136,27 @@ impl Backend {
         }
     }
 
+    /// Removes a match and what it left. Kube: its Job, with the pods and the ConfigMap it
+    /// owns (the same request as `cancel`, which also removes a running match; artifacts on
+    /// the results PVC stay). Local: its work directory, once it is not running (a running
+    /// match is refused: cancel it first, so no runner writes into a removed directory).
+    pub async fn delete(&self, ns: Option<&str>, id: &str) -> Result<(), LaunchError> {
+        match self {
+            Self::Local(l) => {
+                let st = l.status(id)?;
+                if st.state == crate::outcome::State::Running {
+                    return Err(LaunchError::StillRunning { id: id.to_owned() });
+                }
+                let dir = l.match_dir(id);
+                std::fs::remove_dir_all(&dir).map_err(|e| LaunchError::Io {
+                    what: format!("cannot remove {}", dir.display()),
+                    source: e,
+                })
+            }
+            Self::Kube(k) => k.cancel(ns, id).await,
+        }
+    }
+
     pub async fn set_suspended(
         &self,
         ns: Option<&str>,

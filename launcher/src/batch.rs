@@ -286,9 +286,11 @@ pub async fn run(
             }
         }
     }
-    // Drain start notices still queued.
-    while let Ok((_, p)) = rx.try_recv() {
+    // Drain start notices still queued: the caller learns of every match that started, so it
+    // can tell the cancelled from the never started.
+    while let Ok((id, p)) = rx.try_recv() {
         max_in_flight = max_in_flight.max(p.running);
+        on_event(BatchEvent::Started(&id, &p));
     }
     // Stop every match still in flight (their futures are dropped here), then cancel them.
     drop(jobs);

@@ -195,6 +195,9 @@ pub enum LaunchError {
     #[error("match {id} is not finished yet ({state}); use `wait`")]
     NotFinished { id: String, state: String },
 
+    #[error("match {id} is running; cancel it first (`launcher cancel {id}`)")]
+    StillRunning { id: String },
+
     #[error("{0} is not supported by the {1} backend")]
     Unsupported(&'static str, &'static str),
 
@@ -219,7 +222,8 @@ impl LaunchError {
             | Self::SettingsFile { .. }
             | Self::Batch { .. }
             | Self::Unsupported(..)
-            | Self::Conflict { .. } => LauncherExit::Usage,
+            | Self::Conflict { .. }
+            | Self::StillRunning { .. } => LauncherExit::Usage,
             Self::NotFound { .. } => LauncherExit::NotFound,
             Self::Timeout { .. } | Self::NotFinished { .. } => LauncherExit::Timeout,
             Self::Interrupted => LauncherExit::Interrupted,
@@ -256,6 +260,7 @@ impl LaunchError {
             Self::Watch { .. } => "watch_failed",
             Self::Timeout { .. } => "timeout",
             Self::NotFinished { .. } => "not_finished",
+            Self::StillRunning { .. } => "still_running",
             Self::Unsupported(..) => "unsupported",
             Self::Unisolated { .. } => "unisolated_namespace",
             Self::Batch { .. } => "invalid_batch",
@@ -288,6 +293,7 @@ impl LaunchError {
             Self::Watch { hint, .. } => hint.clone(),
             Self::Timeout { .. } => "wait again (`launcher wait ID`), or give a longer --timeout".into(),
             Self::NotFinished { .. } => "wait for it (`launcher wait ID`)".into(),
+            Self::StillRunning { id } => format!("`launcher cancel {id}`, then delete it"),
             Self::Unsupported(..) => "use the backend that supports it (--backend)".into(),
             Self::Unisolated { namespace, .. } => format!(
                 "apply policies/kubernetes/base (or a tenant overlay) and check with `launcher preflight --namespace {namespace}`"

@@ -829,3 +829,116 @@ fn the_launcher_forbids_unsafe_code_and_keeps_every_workspace_lint() {
         }
     }
 }
+
+#[test]
+fn an_interrupted_batch_names_every_match_cancelled_or_never_started() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = fake_runner(
+        tmp.path(),
+        &Fake {
+            exit: 0,
+            sleep_secs: 60.0,
+            report: Some(match_report(&["random", "greedy"], Status::Ok, None)),
+        },
+    );
+    let file = tmp.path().join("batch.yaml");
+    let bots = root().join("examples/bots");
+    std::fs::write(
+        &file,
+        format!(
+            "matches:\n{}",
+            (0..3)
+                .map(|i| format!(
+                    "  - match_id: i{i}\n    priority: {i}\n    players:\n      - file: {b}/random.py\n      - file: {b}/greedy.py\n",
+                    b = bots.display()
+                ))
+                .collect::<String>()
+        ),
+    )
+    .unwrap();
+    let child = launcher(tmp.path(), &r)
+        .args(["batch", "--concurrency", "1", "-o", "json"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the first match (the highest priority, i2) runs.
+    let start = Instant::now();
+    while !tmp.path().join("calls.jsonl").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "i2 never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "three records and the summary: {stdout}");
+    let record = |id: &str| {
+        lines
+            .iter()
+            .find(|l| l["match_id"] == id)
+            .unwrap_or_else(|| panic!("no record of {id}: {stdout}"))
+    };
+    assert_eq!(record("i2")["verdict"], "cancelled");
+    assert!(
+        record("i2")["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("cancelled"),
+        "{stdout}"
+    );
+    for id in ["i1", "i0"] {
+        assert_eq!(record(id)["verdict"], "cancelled");
+        assert!(
+            record(id)["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("never started"),
+            "{stdout}"
+        );
+    }
+    let summary = &lines[3]["summary"];
+    assert_eq!(summary["cancelled"], 1, "{stdout}");
+    assert_eq!(summary["not_started"], 2, "{stdout}");
+}
+
+#[test]
+fn delete_removes_a_finished_match() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = fake(tmp.path(), Status::Ok, Some("greedy"));
+    let (code, _, err) = run(launcher(tmp.path(), &r).args([
+        "play",
+        "--match-id",
+        "d1",
+        "examples/bots/random.py",
+        "examples/bots/greedy.py",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(tmp.path().join("work/d1").exists());
+    let (code, out, err) = run(launcher(tmp.path(), &r).args(["delete", "d1"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "deleted match d1\n");
+    assert!(!tmp.path().join("work/d1").exists());
+    let (code, _, _) = run(launcher(tmp.path(), &r).args(["status", "d1"]));
+    assert_eq!(code, 6);
+    let (code, out, _) = run(launcher(tmp.path(), &r).args(["delete", "d1", "-o", "json"]));
+    assert_eq!(code, 6);
+    assert_eq!(json_error(&out)["code"], "not_found");
+}

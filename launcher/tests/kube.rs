@@ -948,3 +948,17 @@ async fn api_and_watch_errors_keep_the_client_error_as_their_source() {
         "{e:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn delete_removes_the_job_with_background_propagation() {
+    let (d, k) = setup(|_| {});
+    let b = Backend::Kube(Box::new(k));
+    b.submit(&request("del").validate().unwrap()).await.unwrap();
+    b.delete(None, "del").await.unwrap();
+    assert_eq!(d.count("DELETE jobs"), 1);
+    assert_eq!(d.deletes()[0].2.as_deref(), Some("Background"));
+    let e = b.status(None, "del").await.unwrap_err();
+    assert!(matches!(e, LaunchError::NotFound { .. }), "{e}");
+    let e = b.delete(None, "del").await.unwrap_err();
+    assert!(matches!(e, LaunchError::NotFound { .. }), "{e}");
+}

@@ -338,6 +338,14 @@ fn failure_kind(e: &watcher::Error) -> Option<FailureKind> {
 }
 
 impl Tracker {
+    /// Starts both watches. They use `kube::runtime::watcher` (list, then watch, relist on
+    /// 410, backoff); the state beside it is not a `reflector` store on purpose: a store keeps
+    /// the objects as they are, and this keeps what waiting needs that a store cannot hold: a
+    /// terminated pod's verdict after the pod (and its Job) is deleted, the Jobs deleted while
+    /// someone waits, and a wake-up per Job on the change that matters. A store beside it
+    /// would only replace the relist bookkeeping (`relist_jobs`, `relist_pods`), at the cost of
+    /// a second copy of every object; the requests made are the same either way (the double's
+    /// request-count tests and `benches/requests.rs`).
     pub(super) fn start(client: Client, ns: &str) -> Self {
         let state = Arc::new(Mutex::new(TrackState::default()));
         let cfg = watcher::Config::default().labels(labels::SELECTOR);

@@ -306,6 +306,12 @@ pub enum Command {
         #[command(flatten)]
         id: MatchIdArg,
     },
+    /// Remove a match and what it left (kube: its Job, pods and ConfigMap; local: its work
+    /// directory, once it is not running).
+    Delete {
+        #[command(flatten)]
+        id: MatchIdArg,
+    },
     /// Suspend a match's Job (kube).
     Suspend {
         #[command(flatten)]

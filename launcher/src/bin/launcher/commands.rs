@@ -14,6 +14,7 @@ use launcher::batch::{self, BatchEvent, BatchOptions};
 use launcher::cluster::{KubeBackend, KubeOptions};
 use launcher::error::{LaunchError, LauncherExit};
 use launcher::local::{LocalBackend, LocalConfig};
+use launcher::outcome::{Outcome, Verdict};
 use launcher::plan::{self, ClusterSettings};
 use runner::units::Size;
 
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<LauncherExit> {
         Command::Result { id, keep } => result(g, &id.id, *keep).await,
         Command::Logs { id, limit_bytes } => logs(g, &id.id, *limit_bytes).await,
         Command::Cancel { id } => cancel(g, &id.id).await,
+        Command::Delete { id } => delete(g, &id.id).await,
         Command::Suspend { id } => set_suspended(g, &id.id, true).await,
         Command::Resume { id } => set_suspended(g, &id.id, false).await,
         Command::List => list(g).await,
@@ -291,6 +293,12 @@ async fn cancel(g: &Global, id: &str) -> anyhow::Result<LauncherExit> {
     Ok(LauncherExit::Ok)
 }
 
+async fn delete(g: &Global, id: &str) -> anyhow::Result<LauncherExit> {
+    backend(g).await?.delete(g.namespace.as_deref(), id).await?;
+    emit(|w| render::acted(w, id, "deleted", g.output))?;
+    Ok(LauncherExit::Ok)
+}
+
 async fn set_suspended(g: &Global, id: &str, suspend: bool) -> anyhow::Result<LauncherExit> {
     backend(g)
         .await?
@@ -331,6 +339,12 @@ async fn run_batch(
     }
     let b = backend(g).await?;
     preflight_gate(&b, matches.iter().filter_map(|m| b.namespace_of(m))).await?;
+    let ids: Vec<(String, Option<String>)> = matches
+        .iter()
+        .map(|m| (m.id.clone(), b.namespace_of(m)))
+        .collect();
+    let started = RefCell::new(BTreeSet::new());
+    let finished = RefCell::new(BTreeSet::new());
     let bar = io::stderr().is_terminal();
     let opts = BatchOptions {
         concurrency,
@@ -346,8 +360,12 @@ async fn run_batch(
         opts,
         |ev| {
             let p = match ev {
-                BatchEvent::Started(_, p) => p,
+                BatchEvent::Started(id, p) => {
+                    started.borrow_mut().insert(id.to_owned());
+                    p
+                }
                 BatchEvent::Finished(r, p) => {
+                    finished.borrow_mut().insert(r.match_id().to_owned());
                     if bar {
                         eprint!("\r\x1b[2K");
                     }
@@ -366,6 +384,23 @@ async fn run_batch(
     .await;
     if bar {
         eprintln!();
+    }
+    if summary.interrupted {
+        // Every match without a record gets one: a platform reading the stream learns the
+        // fate of each, and which to run again.
+        let (started, finished) = (started.into_inner(), finished.into_inner());
+        for (id, ns) in ids.iter().filter(|(id, _)| !finished.contains(id)) {
+            let reason = if started.contains(id) {
+                "cancelled: the batch was interrupted while it ran"
+            } else {
+                "never started: the batch was interrupted first"
+            };
+            let mut o = Outcome::failed(id, b.name(), Verdict::Cancelled, reason.to_owned());
+            o.namespace.clone_from(ns);
+            if let Err(e) = emit(|w| render::json(w, &o)) {
+                write_error.borrow_mut().get_or_insert(e);
+            }
+        }
     }
     if let Some(e) = write_error.into_inner() {
         return Err(e);
