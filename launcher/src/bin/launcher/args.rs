@@ -155,8 +155,8 @@ pub struct Global {
         env = "LAUNCHER_OUTPUT"
     )]
     pub output: OutputFormat,
-    /// Log what the kube backend does on stderr: -v decisions, -vv requests and watch
-    /// restarts, -vvv everything (RUST_LOG overrides).
+    /// Log what the kube backend does on stderr: -v its decisions, submits and watch
+    /// restarts, -vv also kube-rs's requests, -vvv everything (RUST_LOG overrides).
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
     /// Namespace (kube). Default: the tenant's `games-<tenant>`, else the kubeconfig
