@@ -942,3 +942,44 @@ fn delete_removes_a_finished_match() {
     assert_eq!(code, 6);
     assert_eq!(json_error(&out)["code"], "not_found");
 }
+
+#[test]
+fn a_cancelled_match_is_run_again_not_attached_to() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = fake(tmp.path(), Status::Cancelled, None);
+    let play = |tmp: &Path| {
+        run(launcher(tmp, &r).args([
+            "play",
+            "-o",
+            "json",
+            "--match-id",
+            "c1",
+            "examples/bots/random.py",
+            "examples/bots/greedy.py",
+        ]))
+    };
+    let (code, out, err) = play(tmp.path());
+    assert_eq!(code, 3, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "cancelled");
+    assert_eq!(common::fake_calls(tmp.path()).len(), 1);
+    // The same request again: the runner runs again.
+    let (code, out, err) = play(tmp.path());
+    assert_eq!(code, 3, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["attached"], false, "{out}");
+    assert_eq!(common::fake_calls(tmp.path()).len(), 2);
+    // submit too.
+    let (code, out, err) = run(launcher(tmp.path(), &r).args([
+        "submit",
+        "-o",
+        "json",
+        "--match-id",
+        "c1",
+        "examples/bots/random.py",
+        "examples/bots/greedy.py",
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["attached"], false, "{out}");
+}
