@@ -1,4 +1,8 @@
-//! The command-line contract: names of commands and flags, `--output json`, exit codes.
+//! The command-line contract through the real binary: names of commands and flags,
+//! `--output json`, exit codes, failures as data, a closed pipe, help, completions, batches.
+//!
+//! Over 600 lines on purpose: one test binary for the whole contract (each `tests/*.rs` is its
+//! own binary linking kube-rs, so splitting it costs a link per file).
 
 // Test helpers may unwrap: a panic there is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -1,6 +1,9 @@
 //! The kube backend against the in-process API-server double (tests/double): real kube-rs
 //! requests, real JSON shapes, simulated Job controller and kubelet. Time is tokio's paused
 //! clock, so minutes of simulated matches take milliseconds.
+//!
+//! Over 600 lines on purpose: one test binary for every scenario against the double (each
+//! `tests/*.rs` is its own binary linking kube-rs, so splitting it costs a link per file).
 
 // Test helpers may unwrap: a panic there is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
