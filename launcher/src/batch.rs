@@ -219,6 +219,7 @@ pub async fn run(
                     let mut p = progress.lock().unwrap_or_else(PoisonError::into_inner);
                     p.started += 1;
                     p.running = f.len();
+                    // Cannot fail: the receiver outlives every match's future.
                     let _ = tx.send((m.id.clone(), p.clone()));
                 }
                 let record = match backend.play(&m, opts.timeout, opts.keep).await {
@@ -302,7 +303,9 @@ pub async fn run(
         summary.cancelled = left.len();
         futures::stream::iter(left)
             .for_each_concurrent(concurrency, |(id, ns)| async move {
-                let _ = backend.cancel(ns.as_deref(), &id).await;
+                if let Err(e) = backend.cancel(ns.as_deref(), &id).await {
+                    tracing::warn!("match {id} could not be cancelled ({e}); it may still run: `launcher cancel {id}`");
+                }
             })
             .await;
         let p = progress.lock().unwrap_or_else(PoisonError::into_inner);
