@@ -965,3 +965,43 @@ async fn delete_removes_the_job_with_background_propagation() {
     let e = b.delete(None, "del").await.unwrap_err();
     assert!(matches!(e, LaunchError::NotFound { .. }), "{e}");
 }
+
+/// A `tracing` writer into a shared buffer, to read what the launcher logged.
+#[derive(Clone, Default)]
+struct Logged(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logged {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollback_that_fails_is_warned_about_with_how_to_clean_up() {
+    let logged = Logged::default();
+    let writer = logged.clone();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_max_level(tracing::Level::WARN)
+            .finish(),
+    );
+    let (d, k) = setup(|_| {});
+    d.fail_next("POST", "configmaps", 403);
+    d.fail_next("DELETE", "jobs", 500);
+    let e = k
+        .submit(&request("rb").validate().unwrap())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("`create` on configmaps"), "{e}");
+    assert_eq!(d.count("DELETE jobs"), 1);
+    let text = String::from_utf8(logged.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("could not be deleted either") && text.contains("launcher cancel rb"),
+        "{text}"
+    );
+}
