@@ -131,7 +131,9 @@ fn strict_runs_nothing_and_names_every_refused_entry() {
     let tmp = tempfile::tempdir().unwrap();
     let (code, lines, err) = batch(tmp.path(), &tournament(tmp.path()), &["--strict"]);
     assert_eq!(code, 2, "{err}");
-    assert!(lines.is_empty(), "{lines:?}");
+    // With --output json the failure is one error object, and nothing else.
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["error"]["code"], "invalid_batch", "{lines:?}");
     assert!(fake_calls(tmp.path()).is_empty());
     for want in [
         "3 of 5 entries refused",
