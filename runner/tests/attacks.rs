@@ -1290,12 +1290,48 @@ fn exit3_capture_write_fails() -> Res {
     check().map_err(|e| format!("{e}\n{}", w.context(st.ok())))
 }
 
+/// Granting `/` itself would leave the read-back's Landlock probe nothing to be refused: the
+/// run is refused before the fork, and the program never runs.
+fn exit3_root_granted() -> Res {
+    let w = World::new()?;
+    let script = tiny_program(&w, "print('ESCAPED: ran')\n")?;
+    let args = flag_run(
+        &w,
+        &script,
+        &["--ro", "/"],
+        &[PYTHON, &script.display().to_string()],
+    )?;
+    let st = run_plain(&w, &args);
+    let check = || -> Res {
+        let st = st.clone()?;
+        ensure!(st.code() == Some(3), "runner exit status {st:?}, want 3");
+        let report = read_report(&w)?;
+        ensure!(
+            report["status"] == "sandbox_error",
+            "status {}",
+            report["status"]
+        );
+        let reason = report["reason"].as_str().unwrap_or_default();
+        ensure!(
+            reason.contains("grants the whole file system"),
+            "reason {reason:?}"
+        );
+        ensure!(
+            !read_lossy(&w.stdout).contains("ESCAPED"),
+            "the program ran"
+        );
+        Ok(())
+    };
+    check().map_err(|e| format!("{e}\n{}", w.context(st.ok())))
+}
+
 fn infrastructure_trials() -> Vec<Trial> {
     let t = |name: &str, f: fn() -> Res| Trial::test(name, move || f().map_err(Failed::from));
     vec![
         t("exit::3_landlock_abi_below_minimum", exit3_landlock_abi),
         t("exit::3_capture_file_unwritable", exit3_capture_file),
         t("exit::3_capture_write_fails", exit3_capture_write_fails),
+        t("exit::3_root_granted", exit3_root_granted),
         t("exit::4_report_not_writable", exit4_report_unwritable),
     ]
 }
