@@ -5,6 +5,7 @@
 
 mod capture;
 mod files;
+mod kernel;
 mod process;
 mod settings;
 mod verdict;

@@ -1259,11 +1259,79 @@ fn exit4_report_unwritable() -> Res {
     check().map_err(|e| format!("{e}\n{}", w.context(st.ok())))
 }
 
+/// A capture file that fails mid-run (here /dev/full: ENOSPC on every write) stops the program
+/// and says so; before, the stream was silently discarded and the run reported `ok`.
+fn exit3_capture_write_fails() -> Res {
+    let w = World::new()?;
+    let script = tiny_program(&w, "print('x' * 100)\n")?;
+    let mut args = flag_run(&w, &script, &[], &[PYTHON, &script.display().to_string()])?;
+    let i = args
+        .iter()
+        .position(|x| x == "--stdout")
+        .ok_or("no --stdout")?;
+    args[i + 1] = "/dev/full".into();
+    let st = run_plain(&w, &args);
+    let check = || -> Res {
+        let st = st.clone()?;
+        ensure!(st.code() == Some(3), "runner exit status {st:?}, want 3");
+        let report = read_report(&w)?;
+        ensure!(
+            report["status"] == "sandbox_error",
+            "status {}",
+            report["status"]
+        );
+        let reason = report["reason"].as_str().unwrap_or_default();
+        ensure!(
+            reason.contains("could not write the program's standard output to its file"),
+            "reason {reason:?}"
+        );
+        Ok(())
+    };
+    check().map_err(|e| format!("{e}\n{}", w.context(st.ok())))
+}
+
+/// Granting `/` itself would leave the read-back's Landlock probe nothing to be refused: the
+/// run is refused before the fork, and the program never runs.
+fn exit3_root_granted() -> Res {
+    let w = World::new()?;
+    let script = tiny_program(&w, "print('ESCAPED: ran')\n")?;
+    let args = flag_run(
+        &w,
+        &script,
+        &["--ro", "/"],
+        &[PYTHON, &script.display().to_string()],
+    )?;
+    let st = run_plain(&w, &args);
+    let check = || -> Res {
+        let st = st.clone()?;
+        ensure!(st.code() == Some(3), "runner exit status {st:?}, want 3");
+        let report = read_report(&w)?;
+        ensure!(
+            report["status"] == "sandbox_error",
+            "status {}",
+            report["status"]
+        );
+        let reason = report["reason"].as_str().unwrap_or_default();
+        ensure!(
+            reason.contains("grants the whole file system"),
+            "reason {reason:?}"
+        );
+        ensure!(
+            !read_lossy(&w.stdout).contains("ESCAPED"),
+            "the program ran"
+        );
+        Ok(())
+    };
+    check().map_err(|e| format!("{e}\n{}", w.context(st.ok())))
+}
+
 fn infrastructure_trials() -> Vec<Trial> {
     let t = |name: &str, f: fn() -> Res| Trial::test(name, move || f().map_err(Failed::from));
     vec![
         t("exit::3_landlock_abi_below_minimum", exit3_landlock_abi),
         t("exit::3_capture_file_unwritable", exit3_capture_file),
+        t("exit::3_capture_write_fails", exit3_capture_write_fails),
+        t("exit::3_root_granted", exit3_root_granted),
         t("exit::4_report_not_writable", exit4_report_unwritable),
     ]
 }
