@@ -17,8 +17,25 @@ import subprocess
 import sys
 import tempfile
 
-from .referee import (ID_RE, ConfigError, Pauser, add_settings_args, dumps, play_match,
-                      player_id_from_path, settings_from_args, unique_ids)
+from .referee import (
+    ID_RE,
+    ConfigError,
+    Pauser,
+    add_settings_args,
+    dumps,
+    play_match,
+    player_id_from_path,
+    settings_from_args,
+    unique_ids,
+)
+
+# Types for mypy only.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import IO
+
+    from .referee import Json, Settings
 
 GAME_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -26,7 +43,7 @@ GAME_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class ProcessPauser(Pauser):
     """What the runner's control channel does, done here: SIGSTOP and SIGCONT."""
 
-    def __init__(self, pids: dict) -> None:
+    def __init__(self, pids: dict[str, int]) -> None:
         super().__init__()
         self.pids = pids
 
@@ -37,7 +54,8 @@ class ProcessPauser(Pauser):
             pass  # it has ended: nothing to stop
 
 
-def run_local_match(bots: list, settings, output_dir: str, ids=None) -> dict:
+def run_local_match(bots: Sequence[str], settings: Settings, output_dir: str,
+                    ids: Sequence[str] | None = None) -> Json:
     ids = ids or unique_ids([player_id_from_path(b) for b in bots])
     if len(ids) != len(bots) or len(set(ids)) != len(ids) or not all(ID_RE.fullmatch(i) for i in ids):
         raise ConfigError("need one distinct id matching [a-z0-9-]{1,63} per bot")
@@ -48,15 +66,15 @@ def run_local_match(bots: list, settings, output_dir: str, ids=None) -> dict:
     env.pop("GAME_PLAYERS", None)
     env.pop("GAME_OUTPUT_DIR", None)
     env.pop("GAME_CONTROL", None)
-    procs = []
+    procs: list[subprocess.Popen[bytes]] = []
     try:
-        for pid, bot in zip(ids, bots):
+        for pid, bot in zip(ids, bots, strict=False):
             with open(os.path.join(output_dir, f"{pid}.stderr.log"), "wb") as log:
                 procs.append(subprocess.Popen(
                     [sys.executable, os.path.abspath(bot)], stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE, stderr=log, env=env, close_fds=True))
-        conns = [(pid, p.stdout.fileno(), p.stdin.fileno()) for pid, p in zip(ids, procs)]
-        pauser = ProcessPauser({pid: p.pid for pid, p in zip(ids, procs)})
+        conns = [(pid, pipe_fd(p.stdout), pipe_fd(p.stdin)) for pid, p in zip(ids, procs, strict=False)]
+        pauser = ProcessPauser({pid: p.pid for pid, p in zip(ids, procs, strict=False)})
         return play_match(conns, settings, output_dir, pauser)
     finally:
         for p in procs:
@@ -64,13 +82,20 @@ def run_local_match(bots: list, settings, output_dir: str, ids=None) -> dict:
                 p.kill()
             for f in (p.stdin, p.stdout):
                 try:
-                    f.close()
+                    if f is not None:
+                        f.close()
                 except OSError:
                     pass
             p.wait()
 
 
-def main(argv=None) -> int:
+def pipe_fd(f: IO[bytes] | None) -> int:
+    if f is None:  # cannot happen: Popen was given stdin=PIPE, stdout=PIPE
+        raise ConfigError("a bot has no pipe")
+    return f.fileno()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python3 -m game.local_match",
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("bots", nargs="+", metavar="BOT", help="bot .py files, in player order")

@@ -31,6 +31,17 @@ from dataclasses import dataclass, field
 
 from .rules import MAX_PLAYERS, MAX_SEED, MOVES, GameConfig, GameState, winner_by_score
 
+# Types for mypy only: importing typing would cost the referee's start.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, NoReturn, TextIO
+
+    from .rules import Cell
+
+    Json = dict[str, Any]  # a JSON object as json.dumps writes it
+    Conn = tuple[str, int, int]  # (player id, read fd, write fd)
+
 LINE_CAP = 4096  # bytes per line, newline included, both directions
 READ_CHUNK = 65536
 DRAIN_CAP = 256 * 1024  # bytes read per player before a turn's observation goes out
@@ -41,7 +52,7 @@ REPLAY_NAME = "replay.jsonl"
 REPLAY_VERSION = 1
 
 
-def dumps(obj) -> str:
+def dumps(obj: object) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=True)
 
 
@@ -89,8 +100,9 @@ class LineReader:
         self.buf = bytearray()
         self.discarding = False
 
-    def feed(self, data: bytes) -> list:
-        out = []
+    def feed(self, data: bytes) -> list[object]:
+        """Complete lines (bytes, without the newline) and TOO_LONG events."""
+        out: list[object] = []
         start, end = 0, len(data)
         while start < end:
             nl = data.find(b"\n", start)
@@ -117,9 +129,9 @@ class LineReader:
         return out
 
 
-def parse_move(line) -> tuple:
+def parse_move(line: object) -> tuple[str, None] | tuple[None, str]:
     """(move, None) for a legal move, else (None, reason). Never raises."""
-    if line is TOO_LONG:
+    if line is TOO_LONG or not isinstance(line, bytes):
         return None, f"line over {LINE_CAP} bytes"
     text = line.strip(b" \t\r")
     if text.decode("ascii", "replace") in MOVES:
@@ -143,9 +155,9 @@ class Player:
     outstanding: int = 0  # observations sent that no line has answered yet
     answer: object = None  # this turn's line (bytes or TOO_LONG), None if none yet
     active: bool = True
-    strikes: list = field(default_factory=list)
+    strikes: list[str] = field(default_factory=list)
     detail: str = ""
-    events: list = field(default_factory=list)  # this turn's events, for the replay
+    events: list[str] = field(default_factory=list)  # this turn's events, for the replay
 
 
 def player_id_from_path(path: str) -> str:
@@ -155,9 +167,9 @@ def player_id_from_path(path: str) -> str:
     return pid or "bot"
 
 
-def unique_ids(ids: list) -> list:
+def unique_ids(ids: Sequence[str]) -> list[str]:
     """Suffix repeated ids: [a, a] -> [a, a-2], keeping each within 63 characters."""
-    out = []
+    out: list[str] = []
     for pid in ids:
         cand, k = pid, 1
         while cand in out:
@@ -167,7 +179,7 @@ def unique_ids(ids: list) -> list:
     return out
 
 
-def parse_control(spec: str):
+def parse_control(spec: str) -> RunnerControl | None:
     """GAME_CONTROL ("rfd:wfd") -> RunnerControl, or None when unset. Raises ConfigError."""
     if not spec:
         return None
@@ -182,7 +194,7 @@ class Pauser:
     Subclasses say how."""
 
     def __init__(self) -> None:
-        self.stopped = set()
+        self.stopped: set[str] = set()
 
     def stop(self, pid: str) -> None:
         if pid not in self.stopped:
@@ -219,11 +231,12 @@ class RunnerControl(Pauser):
             raise ControlError(f"the runner answered {verb} {pid}: {answer}")
 
 
-def parse_players(spec: str) -> list:
+def parse_players(spec: str) -> list[Conn]:
     """GAME_PLAYERS ("id:rfd:wfd,...") -> [(id, rfd, wfd)]. Raises ConfigError."""
     if not spec:
         raise ConfigError("GAME_PLAYERS is empty or unset")
-    players, seen = [], set()
+    players: list[Conn] = []
+    seen: set[str] = set()
     for entry in spec.split(","):
         parts = entry.split(":")
         if len(parts) != 3:
@@ -247,18 +260,19 @@ def parse_players(spec: str) -> list:
 class Replay:
     """replay.jsonl, written to a temporary name and renamed into place by close()."""
 
-    def __init__(self, output_dir) -> None:
-        self.file = None
-        self.final = self.tmp = None
+    def __init__(self, output_dir: str | None) -> None:
+        self.file: TextIO | None = None
+        self.final = self.tmp = ""
         if output_dir:
             self.final = os.path.join(output_dir, REPLAY_NAME)
             self.tmp = os.path.join(output_dir, "." + REPLAY_NAME + ".tmp")
             try:
-                self.file = open(self.tmp, "w", encoding="ascii", newline="\n")
+                # Held open across the match, closed or discarded by finish().
+                self.file = open(self.tmp, "w", encoding="ascii", newline="\n")  # noqa: SIM115
             except OSError as e:
                 print(f"referee: cannot write replay: {e}", file=sys.stderr)
 
-    def write(self, obj) -> None:
+    def write(self, obj: object) -> None:
         if self.file is None:
             return
         try:
@@ -278,6 +292,8 @@ class Replay:
         self.file = None
 
     def _abandon(self) -> None:
+        if self.file is None:
+            return
         try:
             self.file.close()
             os.unlink(self.tmp)
@@ -286,7 +302,7 @@ class Replay:
         self.file = None
 
 
-def replay_header(settings: Settings, state: GameState, ids: list) -> dict:
+def replay_header(settings: Settings, state: GameState, ids: Sequence[str]) -> Json:
     g = settings.game
     return {
         "type": "header", "version": REPLAY_VERSION, "game": "gems", "seed": settings.seed,
@@ -301,8 +317,9 @@ def replay_header(settings: Settings, state: GameState, ids: list) -> dict:
     }
 
 
-def replay_turn(state: GameState, ids: list, moves: list, collected: list, events: dict) -> dict:
-    line = {
+def replay_turn(state: GameState, ids: Sequence[str], moves: Sequence[object],
+                collected: Sequence[Cell | None], events: dict[str, list[str]]) -> Json:
+    line: Json = {
         "type": "turn", "turn": state.turn,
         "moves": {ids[i]: m for i, m in enumerate(moves)},
         "positions": {ids[i]: list(p) for i, p in enumerate(state.positions)},
@@ -315,7 +332,8 @@ def replay_turn(state: GameState, ids: list, moves: list, collected: list, event
     return line
 
 
-def make_result(ids: list, scores: list, winner, reason: str, turns: int, statuses: dict) -> dict:
+def make_result(ids: Sequence[str], scores: Sequence[int], winner: str | None, reason: str, turns: int,
+                statuses: dict[str, dict[str, str]]) -> Json:
     return {
         "winner": winner,
         "scores": {pid: scores[i] for i, pid in enumerate(ids)},
@@ -328,7 +346,8 @@ def make_result(ids: list, scores: list, winner, reason: str, turns: int, status
 # --- the match ------------------------------------------------------------------------------
 
 class Match:
-    def __init__(self, conns: list, settings: Settings, output_dir=None, pauser=None) -> None:
+    def __init__(self, conns: Sequence[Conn], settings: Settings, output_dir: str | None = None,
+                 pauser: Pauser | None = None) -> None:
         if len(conns) < 2:
             raise ValueError("a match needs at least two players")
         settings.validate(len(conns))
@@ -378,7 +397,7 @@ class Match:
                 return
             del p.out[:n]
 
-    def send(self, p: Player, obj) -> None:
+    def send(self, p: Player, obj: object) -> None:
         data = (dumps(obj) + "\n").encode("ascii")
         if len(data) > LINE_CAP:
             raise AssertionError(f"referee bug: a {len(data)}-byte line")
@@ -388,7 +407,7 @@ class Match:
         p.out += data
         self.flush(p)
 
-    def on_line(self, p: Player, line, waiting: bool) -> None:
+    def on_line(self, p: Player, line: object, waiting: bool) -> None:
         # Line k from a player answers observation k. A line that answers an earlier turn is
         # late and dropped; a line that answers nothing is a strike.
         if p.outstanding == 0:
@@ -435,7 +454,8 @@ class Match:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            masks, roles = {}, {}
+            masks: dict[int, int] = {}
+            roles: dict[int, list[tuple[Player, str]]] = {}
             for p in waiting:
                 masks[p.rfd] = masks.get(p.rfd, 0) | select.POLLIN
                 roles.setdefault(p.rfd, []).append((p, "r"))
@@ -474,7 +494,7 @@ class Match:
 
     # the game
 
-    def play(self) -> dict:
+    def play(self) -> Json:
         st, ids = self.state, self.ids
         self.replay.write(replay_header(self.settings, st, ids))
         ended_by_forfeit = False
@@ -501,11 +521,11 @@ class Match:
                     if p.answer is None:
                         self.strike(p, "timeout")
                     else:
-                        parsed, why = parse_move(p.answer)
-                        if parsed is None:
-                            self.strike(p, why)
+                        parsed = parse_move(p.answer)
+                        if parsed[0] is None:
+                            self.strike(p, parsed[1])
                         elif p.active:
-                            move = parsed
+                            move = parsed[0]
                 moves.append(move)
             collected = st.step(moves)
             events = {p.id: p.events for p in self.players if p.events}
@@ -524,9 +544,9 @@ class Match:
                               "turns": result["turns"]})
         return result
 
-    def result(self, ended_by_forfeit: bool) -> dict:
+    def result(self, ended_by_forfeit: bool) -> Json:
         st = self.state
-        statuses = {}
+        statuses: dict[str, dict[str, str]] = {}
         for p in self.players:
             if p.active:
                 detail = "ok"
@@ -553,7 +573,8 @@ class Match:
         return make_result(self.ids, st.scores, winner, reason, st.turn, statuses)
 
 
-def play_match(conns: list, settings: Settings, output_dir=None, pauser=None) -> dict:
+def play_match(conns: Sequence[Conn], settings: Settings, output_dir: str | None = None,
+               pauser: Pauser | None = None) -> Json:
     """Play a match over already-open descriptors: conns = [(id, rfd, wfd), ...]."""
     return Match(conns, settings, output_dir, pauser).play()
 
@@ -574,7 +595,7 @@ def add_settings_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--max-strikes", type=int, default=d.max_strikes)
 
 
-def settings_from_args(args) -> Settings:
+def settings_from_args(args: argparse.Namespace) -> Settings:
     game = GameConfig(width=args.width, height=args.height, turns=args.turns,
                       gems=args.gems, wall_percent=args.wall_percent)
     return Settings(seed=args.seed, game=game, turn_timeout_ms=args.turn_timeout_ms,
@@ -583,11 +604,11 @@ def settings_from_args(args) -> Settings:
 
 
 class _ArgParser(argparse.ArgumentParser):
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         raise ConfigError(message)
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     ap = _ArgParser(prog="python3 -m game.referee", description=__doc__.split("\n\n")[0])
     add_settings_args(ap)
     try:

@@ -8,6 +8,15 @@ same seed and the same moves give the same game on any machine and any Python 3 
 
 from __future__ import annotations
 
+# Types for mypy only: importing typing would cost every bot's start (see GameConfig).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import TypeVar
+
+    T = TypeVar("T")
+    Cell = tuple[int, int]  # (x, y)
+
 MOVES = ("N", "E", "S", "W", "STAY")
 DELTAS = {"N": (0, -1), "E": (1, 0), "S": (0, 1), "W": (-1, 0), "STAY": (0, 0)}
 
@@ -57,7 +66,7 @@ class Rng:
             if r < limit:
                 return r % n
 
-    def choice(self, seq):
+    def choice(self, seq: Sequence[T]) -> T:
         return seq[self.below(len(seq))]
 
 
@@ -65,24 +74,25 @@ class GameConfig:
     """The game's parameters (a plain class: `dataclasses` would cost every bot ~10 ms of
     imports)."""
 
-    __slots__ = ("width", "height", "turns", "gems", "wall_percent")
+    __slots__ = ("gems", "height", "turns", "wall_percent", "width")
 
     def __init__(self, width: int = 9, height: int = 9, turns: int = 100, gems: int = 8,
                  wall_percent: int = 15) -> None:
         self.width, self.height, self.turns = width, height, turns
         self.gems, self.wall_percent = gems, wall_percent
 
-    def _key(self) -> tuple:
+    def _key(self) -> tuple[int, int, int, int, int]:
         return (self.width, self.height, self.turns, self.gems, self.wall_percent)
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, GameConfig) and self._key() == other._key()
 
     def __hash__(self) -> int:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        return "GameConfig(width=%d, height=%d, turns=%d, gems=%d, wall_percent=%d)" % self._key()
+        w, h, t, g, p = self._key()
+        return f"GameConfig(width={w:d}, height={h:d}, turns={t:d}, gems={g:d}, wall_percent={p:d})"
 
     def validate(self, players: int) -> None:
         """Raise ValueError if this config cannot be played by `players` players."""
@@ -101,10 +111,7 @@ class GameConfig:
             raise ValueError(f"wall_percent must be 0..40, got {self.wall_percent}")
 
 
-Cell = tuple  # (x, y)
-
-
-def start_positions(width: int, height: int, players: int) -> list:
+def start_positions(width: int, height: int, players: int) -> list[Cell]:
     corners = [(0, 0), (width - 1, height - 1), (width - 1, 0), (0, height - 1)]
     return corners[:players]
 
@@ -124,7 +131,7 @@ class GameState:
         self.walls = self._make_walls()
         self.positions = start_positions(self.width, self.height, players)
         self.scores = [0] * players
-        self.gems: list = []
+        self.gems: list[Cell] = []
         self._place_initial_gems()
         self.turn = 0  # turns played so far
 
@@ -133,7 +140,7 @@ class GameState:
     def mirror(self, c: Cell) -> Cell:
         return (self.width - 1 - c[0], self.height - 1 - c[1])
 
-    def cells(self) -> list:
+    def cells(self) -> list[Cell]:
         """All cells in row-major order (the order every random draw uses)."""
         return [(x, y) for y in range(self.height) for x in range(self.width)]
 
@@ -143,14 +150,14 @@ class GameState:
     def walkable(self, c: Cell) -> bool:
         return self.inside(c) and c not in self.walls
 
-    def _make_walls(self) -> frozenset:
-        protected = set()
+    def _make_walls(self) -> frozenset[Cell]:
+        protected: set[Cell] = set()
         for corner in start_positions(self.width, self.height, 4):
             protected.add(corner)
             for dx, dy in ((0, -1), (1, 0), (0, 1), (-1, 0)):
                 protected.add((corner[0] + dx, corner[1] + dy))
         for _attempt in range(50):
-            walls = set()
+            walls: set[Cell] = set()
             for c in self.cells():
                 m = self.mirror(c)
                 if (c[1], c[0]) > (m[1], m[0]) or c in protected:
@@ -162,7 +169,7 @@ class GameState:
                 return frozenset(walls)
         return frozenset()
 
-    def _connected(self, walls: set) -> bool:
+    def _connected(self, walls: set[Cell]) -> bool:
         free = [c for c in self.cells() if c not in walls]
         seen = {free[0]}
         todo = [free[0]]
@@ -179,7 +186,7 @@ class GameState:
         # Gems come in mirror pairs so that player 0 and player 1 start with the same chances.
         starts = set(start_positions(self.width, self.height, 4))
         candidates = [c for c in self.cells() if c not in self.walls and c not in starts]
-        gems = set()
+        gems: set[Cell] = set()
         while self.config.gems - len(gems) >= 2:
             pairs = [c for c in candidates
                      if c != self.mirror(c) and c not in gems and self.mirror(c) not in gems]
@@ -196,7 +203,7 @@ class GameState:
             gems.add(centre if centre in rest else self.rng.choice(rest))
         self.gems = sorted(gems, key=lambda c: (c[1], c[0]))
 
-    def grid_rows(self) -> list:
+    def grid_rows(self) -> list[str]:
         """The board as strings, one per row (y), one character per cell: '#' wall, '.' floor."""
         return ["".join("#" if (x, y) in self.walls else "." for x in range(self.width))
                 for y in range(self.height)]
@@ -212,16 +219,16 @@ class GameState:
         t = (x + dx, y + dy)
         return t if self.walkable(t) else (x, y)
 
-    def step(self, moves: list) -> list:
+    def step(self, moves: Sequence[object]) -> list[Cell | None]:
         """Play one turn. `moves[i]` is player i's move (anything not in MOVES counts as STAY).
 
         Returns, per player, the gem cell it collected this turn or None.
         """
         if len(moves) != self.n:
             raise ValueError("one move per player")
-        moves = [m if m in MOVES else "STAY" for m in moves]
-        self.positions = resolve(self.positions, [self.target(i, m) for i, m in enumerate(moves)])
-        collected = [None] * self.n
+        valid = [m if isinstance(m, str) and m in MOVES else "STAY" for m in moves]
+        self.positions = resolve(self.positions, [self.target(i, m) for i, m in enumerate(valid)])
+        collected: list[Cell | None] = [None] * self.n
         gems = set(self.gems)
         for i, p in enumerate(self.positions):
             if p in gems:
@@ -238,7 +245,7 @@ class GameState:
         self.turn += 1
         return collected
 
-    def observation(self, ids: list, i: int, *, timeout_ms: int) -> dict:
+    def observation(self, ids: Sequence[str], i: int, *, timeout_ms: int) -> dict[str, object]:
         """What player i sees at the start of the next turn (see PROTOCOL.md)."""
         return {
             "type": "turn",
@@ -257,7 +264,7 @@ class GameState:
         }
 
 
-def resolve(positions: list, targets: list) -> list:
+def resolve(positions: Sequence[Cell], targets: Sequence[Cell]) -> list[Cell]:
     """Simultaneous movement. A player whose target cell is also another player's target, or
     is held by a player who does not leave it, stays where it was; two players that would
     swap cells both stay. Repeated until nothing changes (a bounce can block someone else)."""
@@ -274,7 +281,7 @@ def resolve(positions: list, targets: list) -> list:
             final[i] = positions[i]
 
 
-def winner_by_score(ids: list, scores: list):
+def winner_by_score(ids: Sequence[str], scores: Sequence[int]) -> str | None:
     """The id with the strictly highest score, or None on a tie."""
     best = max(scores)
     top = [ids[i] for i, s in enumerate(scores) if s == best]

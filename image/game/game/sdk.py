@@ -28,21 +28,30 @@ import sys
 
 from .rules import DELTAS, MOVES, Rng
 
-__all__ = ["run", "MOVES", "DELTAS", "Rng", "walkable", "neighbours", "first_step"]
+# Types for mypy only: importing typing would cost every bot's start.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import Any
+
+    Observation = dict[str, Any]  # one decoded JSON line of PROTOCOL.md
+    Act = Callable[[Observation], object]
+
+__all__ = ["DELTAS", "MOVES", "Rng", "first_step", "neighbours", "run", "walkable"]
 
 LINE_CAP = 4096
 
 # Set by game.solo: run() then only records `act` and returns, and solo calls it directly.
-_capture = None
+_capture: list[Act] | None = None
 
 
-def walkable(observation: dict, x: int, y: int) -> bool:
+def walkable(observation: Observation, x: int, y: int) -> bool:
     """True if (x, y) is inside the grid and not a wall (players and gems do not count)."""
-    return (0 <= x < observation["width"] and 0 <= y < observation["height"]
-            and observation["grid"][y][x] != "#")
+    return bool(0 <= x < observation["width"] and 0 <= y < observation["height"]
+                and observation["grid"][y][x] != "#")
 
 
-def neighbours(observation: dict, x: int, y: int) -> list:
+def neighbours(observation: Observation, x: int, y: int) -> list[tuple[str, tuple[int, int]]]:
     """[(move, (nx, ny))] for the moves N, E, S, W that do not hit a wall or the border."""
     out = []
     for move in ("N", "E", "S", "W"):
@@ -52,34 +61,36 @@ def neighbours(observation: dict, x: int, y: int) -> list:
     return out
 
 
-def first_step(observation: dict, start, goals, avoid=()):
+def first_step(observation: Observation, start: Sequence[int], goals: Iterable[Sequence[int]],
+               avoid: Iterable[Sequence[int]] = ()) -> tuple[str, int] | tuple[None, None]:
     """The first move of a shortest path from `start` to the nearest cell of `goals`, as
     (move, distance); ("STAY", 0) if start is a goal; (None, None) if no goal is reachable.
     Cells in `avoid` are treated as walls. Ties go to N, then E, S, W."""
-    start = tuple(start)
-    goals = {tuple(g) for g in goals}
-    avoid = {tuple(a) for a in avoid}
-    if start in goals:
+    origin = tuple(start)
+    targets = {tuple(g) for g in goals}
+    blocked = {tuple(a) for a in avoid}
+    if origin in targets:
         return "STAY", 0
-    first = {start: None}
-    frontier = [start]
+    first: dict[tuple[int, ...], str | None] = {origin: None}
+    frontier = [origin]
     dist = 0
     while frontier:
         dist += 1
-        nxt = []
+        nxt: list[tuple[int, ...]] = []
         for cell in frontier:
             for move, n in neighbours(observation, *cell):
-                if n in first or n in avoid:
+                if n in first or n in blocked:
                     continue
-                first[n] = first[cell] or move
-                if n in goals:
-                    return first[n], dist
+                step = first[cell] or move
+                first[n] = step
+                if n in targets:
+                    return step, dist
                 nxt.append(n)
         frontier = nxt
     return None, None
 
 
-def _normalise(move) -> str:
+def _normalise(move: object) -> str:
     if isinstance(move, str) and move.strip().upper() in MOVES:
         return move.strip().upper()
     shown = repr(move)
@@ -94,7 +105,7 @@ def _write_all(fd: int, data: bytes) -> None:
         data = data[n:]
 
 
-def run(act, *, infd: int = 0, outfd: int = 1):
+def run(act: Act, *, infd: int = 0, outfd: int = 1) -> Observation | None:
     """Play the game: for each observation line, call act(observation) and send the move."""
     if _capture is not None:
         _capture.append(act)
@@ -123,7 +134,7 @@ def run(act, *, infd: int = 0, outfd: int = 1):
             continue
         line = bytes(buf[:nl])
         del buf[:nl + 1]
-        observation = json.loads(line)
+        observation: Observation = json.loads(line)
         if observation.get("type") == "end":
             return observation
         move = _normalise(act(observation))

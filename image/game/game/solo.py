@@ -23,29 +23,46 @@ import sys
 import time
 
 from . import sdk
-from .referee import (Replay, Settings, add_settings_args, dumps, make_result,
-                      player_id_from_path, replay_header, replay_turn, settings_from_args,
-                      unique_ids)
+from .referee import (
+    Replay,
+    Settings,
+    add_settings_args,
+    dumps,
+    make_result,
+    player_id_from_path,
+    replay_header,
+    replay_turn,
+    settings_from_args,
+    unique_ids,
+)
 from .rules import GameState, Rng, winner_by_score
 from .sdk import first_step, neighbours
+
+# Types for mypy only: importing typing would cost the start.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .referee import Json
+    from .sdk import Act, Observation
 
 DEFAULT_TARGET = 15
 
 
 # --- scripted opponents ---------------------------------------------------------------------
 
-def greedy_opponent():
-    def act(obs):
+def greedy_opponent() -> Act:
+    def act(obs: Observation) -> object:
         me = obs["positions"][obs["you"]]
         move, _ = first_step(obs, me, obs["gems"])
         return move or "STAY"
     return act
 
 
-def random_opponent():
-    rng = None
+def random_opponent() -> Act:
+    rng: Rng | None = None
 
-    def act(obs):
+    def act(obs: Observation) -> object:
         nonlocal rng
         if rng is None:
             rng = Rng(obs["rng_seed"])
@@ -59,7 +76,7 @@ OPPONENTS = {"greedy": greedy_opponent, "random": random_opponent}
 
 # --- loading the bot ------------------------------------------------------------------------
 
-def load_bot(path: str):
+def load_bot(path: str) -> tuple[Act, None] | tuple[None, str]:
     """Import the bot file; return (act, None) or (None, why)."""
     sdk._capture = []
     try:
@@ -73,7 +90,7 @@ def load_bot(path: str):
         spec.loader.exec_module(module)
     except KeyboardInterrupt:
         raise
-    except BaseException as e:  # noqa: BLE001 - a bot may even call sys.exit()
+    except BaseException as e:
         return None, f"crashed while loading: {_describe(e)}"
     finally:
         captured, sdk._capture = sdk._capture, None
@@ -91,36 +108,38 @@ def _describe(e: BaseException) -> str:
 # --- the game -------------------------------------------------------------------------------
 
 def play_solo(bot_path: str, settings: Settings, opponent: str = "greedy",
-              target: int = DEFAULT_TARGET, output_dir=None) -> dict:
+              target: int = DEFAULT_TARGET, output_dir: str | None = None) -> Json:
     ids = [player_id_from_path(bot_path)]
     if opponent != "none":
-        ids = unique_ids(ids + [f"scripted-{opponent}"])
+        ids = unique_ids([*ids, f"scripted-{opponent}"])
     settings.validate(len(ids))
-    acts = [None] + [OPPONENTS[opponent]() for _ in ids[1:]]
-    acts[0], load_error = load_bot(bot_path)
+    opponents = [OPPONENTS[opponent]() for _ in ids[1:]]
+    bot_act, load_error = load_bot(bot_path)
     st = GameState(settings.game, settings.seed, len(ids))
     replay = Replay(output_dir)
     replay.write(replay_header(settings, st, ids))
-    strikes, detail = [], None
+    strikes: list[str] = []
+    detail: str | None = None
     while not st.finished():
         turn = st.turn + 1
         timeout_ms = settings.first_turn_timeout_ms if turn == 1 else settings.turn_timeout_ms
-        moves, events = [], []
-        for i, act in enumerate(acts):
+        moves: list[object] = []
+        events: list[str] = []
+        for i in range(len(ids)):
             obs = st.observation(ids, i, timeout_ms=timeout_ms)
             if i > 0:
-                moves.append(act(obs))
+                moves.append(opponents[i - 1](obs))
                 continue
-            if load_error:
+            if bot_act is None:
                 detail = f"turn {turn}: {load_error}"
             else:
                 obs = json.loads(dumps(obs))  # a private copy, exactly as a piped bot sees it
                 t0 = time.monotonic()
                 try:
-                    move = sdk._normalise(act(obs))
+                    move = sdk._normalise(bot_act(obs))
                 except KeyboardInterrupt:
                     raise
-                except BaseException as e:  # noqa: BLE001
+                except BaseException as e:
                     detail = f"turn {turn}: act() raised {_describe(e)}"
                     move = "STAY"
                 if detail is None and (time.monotonic() - t0) * 1000 > timeout_ms:
@@ -163,7 +182,7 @@ def play_solo(bot_path: str, settings: Settings, opponent: str = "greedy",
     return result
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     # Whatever the bot prints goes to stderr; stdout carries the result only.
     out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)

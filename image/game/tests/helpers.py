@@ -6,6 +6,8 @@ import subprocess
 import sys
 import tempfile
 import unittest
+from collections.abc import Sequence
+from typing import IO, Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GAME_ROOT = os.path.dirname(HERE)  # image/game: holds the `game` package
@@ -20,15 +22,22 @@ if GAME_ROOT not in sys.path:
 FAST = ["--turn-timeout-ms", "150", "--first-turn-timeout-ms", "1500"]
 
 
-def example(name):
+def example(name: str) -> str:
     return os.path.join(EXAMPLES, name + ".py")
 
 
-def bot_path(name):
+def bot_path(name: str) -> str:
     return os.path.join(TEST_BOTS, name + ".py")
 
 
-def env():
+def pipes(p: "subprocess.Popen[bytes]") -> tuple[IO[bytes], IO[bytes]]:
+    """(stdout, stdin) of a bot started with both piped."""
+    if p.stdout is None or p.stdin is None:
+        raise AssertionError("the bot was started without pipes")
+    return p.stdout, p.stdin
+
+
+def env() -> dict[str, str]:
     e = dict(os.environ)
     e["PYTHONPATH"] = GAME_ROOT
     e.pop("GAME_OUTPUT_DIR", None)
@@ -36,14 +45,15 @@ def env():
     return e
 
 
-def run_module(module, *args, timeout=30):
+def run_module(module: str, *args: str, timeout: float = 30) -> tuple[int, bytes, bytes]:
     """Run `python3 -m module args`; return (returncode, stdout, stderr)."""
     p = subprocess.run([PYTHON, "-m", module, *args], cwd=GAME_ROOT, env=env(),
                        capture_output=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
 
-def local_match(tc, bots, *extra, seed=1):
+def local_match(tc: unittest.TestCase, bots: Sequence[str], *extra: str,
+                seed: int = 1) -> tuple[dict[str, Any], bytes, str]:
     """Play a local match; return (result, replay bytes, output dir)."""
     out = tempfile.mkdtemp(prefix="game-test-")
     tc.addCleanup(_rmtree, out)
@@ -51,13 +61,13 @@ def local_match(tc, bots, *extra, seed=1):
                                     out, *extra, *bots)
     tc.assertEqual(rc, 0, stderr.decode(errors="replace"))
     tc.assertEqual(stdout.count(b"\n"), 1, "exactly one line on stdout")
-    result = json.loads(stdout)
+    result: dict[str, Any] = json.loads(stdout)
     with open(os.path.join(out, "replay.jsonl"), "rb") as f:
         replay = f.read()
     return result, replay, out
 
 
-def _rmtree(path):
+def _rmtree(path: str) -> None:
     for root, dirs, files in os.walk(path, topdown=False):
         for f in files:
             os.unlink(os.path.join(root, f))
@@ -66,7 +76,7 @@ def _rmtree(path):
     os.rmdir(path)
 
 
-def check_result(tc: unittest.TestCase, r, ids):
+def check_result(tc: unittest.TestCase, r: dict[str, Any], ids: Sequence[str]) -> None:
     """The result schema of PROTOCOL.md, strictly."""
     tc.assertIsInstance(r, dict)
     tc.assertEqual(set(r), {"winner", "scores", "reason", "turns", "players"})
@@ -93,7 +103,8 @@ def check_result(tc: unittest.TestCase, r, ids):
         tc.assertEqual(r["winner"], ok[0])
 
 
-def check_replay(tc: unittest.TestCase, replay: bytes, result, ids):
+def check_replay(tc: unittest.TestCase, replay: bytes, result: dict[str, Any],
+                 ids: Sequence[str]) -> list[dict[str, Any]]:
     """Every line is JSON: header, turns 1..n, result (equal to the printed one)."""
     tc.assertTrue(replay.endswith(b"\n"))
     lines = [json.loads(line) for line in replay.decode("ascii").splitlines()]

@@ -2,11 +2,12 @@
 protocol and normalise the case, so this bot never gets a strike."""
 import os
 import sys
+from typing import Any
 
 from game.sdk import run
 
 
-def act(observation):
+def act(observation: dict[str, Any]) -> str:
     print("thinking about turn", observation["turn"])
     sys.stdout.write("more noise\n")
     os.write(1, b"raw noise on fd 1\n")
