@@ -563,7 +563,7 @@ def render_html(replay: Replay, verdicts: Mapping[str, Verdict] | None = None) -
 </head>
 <body>
 <h1>{_h(title)}</h1>
-<p class="meta">seed {h.seed} · {h.width}×{h.height} · {len(replay.turns)} of {h.turns} turns
+<p class="meta">seed {h.seed} · {h.width}&times;{h.height} · {len(replay.turns)} of {h.turns} turns
 played</p>
 <noscript><p>The board and the turn slider need JavaScript; the verdicts below do not.</p>
 </noscript>
@@ -577,9 +577,9 @@ played</p>
 <input id="slider" type="range" min="0" max="{len(replay.turns)}" value="0"
  aria-label="turn">
 <span id="turn-label">start</span>
-<select id="speed" aria-label="speed"><option value="1">1×</option>
-<option value="2" selected>2×</option><option value="4">4×</option>
-<option value="10">10×</option></select>
+<select id="speed" aria-label="speed"><option value="1">1&times;</option>
+<option value="2" selected>2&times;</option><option value="4">4&times;</option>
+<option value="10">10&times;</option></select>
 </div>
 </div>
 <div>

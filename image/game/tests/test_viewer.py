@@ -80,7 +80,7 @@ def real_match(tc: unittest.TestCase, bots: list[str],
 def renamed(replay: bytes, names: list[str]) -> bytes:
     """`replay` with its players renamed to `names` everywhere a player id appears."""
     lines = [json.loads(line) for line in replay.splitlines()]
-    mapping = dict(zip(lines[0]["players"], names))
+    mapping = dict(zip(lines[0]["players"], names, strict=True))
 
     def walk(v: object) -> object:
         if isinstance(v, dict):
@@ -133,7 +133,7 @@ class RealMatchTest(unittest.TestCase):
         for n in (0, 1, 37, len(self.parsed.turns)):
             rows = [row.split(" ") for row in board_lines(self.parsed, n)]
             line = self.lines[n]
-            for letter, p in zip("AB", self.parsed.players):
+            for letter, p in zip("AB", self.parsed.players, strict=True):
                 x, y = line["positions"][p]
                 self.assertEqual(rows[y][x], letter, f"turn {n}, {p}")
             for x, y in line["gems"]:
@@ -175,7 +175,7 @@ class RealMatchTest(unittest.TestCase):
         data = json.loads(tags_of(render_html(self.parsed)).bodies["script"][0])
         self.assertEqual(data["players"], self.lines[0]["players"])
         self.assertEqual(data["positions"], self.lines[0]["positions"])
-        for t, line in zip(data["turns"], self.lines[1:-1]):
+        for t, line in zip(data["turns"], self.lines[1:-1], strict=True):
             for key in ("turn", "moves", "positions", "scores", "gems"):
                 self.assertEqual(t[key], line[key])
 
