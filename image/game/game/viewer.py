@@ -14,8 +14,9 @@ page never builds markup from it (the script sets text only; the data block esca
 and `&`), and the text form escapes every control, format and separator character so a bot
 cannot move an operator's cursor or recolour the terminal.
 
-`--verdicts FILE` adds the sandbox's view of each player (the launcher passes the runner's
-verdict and reason): a JSON object `{"<player id>": {"verdict": "...", "cause": "..."}}`.
+`--verdicts FILE` (`-`: standard input) adds the sandbox's view of each player (the launcher
+passes the runner's verdicts): a JSON object `{"<player id>": {"verdict": "...", "cause":
+"..."}}`; an empty cause shows the verdict alone.
 
 Exit status: 0 done; 2 bad command line, unreadable or invalid replay (one line on stderr).
 """
@@ -93,6 +94,10 @@ class Verdict:
 
     verdict: str
     cause: str
+
+
+def verdict_text(v: Verdict) -> str:
+    return f"{v.verdict}: {v.cause}" if v.cause else v.verdict
 
 
 @dataclass(frozen=True)
@@ -355,7 +360,7 @@ def render_text(replay: Replay, turn: int | None = None,
         pr = r.players[p]
         line = f"  {ls[p]} {names[p]:<{width}}  score {r.scores[p]:>3}  {pr.status}: {pr.detail}"
         if p in verdicts:
-            line += f"  [sandbox: {verdicts[p].verdict}: {verdicts[p].cause}]"
+            line += f"  [sandbox: {verdict_text(verdicts[p])}]"
         out.append(line)
     where = "at the start" if shown == 0 else f"after turn {shown}"
     out += ["", f"board {where} (# wall, * gem, " +
@@ -548,7 +553,7 @@ def render_html(replay: Replay, verdicts: Mapping[str, Verdict] | None = None) -
         ]
         if sandbox_col:
             v = verdicts.get(p)
-            cells.append(f'<td class="cause">{_h(v.verdict + ": " + v.cause) if v else ""}</td>')
+            cells.append(f'<td class="cause">{_h(verdict_text(v)) if v else ""}</td>')
         rows.append(f'<tr data-player="{_h(p)}">' + "".join(cells) + "</tr>")
     sandbox_head = "<th>sandbox</th>" if sandbox_col else ""
     title = f"{h.game}: {_outcome(replay)}"
@@ -627,7 +632,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--turn", type=int, metavar="N",
                     help="with --text: the board after turn N (0: the start; default: the end)")
     ap.add_argument("--verdicts", metavar="FILE",
-                    help='the sandbox\'s verdicts: {"ID": {"verdict": ..., "cause": ...}}')
+                    help='the sandbox\'s verdicts: {"ID": {"verdict": ..., "cause": ...}} '
+                    "('-': standard input)")
     args = ap.parse_args(argv)
     if args.turn is not None and not args.text:
         ap.error("--turn goes with --text (the page takes #turn=N in its URL)")
@@ -635,7 +641,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with open(args.replay, "rb") as f:
             replay = parse_replay(f.read())
         verdicts = None
-        if args.verdicts is not None:
+        if args.verdicts == "-":
+            verdicts = parse_verdicts(sys.stdin.buffer.read(), replay.players)
+        elif args.verdicts is not None:
             with open(args.verdicts, "rb") as f:
                 verdicts = parse_verdicts(f.read(), replay.players)
         if args.text:

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import subprocess
 import tempfile
 import unicodedata
 import unittest
@@ -375,6 +376,14 @@ class CommandLineTest(unittest.TestCase):
         rc, out, err = run_module("game.viewer", self.replay, "--html", "-", "--verdicts", verdicts)
         self.assertEqual((rc, err), (0, b""))
         self.assertIn(b'<td class="cause">memory_limit: used more than 64MiB</td>', out)
+
+    def test_verdicts_on_standard_input_and_a_verdict_without_cause(self) -> None:
+        p = subprocess.run([helpers.PYTHON, "-m", "game.viewer", self.replay, "--text",
+                            "--verdicts", "-"], cwd=helpers.GAME_ROOT, env=helpers.env(),
+                           input=b'{"a": {"verdict": "ok", "cause": ""}}', capture_output=True,
+                           timeout=30, check=False)
+        self.assertEqual((p.returncode, p.stderr), (0, b""))
+        self.assertIn(b"  [sandbox: ok]\n", p.stdout)
 
     def test_bad_input_is_one_line_and_status_2(self) -> None:
         with open(self.replay, "wb") as f:
