@@ -129,6 +129,12 @@ pub enum LaunchError {
     #[error("batch file {path}: {message}")]
     Batch { path: PathBuf, message: String },
 
+    #[error("no replay of match {id} here: {why}")]
+    NoReplay { id: String, why: String },
+
+    #[error("the game's viewer could not show {replay} ({status}; its error is above)")]
+    Viewer { replay: PathBuf, status: String },
+
     #[error("interrupted")]
     Interrupted,
 }
@@ -144,6 +150,7 @@ impl LaunchError {
             Self::NotFound { .. } => exit::NOT_FOUND,
             Self::Timeout { .. } | Self::NotFinished { .. } => exit::TIMEOUT,
             Self::Interrupted => exit::INTERRUPTED,
+            Self::NoReplay { .. } => exit::MATCH_FAILED,
             Self::Unisolated { .. } => exit::PREFLIGHT_FAILED,
             Self::Read { .. }
             | Self::Io { .. }
@@ -154,7 +161,8 @@ impl LaunchError {
             | Self::Api { .. }
             | Self::Unreachable { .. }
             | Self::Config(_)
-            | Self::Watch { .. } => exit::BACKEND,
+            | Self::Watch { .. }
+            | Self::Viewer { .. } => exit::BACKEND,
         }
     }
 

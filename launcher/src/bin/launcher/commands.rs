@@ -14,6 +14,7 @@ use launcher::cluster::{KubeBackend, KubeOptions};
 use launcher::error::{LaunchError, exit};
 use launcher::local::{LocalBackend, LocalConfig};
 use launcher::plan::{self, ClusterSettings};
+use launcher::replay::{self, ViewForm};
 use runner::units::Size;
 
 use crate::args::{BackendKind, Cli, Command, Global, RequestArgs};
@@ -34,6 +35,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status { id } => status(g, id).await,
         Command::Wait { id, timeout } => wait(g, id, *timeout).await,
         Command::Result { id, keep } => result(g, id, *keep).await,
+        Command::Replay { id, html, text: _ } => replay(g, id, html.as_deref()).await,
         Command::Logs { id, limit_bytes } => logs(g, id, *limit_bytes).await,
         Command::Cancel { id } => cancel(g, id).await,
         Command::Suspend { id } => set_suspended(g, id, true).await,
@@ -222,6 +224,25 @@ async fn result(g: &Global, id: &str, keep: bool) -> anyhow::Result<ExitCode> {
         .await?;
     render::outcome(&o, g.output)?;
     Ok(ExitCode::from(o.exit_code()))
+}
+
+/// The game's viewer on a finished match's replay, told each player's runner verdict.
+async fn replay(g: &Global, id: &str, html: Option<&Path>) -> anyhow::Result<ExitCode> {
+    // keep: looking at a kube match's replay must not delete its Job.
+    let o = backend(g)
+        .await?
+        .result(g.namespace.as_deref(), id, true)
+        .await?;
+    let file = replay::replay_path(&o)?;
+    let game = replay::game_of(&file)?;
+    let game_dir = launcher::local::find_game_dir(g.game_dir.as_deref())?;
+    let form = html.map_or(ViewForm::Text, |f| ViewForm::Html(f.to_owned()));
+    let python = Path::new(plan::PYTHON);
+    replay::view(python, &game_dir, game, &file, &form, &replay::verdicts(&o))?;
+    if let ViewForm::Html(page) = &form {
+        render::wrote_page(id, page, g.output)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn logs(g: &Global, id: &str, limit_bytes: Size) -> anyhow::Result<ExitCode> {

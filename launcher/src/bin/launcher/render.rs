@@ -42,6 +42,15 @@ pub fn plan(p: &Plan, as_pod: bool, fmt: OutputFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where `replay --html` wrote the page.
+pub fn wrote_page(id: &str, page: &std::path::Path, fmt: OutputFormat) -> anyhow::Result<()> {
+    match fmt {
+        OutputFormat::Json => print_json(&serde_json::json!({"match_id": id, "html": page}))?,
+        OutputFormat::Table => println!("wrote {}", escape(&page.display().to_string())),
+    }
+    Ok(())
+}
+
 pub fn submitted(info: &SubmitInfo, fmt: OutputFormat) -> anyhow::Result<()> {
     match fmt {
         OutputFormat::Json => print_json(info)?,
