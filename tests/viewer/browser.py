@@ -216,7 +216,7 @@ def check(chromium: str, page: Path, replay: Path, screenshot: Path | None,
     try:
         for domain in ("Page", "Runtime", "Log", "Network"):
             b.call(f"{domain}.enable")
-        b.call("Emulation.setDeviceMetricsOverride", width=1200, height=720,
+        b.call("Emulation.setDeviceMetricsOverride", width=1280, height=720,
                deviceScaleFactor=1, mobile=False)
         b.open(url)
         last = len(states) - 1
