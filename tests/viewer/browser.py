@@ -73,10 +73,14 @@ class Browser:
         self.next_id = 0
         self.events: list[dict[str, Any]] = []
         self.session = ""
-        targets = self.call("Target.getTargets")["targetInfos"]
-        page = next(t for t in targets if t["type"] == "page")
-        self.session = self.call("Target.attachToTarget", targetId=page["targetId"],
-                                 flatten=True)["sessionId"]
+        try:
+            targets = self.call("Target.getTargets")["targetInfos"]
+            page = next(t for t in targets if t["type"] == "page")
+            self.session = self.call("Target.attachToTarget", targetId=page["targetId"],
+                                     flatten=True)["sessionId"]
+        except BaseException:
+            self.close()  # a browser that never came up leaves no process or profile behind
+            raise
 
     def close(self) -> None:
         try:
@@ -187,9 +191,9 @@ READ_PAGE = """(() => {
 def expected_states(replay_path: Path) -> list[dict[str, Any]]:
     """What each turn must show, read from the replay directly (not through the viewer)."""
     lines = [json.loads(line) for line in replay_path.read_text().splitlines()]
+    if not lines or lines[0].get("type") != "header":
+        raise Failure(f"{replay_path}: line 1 is not a replay header")
     header = lines[0]
-    if header["type"] != "header":
-        raise Failure("replay line 1 is not the header")
     states = [{"positions": header["positions"], "gems": header["gems"],
                "scores": {p: 0 for p in header["players"]}}]
     for n, line in enumerate(lines[1:], 1):

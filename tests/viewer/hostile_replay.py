@@ -32,7 +32,8 @@ def main() -> int:
     src, dst = sys.argv[1], sys.argv[2]
     with open(src) as f:
         lines = [json.loads(line) for line in f]
-    names = dict(zip(lines[0]["players"], NAMES))
+    # Up to four players, one name each: a replay never has more players than NAMES.
+    names = dict(zip(lines[0]["players"], NAMES, strict=False))
     with open(dst, "w") as f:
         f.writelines(json.dumps(rename(line, names), separators=(",", ":")) + "\n"
                      for line in lines)
