@@ -209,6 +209,12 @@ pub enum LaunchError {
     #[error("batch file {path}: {message}")]
     Batch { path: PathBuf, message: String },
 
+    #[error("no replay of match {id} here: {why}")]
+    NoReplay { id: String, why: String },
+
+    #[error("the game's viewer could not show {replay} ({status}; its error is above)")]
+    Viewer { replay: PathBuf, status: String },
+
     #[error("interrupted")]
     Interrupted,
 }
@@ -227,6 +233,7 @@ impl LaunchError {
             Self::NotFound { .. } => LauncherExit::NotFound,
             Self::Timeout { .. } | Self::NotFinished { .. } => LauncherExit::Timeout,
             Self::Interrupted => LauncherExit::Interrupted,
+            Self::NoReplay { .. } => LauncherExit::MatchFailed,
             Self::Unisolated { .. } => LauncherExit::PreflightFailed,
             Self::Read { .. }
             | Self::Io { .. }
@@ -237,7 +244,8 @@ impl LaunchError {
             | Self::Api { .. }
             | Self::Unreachable { .. }
             | Self::Config { .. }
-            | Self::Watch { .. } => LauncherExit::Backend,
+            | Self::Watch { .. }
+            | Self::Viewer { .. } => LauncherExit::Backend,
         }
     }
 
@@ -264,6 +272,8 @@ impl LaunchError {
             Self::Unsupported(..) => "unsupported",
             Self::Unisolated { .. } => "unisolated_namespace",
             Self::Batch { .. } => "invalid_batch",
+            Self::NoReplay { .. } => "no_replay",
+            Self::Viewer { .. } => "viewer_failed",
             Self::Interrupted => "interrupted",
         }
     }
@@ -299,6 +309,8 @@ impl LaunchError {
                 "apply policies/kubernetes/base (or a tenant overlay) and check with `launcher preflight --namespace {namespace}`"
             ),
             Self::Batch { .. } => "correct the batch file".into(),
+            Self::NoReplay { .. } => "only a finished local match with a result has a replay here (`launcher result ID`)".into(),
+            Self::Viewer { .. } => "check the game directory (--game-dir, LAUNCHER_GAME_DIR) and the replay file".into(),
             Self::Interrupted => "run it again".into(),
         }
     }

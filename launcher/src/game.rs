@@ -11,6 +11,8 @@ pub struct Game {
     pub name: &'static str,
     /// The referee, run as `python3 -m <module>` with the game directory on `PYTHONPATH`.
     pub referee_module: &'static str,
+    /// The replay viewer, run as `python3 -m <module>` in the game directory.
+    pub viewer_module: &'static str,
     pub min_players: usize,
     pub max_players: usize,
 }
@@ -22,6 +24,7 @@ pub const DEFAULT: &str = "gems";
 pub static GAMES: &[Game] = &[Game {
     name: "gems",
     referee_module: "game.referee",
+    viewer_module: "game.viewer",
     min_players: 2,
     max_players: 4,
 }];

@@ -6,6 +6,7 @@
 //! - [`local`] and [`cluster`]: the two backends (local and kube), both returning an
 //!   [`outcome::Outcome`];
 //! - [`batch`]: many matches with bounded concurrency and priorities;
+//! - [`replay`]: a finished match's replay, shown by the game's viewer;
 //! - [`terminal`]: match text (players' logs, reasons) escaped for the operator's terminal.
 
 pub mod backend;
@@ -19,6 +20,7 @@ pub mod names;
 pub mod outcome;
 pub mod plan;
 pub mod preflight;
+pub mod replay;
 pub mod request;
 pub mod terminal;
 

@@ -293,6 +293,11 @@ impl Outcome {
         match &self.artifacts {
             Some(Artifacts::Local { dir, .. }) => {
                 let _ = writeln!(out, "\nartifacts {}", dir.display());
+                // A validated result means the runner checked the replay beside it.
+                if self.result.is_some() {
+                    let id = &self.match_id;
+                    let _ = writeln!(out, "replay    launcher replay {id} --html {id}.html");
+                }
             }
             Some(Artifacts::Pvc {
                 namespace,

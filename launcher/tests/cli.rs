@@ -987,3 +987,78 @@ fn a_cancelled_match_is_run_again_not_attached_to() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["attached"], false, "{out}");
 }
+
+/// `launcher replay` runs the game's viewer on a real match's replay: text with each player's
+/// verdict and cause, or one self-contained page. A bot that answers with markup
+/// (`tests/viewer/bots/inject.py`; the referee quotes its invalid moves in the replay) is shown
+/// as text in both. A match with no replay and an unknown match are clear errors.
+#[test]
+fn replay_shows_a_real_match_as_text_and_as_a_page() {
+    let (runner, tmp) = real_runner();
+    let (code, out, err) = run(launcher(tmp.path(), &runner).args([
+        "play",
+        "--match-id",
+        "view",
+        "--seed",
+        "7",
+        "--player",
+        "inject=tests/viewer/bots/inject.py",
+        "--player",
+        "greedy=examples/bots/greedy.py",
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("\nreplay    launcher replay view --html view.html\n"),
+        "{out}"
+    );
+
+    let (code, text, err) = run(launcher(tmp.path(), &runner).args(["replay", "view"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.contains("result: greedy won (forfeit by inject)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  A inject  score   0  forfeit: turn 3: 3 strikes (turn 1: invalid move '<svg onload=alert(1)>'"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("[sandbox: ok]"), "{text}");
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "{text:?}"
+    );
+
+    let page = tmp.path().join("view.html");
+    let (code, out, err) = run(launcher(tmp.path(), &runner).args([
+        "replay",
+        "view",
+        "--html",
+        page.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, format!("wrote {}\n", page.display()));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.contains("&lt;svg onload=alert(1)&gt;"), "{html}");
+    assert!(!html.contains("<svg"), "{html}");
+
+    let (code, _, err) = run(launcher(tmp.path(), &runner).args(["replay", "nope"]));
+    assert_eq!(code, 6, "{err}");
+    let r = fake(tmp.path(), Status::Ok, Some("greedy"));
+    let (code, out, err) = run(launcher(tmp.path(), &r).args([
+        "play",
+        "--match-id",
+        "fake",
+        "examples/bots/random.py",
+        "examples/bots/greedy.py",
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = run(launcher(tmp.path(), &r).args(["replay", "fake"]));
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("no replay of match fake here:") && err.contains("does not exist"),
+        "{err}"
+    );
+}

@@ -293,6 +293,18 @@ pub enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Show a finished match's replay with the game's viewer: text here, or with --html one
+    /// self-contained page (board, turn slider, play/pause, each player's verdict and cause).
+    Replay {
+        #[command(flatten)]
+        id: MatchIdArg,
+        /// Write the page to FILE (open it in a browser; FILE#turn=N opens turn N).
+        #[arg(long, value_name = "FILE", conflicts_with = "text")]
+        html: Option<PathBuf>,
+        /// Print the match as text (the default).
+        #[arg(long)]
+        text: bool,
+    },
     /// The match's logs, capped per container (local: the runner's and each process's).
     Logs {
         #[command(flatten)]

@@ -16,6 +16,7 @@ use launcher::error::{LaunchError, LauncherExit};
 use launcher::local::{LocalBackend, LocalConfig};
 use launcher::outcome::{Outcome, Verdict};
 use launcher::plan::{self, ClusterSettings};
+use launcher::replay::{self, ViewForm};
 use runner::units::Size;
 
 use crate::args::{BackendKind, Cli, Command, Global, OutputFormat, RequestArgs};
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<LauncherExit> {
         Command::Status { id } => status(g, &id.id).await,
         Command::Wait { id, timeout } => wait(g, &id.id, *timeout).await,
         Command::Result { id, keep } => result(g, &id.id, *keep).await,
+        Command::Replay { id, html, text: _ } => replay(g, &id.id, html.as_deref()).await,
         Command::Logs { id, limit_bytes } => logs(g, &id.id, *limit_bytes).await,
         Command::Cancel { id } => cancel(g, &id.id).await,
         Command::Delete { id } => delete(g, &id.id).await,
@@ -276,6 +278,25 @@ async fn result(g: &Global, id: &str, keep: bool) -> anyhow::Result<LauncherExit
         .await?;
     emit(|w| render::outcome(w, &o, g.output))?;
     Ok(o.exit_code())
+}
+
+/// The game's viewer on a finished match's replay, told each player's runner verdict.
+async fn replay(g: &Global, id: &str, html: Option<&Path>) -> anyhow::Result<LauncherExit> {
+    // keep: looking at a kube match's replay must not delete its Job.
+    let o = backend(g)
+        .await?
+        .result(g.namespace.as_deref(), id, true)
+        .await?;
+    let file = replay::replay_path(&o)?;
+    let game = replay::game_of(&file)?;
+    let game_dir = launcher::local::find_game_dir(g.game_dir.as_deref())?;
+    let form = html.map_or(ViewForm::Text, |f| ViewForm::Html(f.to_owned()));
+    let python = Path::new(plan::PYTHON);
+    replay::view(python, &game_dir, game, &file, &form, &replay::verdicts(&o))?;
+    if let ViewForm::Html(page) = &form {
+        emit(|w| render::wrote_page(w, id, page, g.output))?;
+    }
+    Ok(LauncherExit::Ok)
 }
 
 async fn logs(g: &Global, id: &str, limit_bytes: Size) -> anyhow::Result<LauncherExit> {

@@ -40,6 +40,19 @@ pub fn plan(w: Out<'_>, p: &Plan, as_pod: bool, fmt: OutputFormat) -> anyhow::Re
     Ok(())
 }
 
+/// Where `replay --html` wrote the page.
+pub fn wrote_page(
+    w: Out<'_>,
+    id: &str,
+    page: &std::path::Path,
+    fmt: OutputFormat,
+) -> io::Result<()> {
+    match fmt {
+        OutputFormat::Json => json(w, &serde_json::json!({"match_id": id, "html": page})),
+        OutputFormat::Table => writeln!(w, "wrote {}", escape(&page.display().to_string())),
+    }
+}
+
 pub fn submitted(w: Out<'_>, info: &SubmitInfo, fmt: OutputFormat) -> io::Result<()> {
     match fmt {
         OutputFormat::Json => json(w, info),
