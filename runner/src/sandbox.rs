@@ -37,6 +37,8 @@ pub enum Step {
     Landlock = 11,
     Seccomp = 12,
     Exec = 13,
+    /// After Seccomp: sending the filter's listener to the supervisor.
+    SeccompListener = 14,
 }
 
 impl Step {
@@ -56,6 +58,7 @@ impl Step {
             Landlock,
             Seccomp,
             Exec,
+            SeccompListener,
         ]
         .into_iter()
         .find(|s| *s as u8 == n)
@@ -76,6 +79,7 @@ impl Step {
             Self::Landlock => "enforcing the Landlock ruleset",
             Self::Seccomp => "loading the seccomp filter",
             Self::Exec => "executing the program",
+            Self::SeccompListener => "handing the seccomp listener to the supervisor",
         }
     }
 }
@@ -208,7 +212,8 @@ pub struct ChildFds {
     pub stdin: OwnedFd,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
-    /// Write end of the setup pipe (close-on-exec: it closes by itself when exec succeeds).
+    /// The child's end of the setup channel (`notify::setup_channel`, close-on-exec: it closes
+    /// by itself when exec succeeds). Carries a failure record or the seccomp listener.
     pub setup: OwnedFd,
     /// Descriptors handed on to the program at fixed numbers (for the referee's pipes).
     pub handed_on: Vec<(RawFd, OwnedFd)>,
@@ -429,11 +434,17 @@ fn harden_and_exec(plan: &mut Plan, fds: &ChildFds) -> Result<Infallible, Failur
     }
 
     // 9. seccomp, last, so the filter need not allow any of the calls above: the ENOSYS
-    //    filter for clone3, then the allowlist that kills everything else.
-    for (_, filter) in &plan.filters {
-        seccompiler::apply_filter(filter)
-            .map_err(|_| Failure::new(Step::Seccomp, Errno::last()))?;
-    }
+    //    filter for clone3, then the allowlist, whose listener goes to the supervisor: a call
+    //    outside it stops before it runs, and the supervisor names it and kills (notify.rs).
+    //    Only sendmsg, close, write and exec follow, all on the allowlist.
+    let [(_, enosys), (_, main)] = &plan.filters;
+    seccompiler::apply_filter(enosys).map_err(|_| Failure::new(Step::Seccomp, Errno::last()))?;
+    let listener =
+        crate::notify::install_with_listener(main).map_err(|e| Failure::new(Step::Seccomp, e))?;
+    crate::notify::send_listener(fds.setup.as_raw_fd(), listener)
+        .map_err(|e| Failure::new(Step::SeccompListener, e))?;
+    // SAFETY: closing the listener we created; the supervisor holds its own copy.
+    unsafe { libc::close(listener) };
 
     // 10. exec. Only returns on failure.
     // SAFETY: program, argv and envp are NUL-terminated C strings owned by `plan`, and the

@@ -127,6 +127,8 @@ pub fn supervise(
                 (0u8, p.setup.as_ref()),
                 (1, p.stdout.as_ref().and_then(|c| c.pipe.as_ref())),
                 (2, p.stderr.as_ref().and_then(|c| c.pipe.as_ref())),
+                // Watched while the program runs; once it is reaped the listener only hangs up.
+                (3, p.listener.as_ref().filter(|_| p.running())),
             ];
             for (tag, fd) in streams {
                 if let Some(fd) = fd {
@@ -172,14 +174,8 @@ pub fn supervise(
             }
             let p = &mut procs[i];
             match tag {
-                0 => {
-                    if let Some(fd) = &p.setup {
-                        match nix::unistd::read(fd, &mut buf[..16]) {
-                            Ok(0) | Err(_) => p.setup = None,
-                            Ok(n) => p.setup_bytes.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                }
+                0 => p.read_setup(&mut buf[..16]),
+                3 => p.on_notification(),
                 1 => {
                     if p.stdout.as_mut().is_some_and(|c| c.pump(&mut buf)) {
                         p.kill(Stop::Output { stream: "stdout" });

@@ -15,7 +15,8 @@ use super::settings::Settings;
 use super::verdict::{Facts, Stop, verdict};
 use super::{pipe, sandbox_error};
 use crate::control::Action;
-use crate::report::Report;
+use crate::notify::SetupMessage;
+use crate::report::{Report, Violation};
 use crate::sandbox::{ChildFds, Failure, HIGH_FD, Plan};
 
 /// How often the supervisor samples the child's resident size and CPU time. At first-touch
@@ -75,6 +76,10 @@ pub struct Proc {
     pub(super) next_disk: Instant,
     pub(super) setup: Option<OwnedFd>,
     pub(super) setup_bytes: Vec<u8>,
+    /// The child's seccomp listener, once it has sent it (see `crate::notify`).
+    pub(super) listener: Option<OwnedFd>,
+    /// The forbidden call the listener reported.
+    pub(super) violation: Option<Violation>,
     pub(super) landlock_abi: u32,
     pub(super) stdout: Option<Capture>,
     pub(super) stderr: Option<Capture>,
@@ -113,6 +118,8 @@ impl Proc {
             next_disk: now,
             setup: None,
             setup_bytes: Vec::new(),
+            listener: None,
+            violation: None,
             landlock_abi: 0,
             stdout: None,
             stderr: None,
@@ -131,7 +138,7 @@ impl Proc {
                 StdoutTo::Pipe(w) => (None, w),
             };
             let (err_r, err_w) = pipe()?;
-            let (setup_r, setup_w) = pipe()?;
+            let (setup_r, setup_w) = crate::notify::setup_channel()?;
             let handed_on = wiring
                 .handed_on
                 .into_iter()
@@ -176,6 +183,51 @@ impl Proc {
         self.stdout = out_r.map(|(r, sink)| Capture::new("stdout", r, sink, cap));
         self.stderr = Some(Capture::new("stderr", err_r, wiring.stderr, cap));
         Ok(())
+    }
+
+    /// One message from the setup channel: a failure record, the listener, or the end.
+    pub(super) fn read_setup(&mut self, buf: &mut [u8]) {
+        let Some(fd) = &self.setup else { return };
+        match crate::notify::recv_setup(fd, buf) {
+            Ok(SetupMessage::Bytes(n)) => self.setup_bytes.extend_from_slice(&buf[..n]),
+            Ok(SetupMessage::Listener(l)) if self.listener.is_none() => self.listener = Some(l),
+            Ok(SetupMessage::End) => self.setup = None,
+            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {}
+            // A second listener or a malformed message cannot come from the runner's own
+            // child code: stop the program rather than run it half-watched.
+            Ok(SetupMessage::Listener(_)) | Err(_) => {
+                self.setup = None;
+                self.kill(Stop::SetupChannel);
+            }
+        }
+    }
+
+    /// A call outside the allowlist is waiting on the listener: record it, kill the group.
+    /// The call itself never runs (`notify::take` answers with an error after the kill).
+    pub(super) fn on_notification(&mut self) {
+        let Some(listener) = self.listener.take() else {
+            return;
+        };
+        let child = self.child;
+        let taken = crate::notify::take(&listener, || {
+            if let Some(child) = child {
+                let _ = kill(Pid::from_raw(-child.as_raw()), Signal::SIGKILL);
+                let _ = kill(child, Signal::SIGKILL);
+            }
+        });
+        match taken {
+            Ok(Some(v)) => {
+                if self.violation.is_none() {
+                    self.violation = Some(v);
+                }
+                self.kill(Stop::Violation);
+            }
+            Ok(None) => {}
+            Err(_) => self.kill(Stop::SetupChannel),
+        }
+        // Kept until the process is reaped: closing it early would let the kernel answer
+        // later forbidden calls ENOSYS instead of holding them for the kill.
+        self.listener = Some(listener);
     }
 
     pub(super) fn running(&self) -> bool {
@@ -360,11 +412,13 @@ impl Proc {
             disk_over,
             scan_unfinished: scan.unfinished,
             oom_kill,
+            violation: self.violation.clone(),
         };
         let v = verdict(&facts, l, last_line(tail));
         report.status = v.status;
         report.reason = v.reason;
         report.memory_signal = v.memory_signal;
+        report.violation = v.violation;
         if let Some(status) = self.exit.map(|e| e.status) {
             if libc::WIFEXITED(status) {
                 report.exit_code = Some(libc::WEXITSTATUS(status));

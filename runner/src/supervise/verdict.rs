@@ -3,7 +3,7 @@
 
 use nix::sys::signal::Signal;
 
-use crate::report::{AppliedLimits, MemorySignal, Status};
+use crate::report::{AppliedLimits, MemorySignal, Status, Violation};
 
 /// Why the supervisor stopped a program itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,10 @@ pub(super) enum Stop {
     },
     /// The match's referee ended; players still running are stopped. Not the player's fault.
     MatchOver,
+    /// The seccomp listener reported a call outside the allowlist (`Facts::violation`).
+    Violation,
+    /// The setup channel or the listener misbehaved: the program cannot be watched.
+    SetupChannel,
 }
 
 /// What the supervisor observed, for [`verdict`].
@@ -39,12 +43,15 @@ pub(super) struct Facts {
     /// Why the scan of the writable paths could not finish.
     pub(super) scan_unfinished: Option<String>,
     pub(super) oom_kill: bool,
+    /// The forbidden call the listener reported.
+    pub(super) violation: Option<Violation>,
 }
 
 pub(super) struct Verdict {
     pub(super) status: Status,
     pub(super) reason: String,
     pub(super) memory_signal: Option<MemorySignal>,
+    pub(super) violation: Option<Violation>,
 }
 
 fn fmt_ms(ms: u64) -> String {
@@ -70,11 +77,13 @@ pub(super) fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>)
         status,
         reason,
         memory_signal: None,
+        violation: None,
     };
     let mem = |signal, reason: String| Verdict {
         status: Status::MemoryLimit,
         reason,
         memory_signal: Some(signal),
+        violation: None,
     };
     let mem_limit = fmt_bytes(l.memory_bytes);
     let sig = f
@@ -118,6 +127,22 @@ pub(super) fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>)
             return v(
                 Status::Cancelled,
                 format!("the run was cancelled ({s}) before the program ended"),
+            );
+        }
+        // The supervisor killed the program on its forbidden call and knows which it was.
+        Some(Stop::Violation) if f.violation.is_some() => {
+            let call = f.violation.clone();
+            return Verdict {
+                status: Status::PolicyViolation,
+                reason: call.as_ref().map(crate::notify::reason).unwrap_or_default(),
+                memory_signal: None,
+                violation: call,
+            };
+        }
+        Some(Stop::Violation | Stop::SetupChannel) => {
+            return v(
+                Status::SandboxError,
+                "the supervisor lost its watch over the program (setup channel or seccomp listener failed); it was stopped".into(),
             );
         }
         Some(Stop::Memory { rss_kib }) => {
@@ -175,7 +200,7 @@ pub(super) fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>)
         Some(libc::SIGSYS) => {
             return v(
                 Status::PolicyViolation,
-                "the program made a system call the sandbox forbids (killed by SIGSYS): starting processes, network sockets, ptrace and the like are not allowed".into(),
+                "the program made a system call of another ABI (an x32 or i386 number), which the kernel kills before the supervisor can name it (killed by SIGSYS)".into(),
             );
         }
         Some(libc::SIGXCPU) => return cpu(),
@@ -277,6 +302,7 @@ mod tests {
             disk_over: None,
             scan_unfinished: None,
             oom_kill: false,
+            violation: None,
         }
     }
 
