@@ -319,22 +319,51 @@ fn decode_args(name: &str, a: &[u64; 6]) -> String {
             lookup(a[1], IOCTL).unwrap_or_else(|| format!("{:#x}", a[1]))
         ),
         "kill" | "tgkill" | "tkill" | "ptrace" | "prlimit64" | "pidfd_open" | "setuid"
-        | "setgid" | "personality" | "prctl" => {
-            // Small integer arguments: pids, requests, resources, options.
-            trimmed(a, |v| v.to_string())
+        | "setgid" | "setpgid" | "setresuid" | "setresgid" | "setreuid" | "setregid"
+        | "personality" | "prctl" => {
+            // Small integer arguments: pids, requests, resources, options, ids.
+            shown(name, a, |v| v.to_string())
         }
-        _ => trimmed(a, |v| format!("{v:#x}")),
+        _ => shown(name, a, |v| format!("{v:#x}")),
     }
 }
 
-/// Raw arguments, trailing zeros left out (the report cannot know the call's arity).
-fn trimmed(a: &[u64; 6], show: impl Fn(u64) -> String) -> String {
-    let n = a.iter().rposition(|&v| v != 0).map_or(0, |i| i + 1);
+/// The arguments the call takes (registers past them hold leftovers); for a call this table
+/// does not know, every argument up to the last non-zero one.
+fn shown(name: &str, a: &[u64; 6], show: impl Fn(u64) -> String) -> String {
+    let n = arity(name).unwrap_or_else(|| a.iter().rposition(|&v| v != 0).map_or(0, |i| i + 1));
     a[..n]
         .iter()
         .map(|&v| show(v))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Argument counts of the calls a program is most likely to be refused (x86_64 ABI).
+fn arity(name: &str) -> Option<usize> {
+    Some(match name {
+        "setsid" | "vhangup" | "inotify_init" => 0,
+        "chroot" | "personality" | "setuid" | "setgid" | "unshare" | "userfaultfd" | "acct"
+        | "iopl" | "inotify_init1" => 1,
+        "flock" | "chmod" | "fchmod" | "link" | "symlink" | "pidfd_open" | "clock_settime"
+        | "fanotify_init" | "io_uring_setup" | "memfd_create" | "setgroups" | "setns"
+        | "setpgid" | "pivot_root" | "umount2" | "kill" | "capset" | "setreuid" | "setregid"
+        | "sethostname" | "setdomainname" | "delete_module" | "swapon" | "listen" | "fsopen"
+        | "msgget" => 2,
+        "chown" | "fchown" | "lchown" | "fchmodat" | "symlinkat" | "mknod" | "bpf"
+        | "finit_module" | "init_module" | "open_by_handle_at" | "rt_sigqueueinfo" | "seccomp"
+        | "setresuid" | "setresgid" | "tgkill" | "pidfd_getfd" | "syslog" | "ioperm" | "bind"
+        | "connect" | "accept" | "fsmount" | "open_tree" | "semget" | "shmget" | "timer_create"
+        | "set_mempolicy" | "lookup_dcookie" => 3,
+        "mknodat" | "ptrace" | "prlimit64" | "pidfd_send_signal" | "reboot" | "quotactl"
+        | "kexec_load" | "request_key" | "tee" | "vmsplice" | "accept4" | "mq_open"
+        | "migrate_pages" => 4,
+        "execveat" | "add_key" | "kcmp" | "keyctl" | "mount" | "name_to_handle_at"
+        | "perf_event_open" | "prctl" | "fchownat" | "linkat" | "fanotify_mark" | "fsconfig"
+        | "move_mount" => 5,
+        "process_vm_readv" | "process_vm_writev" | "splice" | "mbind" | "move_pages" => 6,
+        _ => return None,
+    })
 }
 
 fn fd(v: u64) -> String {
@@ -519,13 +548,17 @@ mod tests {
         assert_eq!(v.decoded, "fcntl(3, F_SETLK, 0x7ffd0000)");
         let v = d(libc::SYS_ioctl, [0, 0x5412, 0x1000, 0, 0, 0]);
         assert_eq!(v.decoded, "ioctl(0, TIOCSTI)");
-        let v = d(libc::SYS_ptrace, [16, 1, 0, 0, 0, 0]);
-        assert_eq!(v.decoded, "ptrace(16, 1)");
+        let v = d(libc::SYS_ptrace, [16, 1, 0, 0, 15, 1_015_566_544]);
+        assert_eq!(
+            v.decoded, "ptrace(16, 1, 0, 0)",
+            "leftover registers are not arguments"
+        );
         assert_eq!(v.call, "ptrace");
         let v = d(libc::SYS_fork, [0; 6]);
         assert_eq!(v.decoded, "fork()");
         let v = describe(9999, &[1, 0, 0, 0, 0, 0]);
         assert_eq!(v.call, "syscall 9999");
+        assert_eq!(v.decoded, "syscall 9999(0x1)");
         assert!(reason(&v).contains("not executed"), "{}", reason(&v));
     }
 
