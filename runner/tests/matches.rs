@@ -32,6 +32,8 @@
 //! # cheat: what it tries, in one line
 //! # verdict: the cheater's verdict (ok, timeout, memory, crash, policy_violation, forfeit)
 //! # status: the cheater's process status (optional)
+//! # violation: the start of the forbidden call its process report must name, decoded
+//! #       (`ptrace(16,`; required with `verdict: policy_violation`)
 //! # win: how the honest bot wins: score (higher score) or forfeit (forfeit by the cheater)
 //! # detail: text in the result's players.<cheater>.detail (optional)
 //! # log: text that must appear in the cheater's stderr log (optional, repeatable)
@@ -696,6 +698,7 @@ struct Cheater {
     id: String,
     verdict: String,
     status: Option<String>,
+    violation: Option<String>,
     win: Win,
     detail: Option<String>,
     logs: Vec<String>,
@@ -715,6 +718,7 @@ fn parse_cheater(path: &Path) -> Res<Cheater> {
         name,
         verdict: String::new(),
         status: None,
+        violation: None,
         win: Win::Forfeit,
         detail: None,
         logs: Vec::new(),
@@ -734,6 +738,7 @@ fn parse_cheater(path: &Path) -> Res<Cheater> {
             "cheat" => cheat = value,
             "verdict" => c.verdict = value,
             "status" => c.status = Some(value),
+            "violation" => c.violation = Some(value),
             "win" => win = value,
             "detail" => c.detail = Some(value),
             "log" => c.logs.push(value),
@@ -755,6 +760,11 @@ fn parse_cheater(path: &Path) -> Res<Cheater> {
         }
     }
     ensure!(!cheat.is_empty(), "{}: no `# cheat:` line", path.display());
+    ensure!(
+        (c.verdict == "policy_violation") == c.violation.is_some(),
+        "{}: `# violation:` goes with `# verdict: policy_violation`, and only there",
+        path.display()
+    );
     ensure!(
         VERDICTS.contains(&c.verdict.as_str()),
         "{}: `# verdict: {}` is not a player verdict",
@@ -852,6 +862,24 @@ fn check_cheater(w: &World, c: &Cheater, run: &Run, t: &TrialDir) -> Res {
             process_status(r, id)
         );
     }
+    let named = &r["players"][id]["process"]["violation"];
+    match &c.violation {
+        Some(want) => ensure!(
+            named["decoded"]
+                .as_str()
+                .is_some_and(|d| d.starts_with(want.as_str())),
+            "the cheater's report names {named}, expected a call starting {want:?}"
+        ),
+        None => ensure!(
+            named.is_null(),
+            "the cheater's report names a call: {named}"
+        ),
+    }
+    ensure!(
+        r["players"][HONEST]["process"]["violation"].is_null(),
+        "the honest bot's report names a call: {}",
+        r["players"][HONEST]["process"]["violation"]
+    );
     ensure!(
         verdict(r, HONEST) == "ok" && process_status(r, HONEST) == "ok",
         "the honest bot's verdict is {} (process {}), expected ok",
@@ -940,6 +968,7 @@ fn crasher() -> Cheater {
         id: "crasher".into(),
         verdict: "crash".into(),
         status: Some("runtime_error".into()),
+        violation: None,
         win: Win::Forfeit,
         detail: Some("turn 3: closed its pipe".into()),
         logs: vec!["crashing on purpose".into()],
