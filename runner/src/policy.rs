@@ -200,6 +200,10 @@ fn render_text(p: &Profile, doc: &Value, kernel_abi: Option<u32>) -> String {
         s,
         "  user_notif: the call is stopped before it runs and handed to the runner, which names it in the report and kills the program; it is never executed"
     );
+    let _ = writeln!(
+        s,
+        "  allocation guard (added at run time, before the allowlist): mmap or mremap asking for more than the address-space backstop in one request is stopped the same way and judged memory_limit"
+    );
     for (name, f) in doc.as_object().into_iter().flatten() {
         let _ = writeln!(
             s,
@@ -279,6 +283,7 @@ mod tests {
             "kill_process",
             "user_notif",
             "never executed",
+            "allocation guard",
             "clone3",
             "CLONE_THREAD",
             "x32",

@@ -76,6 +76,9 @@ pub enum MemorySignal {
     CgroupOom,
     /// The peak resident size after exit was over the limit.
     PeakRss,
+    /// One allocation larger than the address-space backstop, stopped by the runner's seccomp
+    /// guard before the kernel refused it.
+    AddressSpace,
 }
 
 /// The whole report.

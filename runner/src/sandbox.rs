@@ -166,6 +166,10 @@ pub enum PrepareError {
     Descriptor(Errno),
     #[error("argument or environment contains a NUL byte")]
     Nul(#[from] std::ffi::NulError),
+    #[error(
+        "the embedded seccomp filter does not start with the x32 guard; cannot add the allocation guard"
+    )]
+    AllocationGuard,
 }
 
 /// Paths the program may reach, by kind of access.
@@ -291,6 +295,7 @@ impl Plan {
             .map(|a| a.as_ptr())
             .chain(std::iter::once(std::ptr::null()))
             .collect();
+        let filters = with_guard(crate::profile::seccomp_filters(), &rlimits)?;
         Ok(Self {
             program,
             argv,
@@ -301,11 +306,30 @@ impl Plan {
             rlimits,
             identity,
             ruleset,
-            filters: crate::profile::seccomp_filters(),
+            filters,
             parent: nix::unistd::getpid(),
             landlock_abi: abi,
         })
     }
+}
+
+/// The compiled filters with the allocation guard (`notify::with_allocation_guard`) in the
+/// main one, at the address-space limit the child will set.
+fn with_guard(
+    filters: [(&'static str, Vec<seccompiler::sock_filter>); 2],
+    rlimits: &[Rlimit],
+) -> Result<[(&'static str, Vec<seccompiler::sock_filter>); 2], PrepareError> {
+    let [enosys, (name, main)] = filters;
+    let Some(address_space) = rlimits
+        .iter()
+        .find(|r| r.resource == Resource::RLIMIT_AS)
+        .map(|r| r.soft)
+    else {
+        return Ok([enosys, (name, main)]);
+    };
+    let main = crate::notify::with_allocation_guard(&main, address_space)
+        .ok_or(PrepareError::AllocationGuard)?;
+    Ok([enosys, (name, main)])
 }
 
 /// Builds (in the parent) the ruleset the child will enforce. Every right of the kernel's ABI is

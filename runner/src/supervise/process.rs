@@ -216,11 +216,16 @@ impl Proc {
             }
         });
         match taken {
-            Ok(Some(v)) => {
-                if self.violation.is_none() {
-                    self.violation = Some(v);
+            Ok(Some(call)) => {
+                if let Some(bytes) = call.allocation_over(self.settings.limits.address_space_bytes)
+                {
+                    self.kill(Stop::Allocation { bytes });
+                } else {
+                    if self.violation.is_none() {
+                        self.violation = Some(call.violation());
+                    }
+                    self.kill(Stop::Violation);
                 }
-                self.kill(Stop::Violation);
             }
             Ok(None) => {}
             Err(_) => self.kill(Stop::SetupChannel),

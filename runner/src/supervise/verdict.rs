@@ -26,6 +26,11 @@ pub(super) enum Stop {
     MatchOver,
     /// The seccomp listener reported a call outside the allowlist (`Facts::violation`).
     Violation,
+    /// The listener's allocation guard stopped one request larger than the address-space
+    /// backstop (bytes asked for), which the kernel would have refused.
+    Allocation {
+        bytes: u64,
+    },
     /// The setup channel or the listener misbehaved: the program cannot be watched.
     SetupChannel,
 }
@@ -143,6 +148,16 @@ pub(super) fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>)
             return v(
                 Status::SandboxError,
                 "the supervisor lost its watch over the program (setup channel or seccomp listener failed); it was stopped".into(),
+            );
+        }
+        Some(Stop::Allocation { bytes }) => {
+            return mem(
+                MemorySignal::AddressSpace,
+                format!(
+                    "the program asked for {} in one allocation, more than its memory limit of {mem_limit} allows (address-space backstop {}); the allocation was refused and the program stopped",
+                    fmt_bytes(bytes),
+                    fmt_bytes(l.address_space_bytes)
+                ),
             );
         }
         Some(Stop::Memory { rss_kib }) => {
