@@ -211,7 +211,11 @@ impl World {
             copy(&bots.join(name), &code.join(name))?;
         }
         copy(&bots.join("greedy.py"), &code.join(format!("{HONEST}.py")))?;
-        for sub in ["tests/matches/cheaters", "tests/matches/referees"] {
+        for sub in [
+            "tests/matches/cheaters",
+            "tests/matches/referees",
+            "tests/matches/bots",
+        ] {
             let dir = repo().join(sub);
             for name in names(&dir)? {
                 if name.ends_with(".py") {
@@ -1208,6 +1212,81 @@ fn solo_match(w: &World) -> Res {
 /// The referee's control channel, driven by `referees/control.py` against a ticking player
 /// and one that has exited; it ends with the ticker stopped, and the runner must continue it
 /// so that it sees its pipe close and leaves by itself (exit 0, no signal).
+/// Wall time is fair: a bot that takes 90 % of its turn budget on every turn of a full match
+/// (`bots/slow.py`, 12 turns: 3000 ms then 400 ms each, about 7 s of match) against greedy,
+/// whose own wall limit (2 s) is far below the match's length but far above the time it may
+/// run (the referee holds it stopped between its quick turns). The slow bot's limit is what the
+/// turns allow (3 s + 11 x 0.4 s, plus 2.6 s of start-up). Both must end `ok`: a clock that ran
+/// while the referee held greedy stopped would end it `timeout` mid-match.
+fn wall_time_is_fair(w: &World) -> Res {
+    let t = w.trial_dir("wall_time-slow_bot", Mode::Root)?;
+    let (first, turn) = ("3000", "400");
+    let referee = game_referee(
+        w,
+        &[
+            "--seed",
+            SEED,
+            "--turns",
+            "12",
+            "--turn-timeout-ms",
+            turn,
+            "--first-turn-timeout-ms",
+            first,
+        ],
+    );
+    let own = |wall: &str, cpu: &str| {
+        BTreeMap::from([
+            ("wall_time".to_owned(), wall.to_owned()),
+            ("cpu_time".to_owned(), cpu.to_owned()),
+        ])
+    };
+    let players = vec![
+        player(
+            w,
+            "slow",
+            &w.code_file("slow.py"),
+            &[first.to_owned(), turn.to_owned()],
+            &own("10s", "2s"),
+        ),
+        player(w, HONEST, &w.code_file("honest.py"), &[], &own("2s", "2s")),
+    ];
+    let spec = match_spec(&t, referee, players);
+    let run = run_spec(Mode::Root, &t, &spec)?;
+    let ids = ["slow", HONEST];
+    (|| {
+        let r = &run.report;
+        ensure!(r["status"] == "ok", "match status {}: {}", r["status"], r["reason"]);
+        ensure!(
+            r["result"]["turns"] == 12,
+            "the match ended after {} turns: {}",
+            r["result"]["turns"],
+            r["result"]["reason"]
+        );
+        let honest_wall = r["players"][HONEST]["process"]["wall_ms"].as_u64().unwrap_or(0);
+        ensure!(
+            honest_wall > 2_000,
+            "the match took {honest_wall} ms of greedy's life: not long enough to tell a fair clock from one that runs while it is held"
+        );
+        for id in ids {
+            let p = &r["players"][id];
+            ensure!(
+                verdict(r, id) == "ok" && p["process"]["status"] == "ok",
+                "{id}: verdict {} (process {}: {})",
+                verdict(r, id),
+                p["process"]["status"],
+                p["process"]["reason"]
+            );
+            ensure!(
+                r["result"]["players"][id]["status"] == "ok",
+                "{id}: the referee has {}",
+                r["result"]["players"][id]
+            );
+        }
+        w.unchanged()
+    })()
+    .map_err(|e| format!("{e}{}", context(&run, &t, &ids)))
+}
+
 fn control_channel(w: &World) -> Res {
     let t = w.trial_dir("control-channel", Mode::Root)?;
     let ticker = w.code_file("ticker.py");
@@ -1506,6 +1585,12 @@ fn main() {
         "single_player::solo_referee".into(),
         skip_root.clone(),
         move || solo_match(&*w.ok_or("no world")?),
+    ));
+    let w = get();
+    trials.push(trial(
+        "wall_time::slow_bot_full_match".into(),
+        skip_root.clone(),
+        move || wall_time_is_fair(&*w.ok_or("no world")?),
     ));
     let w = get();
     trials.push(trial(

@@ -71,6 +71,10 @@ pub struct Proc {
     pub(super) stop_at: Option<Instant>,
     /// Stopped (SIGSTOP) at the referee's request and not continued since.
     pub(super) paused: bool,
+    /// Since when it is held stopped, and for how long it was held before: the wall limit
+    /// counts only the time the program may run (a player waits stopped between its turns).
+    pub(super) paused_since: Option<Instant>,
+    pub(super) held: Duration,
     pub(super) peak_rss_kib: u64,
     pub(super) next_sample: Instant,
     pub(super) next_disk: Instant,
@@ -113,6 +117,8 @@ impl Proc {
             stop: None,
             stop_at: None,
             paused: false,
+            paused_since: None,
+            held: Duration::ZERO,
             peak_rss_kib: 0,
             next_sample: now,
             next_disk: now,
@@ -268,6 +274,17 @@ impl Proc {
         };
         match kill(child, signal) {
             Ok(()) => {
+                let now = Instant::now();
+                match action {
+                    Action::Stop => {
+                        self.paused_since.get_or_insert(now);
+                    }
+                    Action::Cont => {
+                        if let Some(t) = self.paused_since.take() {
+                            self.held += now.duration_since(t);
+                        }
+                    }
+                }
                 self.paused = action == Action::Stop;
                 "ok"
             }
@@ -280,7 +297,12 @@ impl Proc {
         if !self.running() {
             return None;
         }
-        let wall_end = self.start + Duration::from_millis(self.settings.limits.wall_ms);
+        // Time held stopped by the referee does not count: the deadline moves with it.
+        let held = self.held
+            + self
+                .paused_since
+                .map_or(Duration::ZERO, |t| now.duration_since(t));
+        let wall_end = self.start + held + Duration::from_millis(self.settings.limits.wall_ms);
         if now >= wall_end {
             self.kill(Stop::Wall);
         }
