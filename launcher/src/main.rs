@@ -128,10 +128,13 @@ struct RequestArgs {
     match_id: Option<String>,
     #[arg(long, value_name = "NAME", default_value = launcher::game::DEFAULT)]
     game: String,
-    /// Wall-clock limit per player (e.g. 60s, 2m).
+    /// Wall-clock limit per player (e.g. 60s, 2m), counting only the time it may run (not the
+    /// time the referee holds it stopped between turns). Default: what the game's turns allow,
+    /// the first turn's budget and every other turn's, 5 % and 10 s more (120s for 100 turns
+    /// of 1s).
     #[arg(long, value_name = "SECS")]
     wall_time: Option<Secs>,
-    /// CPU-time limit per player.
+    /// CPU-time limit per player. Default: the wall time.
     #[arg(long, value_name = "SECS")]
     cpu_time: Option<Secs>,
     /// Memory limit per player (e.g. 256MiB).
