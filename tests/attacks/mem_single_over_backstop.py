@@ -1,7 +1,7 @@
 # attack: one allocation far above the address-space backstop (3 GiB under a 128 MiB limit), which the kernel refuses; catch the MemoryError and exit 0 hoping for ok (it was runtime_error or ok, never memory_limit)
 # expect: memory_limit
 # memory-signal: address_space
-# reason-contains: in one allocation
+# reason-contains: 3.0GiB in one allocation
 import sys
 
 try:

@@ -70,6 +70,17 @@ fn fmt_kib(kib: u64) -> String {
     format!("{mib:.1}MiB")
 }
 
+/// A requested size, as a person reads it: `3.0GiB`, `700.5MiB`.
+fn fmt_request(b: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let gib = b as f64 / f64::from(1u32 << 30);
+    if gib >= 1.0 {
+        format!("{gib:.1}GiB")
+    } else {
+        fmt_kib(b / 1024)
+    }
+}
+
 fn fmt_bytes(b: u64) -> String {
     crate::units::Size(b).to_string()
 }
@@ -155,7 +166,7 @@ pub(super) fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>)
                 MemorySignal::AddressSpace,
                 format!(
                     "the program asked for {} in one allocation, more than its memory limit of {mem_limit} allows (address-space backstop {}); the allocation was refused and the program stopped",
-                    fmt_bytes(bytes),
+                    fmt_request(bytes),
                     fmt_bytes(l.address_space_bytes)
                 ),
             );
