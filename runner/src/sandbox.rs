@@ -4,7 +4,7 @@
 //! [`Plan::prepare`] runs in the parent before the fork: it resolves paths, builds the Landlock
 //! ruleset, decodes the seccomp filters and lays out argv and envp as C arrays, so the child
 //! only makes system calls. [`enter`] is the child: one function whose steps are the list in
-//! `docs/SANDBOX.md`, in the same order. A step that fails is reported through the setup pipe
+//! `docs/SANDBOX.md`, in the same order. A step that fails is reported through the setup channel
 //! and the child exits without running the program: the sandbox fails closed.
 
 use std::convert::Infallible;
@@ -20,7 +20,7 @@ use nix::errno::Errno;
 use nix::sys::resource::{Resource, setrlimit};
 use nix::unistd::{Gid, Uid};
 
-/// The steps of the child, in order. The number is what crosses the setup pipe.
+/// The steps of the child, in order. The number is what crosses the setup channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Step {
@@ -89,7 +89,7 @@ pub const DETAIL_NONE: u8 = 0;
 pub const DETAIL_CAPS_LEFT: u8 = 2;
 pub const DETAIL_PARENT_GONE: u8 = 3;
 
-/// A failed child step: what crosses the setup pipe (6 bytes: step, detail, errno).
+/// A failed child step: what crosses the setup channel (6 bytes: step, detail, errno).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Failure {
     pub step: Step,
@@ -374,7 +374,7 @@ fn build_ruleset(abi_num: u32, access: &Access3) -> Result<RulesetCreated, Prepa
 }
 
 /// The child. Applies every step in order and execs; on any failure it writes the failed
-/// step to the setup pipe and exits 127 without running the program.
+/// step to the setup channel and exits 127 without running the program.
 ///
 /// Runs between fork and exec of a single-threaded parent: no locks are held, but it still
 /// allocates as little as it can (all buffers come from [`Plan::prepare`]) and never panics.
@@ -411,7 +411,7 @@ fn harden_and_exec(plan: &mut Plan, fds: &ChildFds) -> Result<Infallible, Failur
     }
 
     // 3. Every other inherited descriptor closes at exec. Marked close-on-exec rather than
-    //    closed now because the Landlock ruleset and the setup pipe are still needed; nothing
+    //    closed now because the Landlock ruleset and the setup channel are still needed; nothing
     //    runs between here and exec but the steps below.
     close_from(3, fds.handed_on.iter().map(|(t, _)| *t)).step(Step::CloseFds)?;
 
