@@ -39,6 +39,8 @@ pub enum Step {
     Exec = 13,
     /// After Seccomp: sending the filter's listener to the supervisor.
     SeccompListener = 14,
+    /// Within Seccomp: the allowlist, installed with its listener.
+    SeccompNotify = 15,
 }
 
 impl Step {
@@ -59,6 +61,7 @@ impl Step {
             Seccomp,
             Exec,
             SeccompListener,
+            SeccompNotify,
         ]
         .into_iter()
         .find(|s| *s as u8 == n)
@@ -80,6 +83,9 @@ impl Step {
             Self::Seccomp => "loading the seccomp filter",
             Self::Exec => "executing the program",
             Self::SeccompListener => "handing the seccomp listener to the supervisor",
+            Self::SeccompNotify => {
+                "loading the seccomp allowlist with a listener for the supervisor (seccomp user notification, which gVisor does not support; a runtime profile that already holds a listener gives EBUSY)"
+            }
         }
     }
 }
@@ -463,8 +469,8 @@ fn harden_and_exec(plan: &mut Plan, fds: &ChildFds) -> Result<Infallible, Failur
     //    Only sendmsg, close, write and exec follow, all on the allowlist.
     let [(_, enosys), (_, main)] = &plan.filters;
     seccompiler::apply_filter(enosys).map_err(|_| Failure::new(Step::Seccomp, Errno::last()))?;
-    let listener =
-        crate::notify::install_with_listener(main).map_err(|e| Failure::new(Step::Seccomp, e))?;
+    let listener = crate::notify::install_with_listener(main)
+        .map_err(|e| Failure::new(Step::SeccompNotify, e))?;
     crate::notify::send_listener(fds.setup.as_raw_fd(), listener)
         .map_err(|e| Failure::new(Step::SeccompListener, e))?;
     // SAFETY: closing the listener we created; the supervisor holds its own copy.
@@ -629,6 +635,14 @@ mod tests {
         let f = Failure::new(Step::Exec, Errno::EACCES);
         assert_eq!(Failure::decode(&f.encode()), Some(f));
         assert!(f.message().contains("executing the program"));
+        // What a runtime without seccomp user notification (gVisor: EINVAL) reports.
+        let f = Failure::new(Step::SeccompNotify, Errno::EINVAL);
+        assert_eq!(Failure::decode(&f.encode()), Some(f));
+        let m = f.message();
+        assert!(
+            m.contains("listener") && m.contains("gVisor") && m.contains("not run"),
+            "{m}"
+        );
         assert_eq!(Failure::decode(&[0, 0, 0, 0, 0, 0]), None);
         assert_eq!(Failure::decode(&[1, 0]), None);
     }
