@@ -38,9 +38,9 @@ pub enum Step {
     Seccomp = 12,
     Exec = 13,
     /// After Seccomp: sending the filter's listener to the supervisor.
-    SeccompListener = 14,
+    SeccompListener = 16,
     /// Within Seccomp: the allowlist, installed with its listener.
-    SeccompNotify = 15,
+    SeccompNotify = 17,
 }
 
 impl Step {
