@@ -185,7 +185,9 @@ pub fn recv_setup(channel: &OwnedFd, buf: &mut [u8]) -> Result<SetupMessage, Err
             cmsg = libc::CMSG_NXTHDR(&raw const msg, cmsg);
         }
     }
-    if msg.msg_flags & libc::MSG_CTRUNC != 0 || count > 1 {
+    // A record cut to the buffer (MSG_TRUNC: SOCK_SEQPACKET drops the rest) or ancillary data
+    // beyond one listener is refused, never half-read.
+    if msg.msg_flags & (libc::MSG_CTRUNC | libc::MSG_TRUNC) != 0 || count > 1 {
         return Err(Errno::EMSGSIZE);
     }
     match fds[0].take() {
@@ -760,5 +762,12 @@ mod tests {
             recv_setup(&parent, &mut buf).unwrap(),
             SetupMessage::End
         ));
+        // A record longer than the buffer is refused, not cut.
+        let (parent, child) = setup_channel().unwrap();
+        nix::unistd::write(&child, &[7u8; 32]).unwrap();
+        assert_eq!(
+            recv_setup(&parent, &mut buf[..16]).unwrap_err(),
+            Errno::EMSGSIZE
+        );
     }
 }

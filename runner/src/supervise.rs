@@ -174,7 +174,7 @@ pub fn supervise(
             }
             let p = &mut procs[i];
             match tag {
-                0 => p.read_setup(&mut buf[..16]),
+                0 => p.read_setup(&mut buf),
                 3 => p.on_notification(),
                 1 => {
                     if p.stdout.as_mut().is_some_and(|c| c.pump(&mut buf)) {
