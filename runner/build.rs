@@ -34,7 +34,8 @@ fn run() -> Result<(), String> {
 
     let text = read(&seccomp_path)?;
     check_comments(&text, &seccomp_path)?;
-    let map = seccompiler::compile_from_json(text.as_bytes(), TargetArch::x86_64)
+    let compilable = user_notif_as_sentinel(&text, &seccomp_path)?;
+    let map = seccompiler::compile_from_json(compilable.as_bytes(), TargetArch::x86_64)
         .map_err(|e| format!("{}: {e}", seccomp_path.display()))?;
     let mut out = String::new();
     let _ = writeln!(out, "/// The seccomp policy JSON as committed.");
@@ -64,6 +65,9 @@ fn run() -> Result<(), String> {
             insns.extend(X32_PREFIX);
         }
         insns.extend(prog.iter().map(|i| (i.code, i.jt, i.jf, i.k)));
+        if name == "main" {
+            sentinel_to_user_notif(&mut insns, &seccomp_path)?;
+        }
         let _ = writeln!(out, "/// Filter {name:?}: (code, jt, jf, k) instructions.");
         let _ = writeln!(
             out,
@@ -117,6 +121,73 @@ const X32_PREFIX: [(u16, u8, u8, u32); 6] = [
     (0x35, 0, 1, 0x4000_0000), // jge __X32_SYSCALL_BIT ? next : skip next
     (0x06, 0, 0, 0x8000_0000), // ret KILL_PROCESS
 ];
+
+/// `SECCOMP_RET_USER_NOTIF`: the kernel stops the calling thread and tells the holder of the
+/// filter's listener, which never lets the call through (see runner/src/notify.rs).
+const RET_USER_NOTIF: u32 = 0x7fc0_0000;
+/// seccompiler has no user-notification action, so `"user_notif"` is compiled as
+/// `{"trace": SENTINEL}` and every `ret TRACE|SENTINEL` is then rewritten to `ret USER_NOTIF`.
+/// The policy may use `trace` nowhere itself, so nothing else can carry that return value.
+const SENTINEL: u32 = 0x5ec1;
+const RET_TRACE: u32 = 0x7ff0_0000;
+
+/// The main filter's mismatch action may be `"user_notif"` (and nothing else may be): the
+/// JSON stays the policy, the build maps the one action seccompiler lacks.
+fn user_notif_as_sentinel(text: &str, path: &Path) -> Result<String, String> {
+    let mut doc: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?;
+    if text.contains("\"trace\"") {
+        return Err(format!(
+            "{}: the trace action is reserved for compiling user_notif",
+            path.display()
+        ));
+    }
+    let Some(filters) = doc.as_object_mut() else {
+        return Err(format!("{}: top level must be an object", path.display()));
+    };
+    for (name, filter) in filters.iter_mut() {
+        for key in ["match_action", "mismatch_action"] {
+            if filter.get(key).and_then(|a| a.as_str()) != Some("user_notif") {
+                continue;
+            }
+            if name != "main" || key != "mismatch_action" {
+                return Err(format!(
+                    "{}: user_notif is only supported as the main filter's mismatch_action",
+                    path.display()
+                ));
+            }
+            filter[key] = serde_json::json!({ "trace": SENTINEL });
+        }
+    }
+    serde_json::to_string(&doc).map_err(|e| e.to_string())
+}
+
+/// Rewrites the sentinel returns of the compiled main filter to `ret USER_NOTIF`; fails unless
+/// the filter returns USER_NOTIF or KILL_PROCESS for a call it does not list, so a policy
+/// edit cannot quietly change what an unlisted call meets.
+fn sentinel_to_user_notif(insns: &mut [(u16, u8, u8, u32)], path: &Path) -> Result<(), String> {
+    const BPF_RET_K: u16 = 0x06;
+    let mut rewritten = 0;
+    for insn in insns.iter_mut() {
+        if insn.0 == BPF_RET_K && insn.3 == RET_TRACE | SENTINEL {
+            insn.3 = RET_USER_NOTIF;
+            rewritten += 1;
+        }
+    }
+    let returns_trace = insns
+        .iter()
+        .any(|i| i.0 == BPF_RET_K && i.3 & 0xffff_0000 == RET_TRACE);
+    if returns_trace {
+        return Err(format!("{}: main filter returns TRACE", path.display()));
+    }
+    if rewritten == 0 {
+        return Err(format!(
+            "{}: main filter's mismatch_action must be user_notif",
+            path.display()
+        ));
+    }
+    Ok(())
+}
 
 /// Every rule must say why it is there: the file is read by reviewers, not only compilers.
 fn check_comments(text: &str, path: &Path) -> Result<(), String> {

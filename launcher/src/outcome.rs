@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use runner::report::{MatchReport, PlayerVerdict, Status, Summary};
+use runner::report::{MatchReport, PlayerVerdict, Status, Summary, Violation};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LauncherExit;
@@ -76,6 +76,10 @@ pub struct PlayerOutcome {
     /// The referee's word on the player (`ok`, or why it forfeited).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The forbidden system call that ended the player, as the runner named it (from the full
+    /// report; the termination message carries only verdicts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub violation: Option<Violation>,
 }
 
 /// Where a match's artifacts (result.json, replay.jsonl, logs, report) are.
@@ -171,6 +175,7 @@ impl Outcome {
                                     .to_owned(),
                             )
                         }),
+                        violation: p.process.violation.clone(),
                     },
                 )
             })
@@ -212,6 +217,7 @@ impl Outcome {
                             verdict: Some(*v),
                             score: s.scores.get(id).copied(),
                             detail: None,
+                            violation: None,
                         },
                     )
                 })
@@ -283,7 +289,16 @@ impl Outcome {
                         id.clone(),
                         p.verdict.map_or_else(|| "-".to_owned(), verdict_name),
                         p.score.map_or_else(|| "-".to_owned(), |s| s.to_string()),
-                        p.detail.clone().unwrap_or_default(),
+                        match (&p.detail, &p.violation) {
+                            (d, Some(v)) => format!(
+                                "{}{} {}",
+                                d.as_ref().map_or(String::new(), |d| format!("{d}; ")),
+                                v.sentence,
+                                v.decoded
+                            ),
+                            (Some(d), None) => d.clone(),
+                            (None, None) => String::new(),
+                        },
                     ]
                 })
                 .collect();

@@ -78,9 +78,15 @@ pub fn verdicts(o: &Outcome) -> serde_json::Value {
         .iter()
         .filter_map(|(id, p)| {
             let v = p.verdict?;
+            // The runner's cause, where it named one: the forbidden call a player made.
+            let cause = p
+                .violation
+                .as_ref()
+                .map(|x| format!("{} {}", x.sentence, x.decoded))
+                .unwrap_or_default();
             Some((
                 id.clone(),
-                serde_json::json!({ "verdict": verdict_name(v), "cause": "" }),
+                serde_json::json!({ "verdict": verdict_name(v), "cause": cause }),
             ))
         })
         .collect::<serde_json::Map<_, _>>()
@@ -156,6 +162,7 @@ mod tests {
                     verdict: Some(PlayerVerdict::Memory),
                     score: Some(1),
                     detail: None,
+                    violation: None,
                 },
             ),
             (
@@ -164,6 +171,7 @@ mod tests {
                     verdict: None,
                     score: None,
                     detail: None,
+                    violation: None,
                 },
             ),
         ]);

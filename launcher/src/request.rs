@@ -35,7 +35,9 @@ pub struct LimitsRequest {
 /// Limits per player process, validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PlayerLimits {
-    /// Wall-clock time of the player's process, which lives as long as the match.
+    /// Wall-clock time the player's process may run: the runner does not count the time the
+    /// referee holds it stopped between turns. Default: what the game's turns allow
+    /// ([`PlayerLimits::wall_for`]).
     pub wall_time: Secs,
     pub cpu_time: Secs,
     pub memory: Size,
@@ -44,12 +46,9 @@ pub struct PlayerLimits {
 }
 
 impl PlayerLimits {
-    pub const DEFAULT: Self = Self {
-        wall_time: Secs::from_millis(60_000),
-        cpu_time: Secs::from_millis(30_000),
-        memory: Size::mib(256),
-        output: Size::mib(1),
-    };
+    /// Defaults; the wall and CPU time follow from the match's turns ([`Self::wall_for`]).
+    pub const DEFAULT_MEMORY: Size = Size::mib(256);
+    pub const DEFAULT_OUTPUT: Size = Size::mib(1);
     pub const MIN_WALL: Secs = Secs::from_millis(1_000);
     pub const MAX_WALL: Secs = Secs::from_millis(3_600_000);
     pub const MIN_CPU: Secs = Secs::from_millis(100);
@@ -58,19 +57,23 @@ impl PlayerLimits {
     pub const MIN_OUTPUT: Size = Size(4 * 1024);
     pub const MAX_OUTPUT: Size = Size::mib(64);
 
-    fn from_request(r: &LimitsRequest) -> Result<Self, RequestError> {
-        let d = Self::DEFAULT;
-        let wall_time = r.wall_time.unwrap_or(d.wall_time);
-        let cpu_time = r.cpu_time.unwrap_or(if r.wall_time.is_some() {
-            wall_time.min(d.cpu_time)
-        } else {
-            d.cpu_time
-        });
+    /// The default wall (and CPU) time for a match whose turns allow a player `play_ms` of
+    /// running: that, 5 % for the moments around each turn (an answer sent before the referee
+    /// stops the player), and 10 s for the end of the match, in whole seconds.
+    pub fn wall_for(play_ms: u64) -> Secs {
+        Secs::from_millis((play_ms + play_ms / 20 + 10_000).div_ceil(1000) * 1000)
+    }
+
+    fn from_request(r: &LimitsRequest, play_ms: u64) -> Result<Self, RequestError> {
+        let wall_time = r.wall_time.unwrap_or_else(|| Self::wall_for(play_ms));
+        // A bot may think (compute) through every turn it is given: the CPU time follows the
+        // wall time unless asked for.
+        let cpu_time = r.cpu_time.unwrap_or(wall_time);
         let l = Self {
             wall_time,
             cpu_time,
-            memory: r.memory.unwrap_or(d.memory),
-            output: r.output.unwrap_or(d.output),
+            memory: r.memory.unwrap_or(Self::DEFAULT_MEMORY),
+            output: r.output.unwrap_or(Self::DEFAULT_OUTPUT),
         };
         let range = |what: &str, v: String, lo: String, hi: String| {
             RequestError::new(format!("{what} {v} is out of range ({lo} to {hi})"))
@@ -366,7 +369,6 @@ impl MatchRequest {
                 CONFIGMAP_MAX_BYTES - SPEC_ALLOWANCE
             )));
         }
-        let limits = PlayerLimits::from_request(&self.limits)?;
         let tenant = self
             .tenant
             .as_deref()
@@ -394,6 +396,10 @@ impl MatchRequest {
                 "turn timeout {t}ms is out of range (10 to 60000)"
             )));
         }
+        let limits = PlayerLimits::from_request(
+            &self.limits,
+            game.play_time_ms(self.turns, self.turn_timeout_ms),
+        )?;
         let seed = self.seed.unwrap_or_else(|| seed_from(&id));
         Ok(Match {
             id,
@@ -564,7 +570,22 @@ mod tests {
         let m = two("alice", "bob").validate().unwrap();
         assert_eq!(m.id, "m1");
         assert_eq!(m.game.name, "gems");
-        assert_eq!(m.limits, PlayerLimits::DEFAULT);
+        // 100 turns: 5 s for the first, 1 s for each other; 5 % and 10 s on top.
+        let wall = Secs::from_millis(120_000); // 104 s + 5.2 s + 10 s, whole seconds up
+        assert_eq!(
+            m.limits,
+            PlayerLimits {
+                wall_time: wall,
+                cpu_time: wall,
+                memory: Size::mib(256),
+                output: Size::mib(1),
+            }
+        );
+        let mut short = two("alice", "bob");
+        short.turns = Some(12);
+        short.turn_timeout_ms = Some(400);
+        let m = short.validate().unwrap();
+        assert_eq!(m.limits.wall_time, Secs::from_millis(20_000)); // 9.4 + 0.47 + 10 s, up
         assert_eq!(m.options.seed, seed_from("m1"));
         assert!(m.options.seed < 1 << 53);
     }

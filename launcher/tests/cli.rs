@@ -1062,3 +1062,50 @@ fn replay_shows_a_real_match_as_text_and_as_a_page() {
         "{err}"
     );
 }
+
+/// A bot that tries to ptrace the referee (`tests/matches/cheaters/ptrace.py`), played through
+/// the real runner: the outcome names the forbidden call it made, in JSON and in the table.
+#[test]
+fn the_outcome_names_a_players_forbidden_call() {
+    let (runner, tmp) = real_runner();
+    let play = |id: &str, output: &str| {
+        run(launcher(tmp.path(), &runner).args([
+            "play",
+            "--output",
+            output,
+            "--match-id",
+            id,
+            "--seed",
+            "7",
+            "--player",
+            "tracer=tests/matches/cheaters/ptrace.py",
+            "--player",
+            "honest=examples/bots/greedy.py",
+        ]))
+    };
+    let (code, out, err) = play("trace-json", "json");
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let tracer = &v["players"]["tracer"];
+    assert_eq!(tracer["verdict"], "policy_violation", "{out}");
+    assert_eq!(tracer["violation"]["call"], "ptrace", "{out}");
+    assert!(
+        tracer["violation"]["decoded"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("ptrace(16, ")),
+        "PTRACE_ATTACH (16) is the call the bot makes: {out}"
+    );
+    assert!(v["players"]["honest"]["violation"].is_null(), "{out}");
+
+    let (code, out, err) = play("trace-table", "table");
+    assert_eq!(code, 0, "{out}\n{err}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("tracer"))
+        .unwrap_or_else(|| panic!("no tracer row:\n{out}"));
+    assert!(
+        row.contains("policy_violation")
+            && row.contains("tried to inspect or control another process ptrace(16, "),
+        "{out}"
+    );
+}

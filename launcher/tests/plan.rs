@@ -101,8 +101,8 @@ fn job_fields() {
     assert_eq!(p.name, "match-demo-1");
     assert_eq!(p.namespace, "games-tenant-a");
     assert_eq!(spec.backoff_limit, Some(0));
-    // Above the runner's own wall limits (players 60s, referee 70s).
-    assert!(spec.active_deadline_seconds.unwrap() > 70);
+    // Above the runner's own wall limits (players 120s by the game's 100 turns, referee 130s).
+    assert!(spec.active_deadline_seconds.unwrap() > 130);
     assert_eq!(spec.ttl_seconds_after_finished, Some(3600));
     assert_eq!(spec.pod_replacement_policy.as_deref(), Some("Failed"));
     let rules = &spec.pod_failure_policy.as_ref().unwrap().rules;

@@ -22,7 +22,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 pub mod control;
 pub mod matches;
+pub mod notify;
 pub mod policy;
 pub mod sandbox;
 pub mod scan;
 pub mod supervise;
+pub mod syscalls;

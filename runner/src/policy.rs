@@ -194,7 +194,15 @@ fn render_text(p: &Profile, doc: &Value, kernel_abi: Option<u32>) -> String {
     );
     let _ = writeln!(
         s,
-        "  non-x86_64 architectures and x32 syscall numbers: the process is killed"
+        "  non-x86_64 architectures and x32 syscall numbers: the process is killed in the kernel (kill_process)"
+    );
+    let _ = writeln!(
+        s,
+        "  user_notif: the call is stopped before it runs and handed to the runner, which names it in the report and kills the program; it is never executed"
+    );
+    let _ = writeln!(
+        s,
+        "  allocation guard (added at run time, before the allowlist): mmap or mremap asking for more than the address-space backstop in one request is stopped the same way and judged memory_limit"
     );
     for (name, f) in doc.as_object().into_iter().flatten() {
         let _ = writeln!(
@@ -244,6 +252,12 @@ mod tests {
             "landlock_restrict_self",
             "seccomp",
             "signalfd4",
+            // The seccomp listener: the child's seccomp(NEW_LISTENER) above, its sendmsg over
+            // the setup socketpair, the supervisor's recvmsg and NOTIF_RECV/SEND ioctls.
+            "socketpair",
+            "sendmsg",
+            "recvmsg",
+            "ioctl",
         ] {
             assert!(allowed.contains(&needed), "{needed}");
         }
@@ -267,6 +281,9 @@ mod tests {
         let text = render_text(&p, &doc, Some(7));
         for needle in [
             "kill_process",
+            "user_notif",
+            "never executed",
+            "allocation guard",
             "clone3",
             "CLONE_THREAD",
             "x32",

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a field changes meaning or is added; readers refuse other versions.
-pub const REPORT_VERSION: u32 = 2;
+pub const REPORT_VERSION: u32 = 3;
 
 /// The termination message of a container is cut by the kubelet at 4096 bytes.
 pub const SUMMARY_MAX_BYTES: usize = 4096;
@@ -76,6 +76,9 @@ pub enum MemorySignal {
     CgroupOom,
     /// The peak resident size after exit was over the limit.
     PeakRss,
+    /// One allocation larger than the address-space backstop, stopped by the runner's seccomp
+    /// guard before the kernel refused it.
+    AddressSpace,
 }
 
 /// The whole report.
@@ -101,10 +104,28 @@ pub struct Report {
     pub stderr_truncated: bool,
     /// Which observation decided a memory verdict, when there is one.
     pub memory_signal: Option<MemorySignal>,
+    /// The forbidden system call that decided a `policy_violation`, when the supervisor saw it
+    /// (every call but x32 and foreign-architecture numbers, which the kernel kills unseen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub violation: Option<Violation>,
     /// The limits that were applied.
     pub limits: AppliedLimits,
     /// What the sandbox enforced.
     pub enforced: Enforcement,
+}
+
+/// A forbidden system call, as the seccomp listener saw it before it could run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Violation {
+    /// The call's name (`socket`), or `syscall N` for a number this runner cannot name.
+    pub call: String,
+    /// The x86_64 system call number.
+    pub nr: u32,
+    /// The call with its arguments decoded: `socket(AF_INET, SOCK_STREAM, 0)`.
+    pub decoded: String,
+    /// What the program tried, for a player: `tried to open a network socket`.
+    pub sentence: String,
 }
 
 /// Limits as applied, in plain units.
@@ -159,6 +180,9 @@ pub struct Summary {
     pub max_rss_kib: u64,
     pub stdout_bytes: u64,
     pub stderr_bytes: u64,
+    /// The forbidden call of a `policy_violation`, when it was seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub violation: Option<Violation>,
     /// For a match: the winner's id (None for a draw or when no result was accepted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub winner: Option<String>,
@@ -189,6 +213,7 @@ impl Report {
             stderr_bytes: 0,
             stderr_truncated: false,
             memory_signal: None,
+            violation: None,
             limits: AppliedLimits::default(),
             enforced: Enforcement::default(),
         }
@@ -207,6 +232,7 @@ impl Report {
             max_rss_kib: self.max_rss_kib,
             stdout_bytes: self.stdout_bytes,
             stderr_bytes: self.stderr_bytes,
+            violation: self.violation.clone(),
             winner: None,
             players: BTreeMap::new(),
             scores: BTreeMap::new(),
@@ -331,6 +357,7 @@ impl MatchReport {
                 .fold(self.referee.max_rss_kib, u64::max),
             stdout_bytes: self.referee.stdout_bytes,
             stderr_bytes: self.referee.stderr_bytes,
+            violation: None,
             winner: self.winner(),
             players: self
                 .players

@@ -28,7 +28,7 @@ use nix::unistd::{Gid, Uid};
 pub(crate) use child::enter;
 pub use readback::{Expected, Mismatch, Observed};
 
-/// The steps of the child, in order. The number is what crosses the setup pipe.
+/// The steps of the child, in order. The number is what crosses the setup channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Step {
@@ -46,6 +46,10 @@ pub enum Step {
     Seccomp = 12,
     Exec = 13,
     ReadBack = 14,
+    /// After Seccomp: sending the filter's listener to the supervisor.
+    SeccompListener = 16,
+    /// Within Seccomp: the allowlist, installed with its listener.
+    SeccompNotify = 17,
 }
 
 impl Step {
@@ -66,6 +70,8 @@ impl Step {
             Seccomp,
             ReadBack,
             Exec,
+            SeccompListener,
+            SeccompNotify,
         ]
         .into_iter()
         .find(|s| *s as u8 == n)
@@ -87,6 +93,10 @@ impl Step {
             Self::Seccomp => "loading the seccomp filter",
             Self::ReadBack => "reading back what was applied",
             Self::Exec => "executing the program",
+            Self::SeccompListener => "handing the seccomp listener to the supervisor",
+            Self::SeccompNotify => {
+                "loading the seccomp allowlist with a listener for the supervisor (seccomp user notification, which gVisor does not support; a runtime profile that already holds a listener gives EBUSY)"
+            }
         }
     }
 }
@@ -95,7 +105,7 @@ impl Step {
 pub const DETAIL_NONE: u8 = 0;
 pub const DETAIL_PARENT_GONE: u8 = 3;
 
-/// A failed child step: what crosses the setup pipe (6 bytes: step, detail, errno).
+/// A failed child step: what crosses the setup channel (6 bytes: step, detail, errno).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Failure {
     pub step: Step,
@@ -177,6 +187,10 @@ pub enum PrepareError {
         "{0} grants the whole file system: nothing would be left for the Landlock read-back to probe"
     )]
     RootGranted(PathBuf),
+    #[error(
+        "the embedded seccomp filter does not start with the x32 guard; cannot add the allocation guard"
+    )]
+    AllocationGuard,
 }
 
 /// Paths the program may reach, by kind of access.
@@ -225,7 +239,8 @@ pub struct ChildFds {
     pub stdin: OwnedFd,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
-    /// Write end of the setup pipe (close-on-exec: it closes by itself when exec succeeds).
+    /// The child's end of the setup channel (`notify::setup_channel`, close-on-exec: it closes
+    /// by itself when exec succeeds). Carries a failure record or the seccomp listener.
     pub setup: OwnedFd,
     /// Descriptors handed on to the program at fixed numbers (for the referee's pipes).
     pub handed_on: Vec<(RawFd, OwnedFd)>,
@@ -303,6 +318,7 @@ impl Plan {
             .map(|a| a.as_ptr())
             .chain(std::iter::once(std::ptr::null()))
             .collect();
+        let filters = with_guard(crate::profile::seccomp_filters(), &rlimits)?;
         Ok(Self {
             program,
             argv,
@@ -313,7 +329,7 @@ impl Plan {
             rlimits,
             identity,
             ruleset,
-            filters: crate::profile::seccomp_filters(),
+            filters,
             parent: nix::unistd::getpid().as_raw(),
             expected: Expected {
                 uid: identity.map_or_else(|| nix::unistd::geteuid().as_raw(), |(u, _)| u.as_raw()),
@@ -323,6 +339,25 @@ impl Plan {
             landlock_abi: abi,
         })
     }
+}
+
+/// The compiled filters with the allocation guard (`notify::with_allocation_guard`) in the
+/// main one, at the address-space limit the child will set.
+fn with_guard(
+    filters: [(&'static str, Vec<seccompiler::sock_filter>); 2],
+    rlimits: &[Rlimit],
+) -> Result<[(&'static str, Vec<seccompiler::sock_filter>); 2], PrepareError> {
+    let [enosys, (name, main)] = filters;
+    let Some(address_space) = rlimits
+        .iter()
+        .find(|r| r.resource == Resource::RLIMIT_AS)
+        .map(|r| r.soft)
+    else {
+        return Ok([enosys, (name, main)]);
+    };
+    let main = crate::notify::with_allocation_guard(&main, address_space)
+        .ok_or(PrepareError::AllocationGuard)?;
+    Ok([enosys, (name, main)])
 }
 
 /// Builds (in the parent) the ruleset the child will enforce. Every right of the kernel's ABI is
@@ -386,6 +421,14 @@ mod tests {
         let f = Failure::new(Step::Exec, Errno::EACCES);
         assert_eq!(Failure::decode(&f.encode()), Some(f));
         assert!(f.message().contains("executing the program"));
+        // What a runtime without seccomp user notification (gVisor: EINVAL) reports.
+        let f = Failure::new(Step::SeccompNotify, Errno::EINVAL);
+        assert_eq!(Failure::decode(&f.encode()), Some(f));
+        let m = f.message();
+        assert!(
+            m.contains("listener") && m.contains("gVisor") && m.contains("not run"),
+            "{m}"
+        );
         assert_eq!(Failure::decode(&[0, 0, 0, 0, 0, 0]), None);
         assert_eq!(Failure::decode(&[1, 0]), None);
     }

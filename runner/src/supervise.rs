@@ -129,6 +129,8 @@ pub(crate) fn supervise(
                 (0u8, p.setup.as_ref()),
                 (1, p.stdout.as_ref().and_then(|c| c.pipe.as_ref())),
                 (2, p.stderr.as_ref().and_then(|c| c.pipe.as_ref())),
+                // Watched while the program runs; once it is reaped the listener only hangs up.
+                (3, p.listener.as_ref().filter(|_| p.running())),
             ];
             for (tag, fd) in streams {
                 if let Some(fd) = fd {
@@ -178,22 +180,8 @@ pub(crate) fn supervise(
             }
             let p = &mut procs[i];
             match tag {
-                0 => {
-                    if let Some(fd) = &p.setup {
-                        match nix::unistd::read(fd, &mut buf[..128]) {
-                            Ok(0) => p.setup = None,
-                            Ok(n) => p.setup_bytes.extend_from_slice(&buf[..n]),
-                            Err(Errno::EINTR | Errno::EAGAIN) => {}
-                            Err(e) => {
-                                p.setup = None;
-                                p.kill(Stop::Supervisor {
-                                    what: "read the sandbox setup's report",
-                                    errno: e as i32,
-                                });
-                            }
-                        }
-                    }
-                }
+                0 => p.read_setup(&mut buf),
+                3 => p.on_notification(),
                 _ => {
                     let (capture, stream) = if tag == 1 {
                         (p.stdout.as_mut(), "stdout")

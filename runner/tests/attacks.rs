@@ -14,6 +14,10 @@
 //! # exit-code: N        the program's exit status in the report (optional)
 //! # signal: SIGNAME     the signal in the report (optional)
 //! # memory-signal: rss_sampler   (optional)
+//! # violation: socket(AF_INET, SOCK_STREAM   the start of the forbidden call as the report
+//! #       decodes it (required with `expect: policy_violation`, so a kill during an import
+//! #       fails); `kernel` for x32 and foreign-architecture numbers, which the kernel kills
+//! #       by SIGSYS before the supervisor can see them
 //! # stdout: exact standard output (optional; or a sibling NAME.out file)
 //! # stderr-contains: text (optional, repeatable)
 //! # reason-contains: text in the report's reason (optional, repeatable)
@@ -118,6 +122,7 @@ struct Header {
     exit_code: Option<i32>,
     signal: Option<String>,
     memory_signal: Option<String>,
+    violation: Option<String>,
     stdout: Option<String>,
     stderr_contains: Vec<String>,
     reason_contains: Vec<String>,
@@ -154,6 +159,7 @@ fn parse_header(path: &Path) -> Res<Header> {
             }
             "signal" => h.signal = Some(value.to_owned()),
             "memory-signal" => h.memory_signal = Some(value.to_owned()),
+            "violation" => h.violation = Some(value.to_owned()),
             "stdout" => h.stdout = Some(format!("{value}\n")),
             "stderr-contains" => h.stderr_contains.push(value.to_owned()),
             "reason-contains" => h.reason_contains.push(value.to_owned()),
@@ -171,6 +177,11 @@ fn parse_header(path: &Path) -> Res<Header> {
         "{}: `# expect: {}` is not a report status",
         path.display(),
         h.expect
+    );
+    ensure!(
+        (h.expect == "policy_violation") == h.violation.is_some(),
+        "{}: `# violation:` goes with `# expect: policy_violation`, and only there",
+        path.display()
     );
     if let Some(c) = h.checks.iter().find(|c| !CHECKS.contains(&c.as_str())) {
         return Err(format!("{}: unknown check {c:?}", path.display()));
@@ -429,7 +440,7 @@ fn read_report(w: &World) -> Res<Value> {
         meta.file_type()
     );
     let v = read_json(&w.report)?;
-    ensure!(v["version"] == 2, "report version is {}", v["version"]);
+    ensure!(v["version"] == 3, "report version is {}", v["version"]);
     Ok(v)
 }
 
@@ -572,12 +583,53 @@ fn check_program(w: &World, p: &Program, mode: Mode, exit: ExitStatus) -> Res {
         h.attack,
         report["reason"]
     );
-    if h.expect == "policy_violation" {
-        ensure!(
-            report["signal_name"] == "SIGSYS",
-            "policy_violation without SIGSYS: {}",
-            report["signal_name"]
-        );
+    match h.violation.as_deref() {
+        None => ensure!(
+            report["violation"].is_null(),
+            "a violation in a {status} report: {}",
+            report["violation"]
+        ),
+        // x32 and foreign-architecture numbers: killed in the kernel, never notified.
+        Some("kernel") => {
+            ensure!(
+                report["signal_name"] == "SIGSYS",
+                "a kernel-killed policy_violation without SIGSYS: {}",
+                report["signal_name"]
+            );
+            ensure!(
+                report["violation"].is_null(),
+                "the kernel kill was named: {}",
+                report["violation"]
+            );
+        }
+        // Every other forbidden call: the supervisor saw it, named it and killed the group.
+        Some(want) => {
+            let v = &report["violation"];
+            let decoded = v["decoded"].as_str().unwrap_or("");
+            ensure!(
+                decoded.starts_with(want),
+                "the report names {decoded:?}, expected a call starting {want:?} (a kill before the attack reached its call fails here): {}",
+                report["reason"]
+            );
+            let call = want.split('(').next().unwrap_or(want);
+            ensure!(
+                v["call"] == call,
+                "violation call {}, expected {call}",
+                v["call"]
+            );
+            ensure!(
+                report["signal_name"] == "SIGKILL",
+                "a named violation ends by the supervisor's SIGKILL, not {}",
+                report["signal_name"]
+            );
+            ensure!(
+                report["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains(decoded) && r.contains("not executed")),
+                "the reason does not quote the call: {}",
+                report["reason"]
+            );
+        }
     }
     if let Some(code) = h.exit_code {
         ensure!(
@@ -709,6 +761,12 @@ fn check_program(w: &World, p: &Program, mode: Mode, exit: ExitStatus) -> Res {
         "termination log status {} differs from the report's {}",
         summary["status"],
         report["status"]
+    );
+    ensure!(
+        summary["violation"] == report["violation"],
+        "termination log violation {} differs from the report's {}",
+        summary["violation"],
+        report["violation"]
     );
 
     // Per-attack checks.

@@ -32,6 +32,8 @@
 //! # cheat: what it tries, in one line
 //! # verdict: the cheater's verdict (ok, timeout, memory, crash, policy_violation, forfeit)
 //! # status: the cheater's process status (optional)
+//! # violation: the start of the forbidden call its process report must name, decoded
+//! #       (`ptrace(16,`; required with `verdict: policy_violation`)
 //! # win: how the honest bot wins: score (higher score) or forfeit (forfeit by the cheater)
 //! # detail: text in the result's players.<cheater>.detail (optional)
 //! # log: text that must appear in the cheater's stderr log (optional, repeatable)
@@ -209,7 +211,11 @@ impl World {
             copy(&bots.join(name), &code.join(name))?;
         }
         copy(&bots.join("greedy.py"), &code.join(format!("{HONEST}.py")))?;
-        for sub in ["tests/matches/cheaters", "tests/matches/referees"] {
+        for sub in [
+            "tests/matches/cheaters",
+            "tests/matches/referees",
+            "tests/matches/bots",
+        ] {
             let dir = repo().join(sub);
             for name in names(&dir)? {
                 if name.ends_with(".py") {
@@ -696,6 +702,7 @@ struct Cheater {
     id: String,
     verdict: String,
     status: Option<String>,
+    violation: Option<String>,
     win: Win,
     detail: Option<String>,
     logs: Vec<String>,
@@ -715,6 +722,7 @@ fn parse_cheater(path: &Path) -> Res<Cheater> {
         name,
         verdict: String::new(),
         status: None,
+        violation: None,
         win: Win::Forfeit,
         detail: None,
         logs: Vec::new(),
@@ -734,6 +742,7 @@ fn parse_cheater(path: &Path) -> Res<Cheater> {
             "cheat" => cheat = value,
             "verdict" => c.verdict = value,
             "status" => c.status = Some(value),
+            "violation" => c.violation = Some(value),
             "win" => win = value,
             "detail" => c.detail = Some(value),
             "log" => c.logs.push(value),
@@ -755,6 +764,11 @@ fn parse_cheater(path: &Path) -> Res<Cheater> {
         }
     }
     ensure!(!cheat.is_empty(), "{}: no `# cheat:` line", path.display());
+    ensure!(
+        (c.verdict == "policy_violation") == c.violation.is_some(),
+        "{}: `# violation:` goes with `# verdict: policy_violation`, and only there",
+        path.display()
+    );
     ensure!(
         VERDICTS.contains(&c.verdict.as_str()),
         "{}: `# verdict: {}` is not a player verdict",
@@ -852,6 +866,24 @@ fn check_cheater(w: &World, c: &Cheater, run: &Run, t: &TrialDir) -> Res {
             process_status(r, id)
         );
     }
+    let named = &r["players"][id]["process"]["violation"];
+    match &c.violation {
+        Some(want) => ensure!(
+            named["decoded"]
+                .as_str()
+                .is_some_and(|d| d.starts_with(want.as_str())),
+            "the cheater's report names {named}, expected a call starting {want:?}"
+        ),
+        None => ensure!(
+            named.is_null(),
+            "the cheater's report names a call: {named}"
+        ),
+    }
+    ensure!(
+        r["players"][HONEST]["process"]["violation"].is_null(),
+        "the honest bot's report names a call: {}",
+        r["players"][HONEST]["process"]["violation"]
+    );
     ensure!(
         verdict(r, HONEST) == "ok" && process_status(r, HONEST) == "ok",
         "the honest bot's verdict is {} (process {}), expected ok",
@@ -940,6 +972,7 @@ fn crasher() -> Cheater {
         id: "crasher".into(),
         verdict: "crash".into(),
         status: Some("runtime_error".into()),
+        violation: None,
         win: Win::Forfeit,
         detail: Some("turn 3: closed its pipe".into()),
         logs: vec!["crashing on purpose".into()],
@@ -1179,6 +1212,81 @@ fn solo_match(w: &World) -> Res {
 /// The referee's control channel, driven by `referees/control.py` against a ticking player
 /// and one that has exited; it ends with the ticker stopped, and the runner must continue it
 /// so that it sees its pipe close and leaves by itself (exit 0, no signal).
+/// Wall time is fair: a bot that takes 90 % of its turn budget on every turn of a full match
+/// (`bots/slow.py`, 12 turns: 3000 ms then 400 ms each, about 7 s of match) against greedy,
+/// whose own wall limit (2 s) is far below the match's length but far above the time it may
+/// run (the referee holds it stopped between its quick turns). The slow bot's limit is what the
+/// turns allow (3 s + 11 x 0.4 s, plus 2.6 s of start-up). Both must end `ok`: a clock that ran
+/// while the referee held greedy stopped would end it `timeout` mid-match.
+fn wall_time_is_fair(w: &World) -> Res {
+    let t = w.trial_dir("wall_time-slow_bot", Mode::Root)?;
+    let (first, turn) = ("3000", "400");
+    let referee = game_referee(
+        w,
+        &[
+            "--seed",
+            SEED,
+            "--turns",
+            "12",
+            "--turn-timeout-ms",
+            turn,
+            "--first-turn-timeout-ms",
+            first,
+        ],
+    );
+    let own = |wall: &str, cpu: &str| {
+        BTreeMap::from([
+            ("wall_time".to_owned(), wall.to_owned()),
+            ("cpu_time".to_owned(), cpu.to_owned()),
+        ])
+    };
+    let players = vec![
+        player(
+            w,
+            "slow",
+            &w.code_file("slow.py"),
+            &[first.to_owned(), turn.to_owned()],
+            &own("10s", "2s"),
+        ),
+        player(w, HONEST, &w.code_file("honest.py"), &[], &own("2s", "2s")),
+    ];
+    let spec = match_spec(&t, referee, players);
+    let run = run_spec(Mode::Root, &t, &spec)?;
+    let ids = ["slow", HONEST];
+    (|| {
+        let r = &run.report;
+        ensure!(r["status"] == "ok", "match status {}: {}", r["status"], r["reason"]);
+        ensure!(
+            r["result"]["turns"] == 12,
+            "the match ended after {} turns: {}",
+            r["result"]["turns"],
+            r["result"]["reason"]
+        );
+        let honest_wall = r["players"][HONEST]["process"]["wall_ms"].as_u64().unwrap_or(0);
+        ensure!(
+            honest_wall > 2_000,
+            "the match took {honest_wall} ms of greedy's life: not long enough to tell a fair clock from one that runs while it is held"
+        );
+        for id in ids {
+            let p = &r["players"][id];
+            ensure!(
+                verdict(r, id) == "ok" && p["process"]["status"] == "ok",
+                "{id}: verdict {} (process {}: {})",
+                verdict(r, id),
+                p["process"]["status"],
+                p["process"]["reason"]
+            );
+            ensure!(
+                r["result"]["players"][id]["status"] == "ok",
+                "{id}: the referee has {}",
+                r["result"]["players"][id]
+            );
+        }
+        w.unchanged()
+    })()
+    .map_err(|e| format!("{e}{}", context(&run, &t, &ids)))
+}
+
 fn control_channel(w: &World) -> Res {
     let t = w.trial_dir("control-channel", Mode::Root)?;
     let ticker = w.code_file("ticker.py");
@@ -1477,6 +1585,12 @@ fn main() {
         "single_player::solo_referee".into(),
         skip_root.clone(),
         move || solo_match(&*w.ok_or("no world")?),
+    ));
+    let w = get();
+    trials.push(trial(
+        "wall_time::slow_bot_full_match".into(),
+        skip_root.clone(),
+        move || wall_time_is_fair(&*w.ok_or("no world")?),
     ));
     let w = get();
     trials.push(trial(

@@ -8,10 +8,12 @@
 //! - `every_allowlisted_rule_is_reachable`: one harmless call per rule of filter `main`,
 //!   with arguments built to satisfy that rule's conditions; the run must end `ok`.
 //! - `denied_syscalls_kill_the_program`: calls outside the allowlist, one run each; each
-//!   must end `policy_violation` by SIGSYS before the next line prints.
+//!   must end `policy_violation` before the next line prints, with the report naming that
+//!   call's number (the supervisor's listener saw it) and saying it was not executed.
 //! - `argument_conditions_are_enforced`: clone, fcntl, ioctl, prlimit64, socket, socketpair, clone3
 //!   and threads, one run each.
-//! - `x32_syscall_numbers_are_killed`: the x32 guard the build script puts in front.
+//! - `x32_syscall_numbers_are_killed`: the x32 guard the build script puts in front kills
+//!   by SIGSYS in the kernel; the listener never sees those numbers.
 //! - `policy_file_is_commented_and_its_digest_is_reported`: comments and sha256.
 //!
 //! For every sandboxed case the verdict the JSON predicts (evaluated here from the parsed
@@ -542,8 +544,11 @@ enum Verdict {
     Allow,
     /// Fails with ENOSYS without reaching the kernel; the program goes on.
     Enosys,
-    /// The process is killed by SIGSYS.
-    Kill,
+    /// Stopped before it runs and handed to the supervisor (the main filter's user_notif),
+    /// which names it in the report and kills the program.
+    Refused,
+    /// Killed in the kernel by SIGSYS, unseen by the supervisor: x32 numbers.
+    KernelKill,
 }
 
 /// Whether some rule of `filter` for `name` matches these arguments.
@@ -566,14 +571,15 @@ fn filter_matches(filter: &str, name: &str, args: &[String]) -> bool {
 }
 
 /// What the JSON predicts. The kernel runs every installed filter and keeps the most
-/// severe action: kill (main) before errno (enosys) before allow.
+/// severe action: errno (enosys) before user_notif (main) before allow; a call main does not
+/// list is therefore never answered ENOSYS, only refused.
 fn predicted(name: &str, args: &[String]) -> Verdict {
     assert_eq!(policy()["main"]["match_action"], "allow");
-    assert_eq!(policy()["main"]["mismatch_action"], "kill_process");
+    assert_eq!(policy()["main"]["mismatch_action"], "user_notif");
     assert_eq!(policy()["enosys"]["match_action"]["errno"], libc::ENOSYS);
     assert_eq!(policy()["enosys"]["mismatch_action"], "allow");
     if !filter_matches("main", name, args) {
-        Verdict::Kill
+        Verdict::Refused
     } else if filter_matches("enosys", name, args) {
         Verdict::Enosys
     } else {
@@ -705,6 +711,12 @@ fn one_call(nr: i64, args: &[String]) -> String {
     )
 }
 
+/// The number `one_call` put in a program.
+fn called_nr(program: &str) -> Option<i64> {
+    let rest = program.split("say('before')\nr, e = sc(").nth(1)?;
+    rest.split([',', ')']).next()?.trim().parse().ok()
+}
+
 /// Checks the outcome of a program built by `one_call` against an expected verdict.
 fn check_verdict(o: &Outcome, want: Verdict) -> Result<(), String> {
     let lines = o.lines();
@@ -714,21 +726,44 @@ fn check_verdict(o: &Outcome, want: Verdict) -> Result<(), String> {
         return fail("the program never reached the call".into());
     }
     match want {
-        Verdict::Kill => {
+        Verdict::Refused | Verdict::KernelKill => {
             if o.status() != "policy_violation" {
                 return fail(format!("status {}, expected policy_violation", o.status()));
             }
-            if o.report["signal"].as_i64() != Some(SIGSYS) {
+            if let Some(a) = after {
+                return fail(format!("the call returned ({a}) instead of being refused"));
+            }
+            let v = &o.report["violation"];
+            if want == Verdict::KernelKill {
+                if o.report["signal"].as_i64() != Some(SIGSYS)
+                    || o.report["signal_name"] != "SIGSYS"
+                {
+                    return fail(format!(
+                        "signal {} {}, expected 31 (SIGSYS)",
+                        o.report["signal"], o.report["signal_name"]
+                    ));
+                }
+                if !v.is_null() {
+                    return fail(format!("a kernel kill was named: {v}"));
+                }
+                return Ok(());
+            }
+            let nr = called_nr(&o.program);
+            if nr.is_none() || v["nr"].as_i64() != nr {
                 return fail(format!(
-                    "signal {}, expected 31 (SIGSYS)",
-                    o.report["signal"]
+                    "the report names {v}, expected the call number {nr:?}"
                 ));
             }
-            if o.report["signal_name"] != "SIGSYS" {
-                return fail(format!("signal_name {}", o.report["signal_name"]));
+            if o.report["signal_name"] != "SIGKILL" {
+                return fail(format!(
+                    "signal_name {}, expected the supervisor's SIGKILL",
+                    o.report["signal_name"]
+                ));
             }
-            if let Some(a) = after {
-                return fail(format!("the call returned ({a}) instead of killing"));
+            let reason = o.report["reason"].as_str().unwrap_or("");
+            let decoded = v["decoded"].as_str().unwrap_or("?");
+            if !reason.contains(decoded) || !reason.contains("not executed") {
+                return fail(format!("the reason does not name the call: {reason}"));
             }
         }
         Verdict::Allow | Verdict::Enosys => {
@@ -813,7 +848,7 @@ fn every_allowlisted_rule_is_reachable() {
         }
         assert_ne!(
             predicted(name, &c.args),
-            Verdict::Kill,
+            Verdict::Refused,
             "rule {i} ({name}): the arguments built for it do not match it"
         );
         let _ = writeln!(
@@ -907,7 +942,7 @@ fn denied_syscalls_kill_the_program() {
         }
         assert_eq!(
             predicted(name, &c.args),
-            Verdict::Kill,
+            Verdict::Refused,
             "{label}: the JSON would not kill this call"
         );
         cases.push(((*label).to_owned(), one_call(c.nr, &c.args)));
@@ -915,7 +950,7 @@ fn denied_syscalls_kill_the_program() {
     let outcomes = sandbox_all(cases);
     let failures: Vec<String> = outcomes
         .iter()
-        .filter_map(|o| check_verdict(o, Verdict::Kill).err())
+        .filter_map(|o| check_verdict(o, Verdict::Refused).err())
         .collect();
     assert_all(&failures);
 }
@@ -944,25 +979,25 @@ fn argument_conditions_are_enforced() {
                 "0".into(),
                 "0".into(),
             ],
-            Verdict::Kill,
+            Verdict::Refused,
         ),
         (
             "fcntl(0, F_GETLK, buf)".into(),
             "fcntl",
             vec!["0".into(), "5".into(), "BUF".into()],
-            Verdict::Kill,
+            Verdict::Refused,
         ),
         (
             "fcntl(0, F_SETLK, buf)".into(),
             "fcntl",
             vec!["0".into(), "6".into(), "BUF".into()],
-            Verdict::Kill,
+            Verdict::Refused,
         ),
         (
             "fcntl(0, F_SETPIPE_SZ, 1 MiB)".into(),
             "fcntl",
             vec!["0".into(), "1031".into(), "0x100000".into()],
-            Verdict::Kill,
+            Verdict::Refused,
         ),
         (
             "fcntl(0, F_GETFD) with a high bit set above the 32-bit command".into(),
@@ -980,13 +1015,13 @@ fn argument_conditions_are_enforced() {
             "ioctl(0, TIOCSTI)".into(),
             "ioctl",
             vec!["0".into(), "0x5412".into(), "BUF".into()],
-            Verdict::Kill,
+            Verdict::Refused,
         ),
         (
             "ioctl(0, TIOCSETD)".into(),
             "ioctl",
             vec!["0".into(), "0x5423".into(), "BUF".into()],
-            Verdict::Kill,
+            Verdict::Refused,
         ),
         (
             "ioctl(0, TCGETS, buf)".into(),
@@ -998,20 +1033,20 @@ fn argument_conditions_are_enforced() {
             "prlimit64(pid 1, RLIMIT_NOFILE, NULL, &old)".into(),
             "prlimit64",
             vec!["1".into(), "7".into(), "0".into(), "BUF".into()],
-            Verdict::Kill,
+            Verdict::Refused,
         ),
         (
             "prlimit64(0, RLIMIT_NOFILE, &new, NULL)".into(),
             "prlimit64",
             // new_limit: any non-NULL address; the kill comes before it is read
             vec!["0".into(), "7".into(), "0x1000".into(), "0".into()],
-            Verdict::Kill,
+            Verdict::Refused,
         ),
         (
             "socketpair(AF_INET)".into(),
             "socketpair",
             vec!["2".into(), "1".into(), "0".into(), "BUF".into()],
-            Verdict::Kill,
+            Verdict::Refused,
         ),
         (
             "socket(AF_UNIX)".into(),
@@ -1041,7 +1076,7 @@ fn argument_conditions_are_enforced() {
             format!("clone(CLONE_THREAD|{flag})"),
             "clone",
             vec![s(flags), "0".into(), "0".into(), "0".into(), "0".into()],
-            Verdict::Kill,
+            Verdict::Refused,
         ));
     }
 
@@ -1157,7 +1192,7 @@ fn x32_syscall_numbers_are_killed() {
         .collect();
     let failures: Vec<String> = sandbox_all(runs)
         .iter()
-        .filter_map(|o| check_verdict(o, Verdict::Kill).err())
+        .filter_map(|o| check_verdict(o, Verdict::KernelKill).err())
         .collect();
     assert_all(&failures);
 }

@@ -1,5 +1,6 @@
 # attack: execveat(2) through ctypes (a second exec entry point the allowlist must not forget)
 # expect: policy_violation
+# violation: execveat(
 import ctypes
 import sys
 

@@ -1,5 +1,6 @@
 # attack: copy an ELF into the writable scratch and run it through the loader (Landlock's execute right does not cover the loader's mmap); seccomp must still hold in the copy
 # expect: policy_violation
+# violation: clone(flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD)
 # runner-args: --file-size-limit 16MiB
 # args: {scratch}
 import os

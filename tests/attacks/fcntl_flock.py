@@ -1,5 +1,6 @@
 # attack: a BSD lock (flock(2)) on a standard-library file: the same cross-sandbox channel as fcntl record locks, through another system call
 # expect: policy_violation
+# violation: flock(
 # stdout: reached flock
 import fcntl
 import os

@@ -1,5 +1,6 @@
 # attack: the receiving end of a covert channel between sandboxes: F_GETLK on a standard-library file any sandbox of the same uid can open read-only, which reports another process's lock and its pid
 # expect: policy_violation
+# violation: fcntl(3, F_GETLK,
 # stdout: reached F_GETLK
 import fcntl
 import os

@@ -1,5 +1,6 @@
 # attack: directory notifications (F_NOTIFY, dnotify) on the standard library's directory: a signal whenever anything on the node touches it
 # expect: policy_violation
+# violation: fcntl(3, F_NOTIFY,
 # stdout: reached F_NOTIFY
 import fcntl
 import os

@@ -1,5 +1,6 @@
 # attack: an open-file-description lock (F_OFD_SETLK, the lock form not tied to the pid), the same channel as F_SETLK by another command number
 # expect: policy_violation
+# violation: fcntl(3, F_OFD_SETLK,
 # stdout: reached F_OFD_SETLK
 import fcntl
 import os

@@ -1,5 +1,6 @@
 # attack: a read lease (F_SETLEASE) on a file in scratch: a lease breaks, and signals its holder, when anyone opens the file for writing
 # expect: policy_violation
+# violation: fcntl(3, F_SETLEASE,
 # args: {scratch}
 # stdout: reached F_SETLEASE
 import fcntl

@@ -1,5 +1,6 @@
 # attack: the sending end of a covert channel between sandboxes: a read lock (fcntl.lockf, F_SETLK) on a standard-library file that another sandbox can see with F_GETLK
 # expect: policy_violation
+# violation: fcntl(3, F_SETLK,
 # stdout: reached F_SETLK
 import fcntl
 import os

@@ -1,5 +1,6 @@
 # attack: chmod a scratch file setuid/world-writable (chmod and chown are not allowed)
 # expect: policy_violation
+# violation: chmod(
 # args: {scratch}
 import os
 import sys

@@ -1,5 +1,6 @@
 # attack: chown a scratch file to root
 # expect: policy_violation
+# violation: chown(
 # args: {scratch}
 import os
 import sys

@@ -1,5 +1,6 @@
 # attack: hard-link the secret file (or the interpreter) into scratch to gain a writable name for it
 # expect: policy_violation
+# violation: link(
 # args: {scratch} {secret}
 import os
 import sys

@@ -1,5 +1,6 @@
 # attack: create a FIFO / device node in scratch (mknod is not allowed)
 # expect: policy_violation
+# violation: mknodat(
 # args: {scratch}
 import os
 import sys

@@ -1,5 +1,6 @@
 # attack: replace the report path with a symlink to a victim file (the harness also pre-plants one; the report must end up a regular file with the real verdict)
 # expect: policy_violation
+# violation: symlink(
 # args: {report} {secret}
 # check: report-symlink
 import os

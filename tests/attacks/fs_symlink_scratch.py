@@ -1,5 +1,6 @@
 # attack: a symlink inside scratch pointing at the secret, to be followed by whoever reads scratch later
 # expect: policy_violation
+# violation: symlink(
 # args: {scratch} {secret}
 import os
 import sys

@@ -1,5 +1,6 @@
 # attack: an ioctl outside the short allowlist (FIOASYNC on a pipe, to get SIGIO machinery)
 # expect: policy_violation
+# violation: ioctl(3, FIOASYNC)
 import fcntl
 import os
 import struct

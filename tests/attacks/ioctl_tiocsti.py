@@ -1,5 +1,6 @@
 # attack: TIOCSTI: push characters into the controlling terminal's input queue
 # expect: policy_violation
+# violation: ioctl(0, TIOCSTI)
 import fcntl
 import sys
 

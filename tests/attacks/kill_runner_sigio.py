@@ -1,5 +1,6 @@
 # attack: make the kernel signal the runner for us: F_SETOWN a pipe to the runner's pid with O_ASYNC, F_SETSIG SIGKILL/SIGTERM, then write to it
 # expect: policy_violation
+# violation: fcntl(3, F_SETOWN,
 # stdout: reached F_SETOWN
 import fcntl
 import os

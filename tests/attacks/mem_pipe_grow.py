@@ -1,5 +1,6 @@
 # attack: hold memory the resident size does not count: grow pipes to 1 MiB each with F_SETPIPE_SZ and fill them (56 MiB held under a 32 MiB limit ended ok), drawing on the per-uid pipe budget every sandbox on the node shares
 # expect: policy_violation
+# violation: fcntl(4, F_SETPIPE_SZ, 0x100000)
 # runner-args: --memory 32MiB
 # stdout: reached F_SETPIPE_SZ
 import fcntl

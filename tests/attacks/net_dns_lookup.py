@@ -1,5 +1,6 @@
 # attack: resolve a host name (a DNS query is a UDP socket; also probes nscd over AF_UNIX)
 # expect: policy_violation
+# violation: socket(AF_INET, SOCK_DGRAM
 import socket
 import sys
 

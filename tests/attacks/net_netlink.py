@@ -1,5 +1,6 @@
 # attack: open a NETLINK_ROUTE socket to read or change routes and interfaces
 # expect: policy_violation
+# violation: socket(AF_NETLINK, SOCK_RAW
 import socket
 import sys
 

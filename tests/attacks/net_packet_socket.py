@@ -1,5 +1,6 @@
 # attack: open an AF_PACKET socket to sniff or inject link-layer frames
 # expect: policy_violation
+# violation: socket(AF_PACKET, SOCK_RAW
 import socket
 import sys
 

@@ -1,5 +1,6 @@
 # attack: open a raw ICMP socket (ping, packet crafting)
 # expect: policy_violation
+# violation: socket(AF_INET, SOCK_RAW
 import socket
 import sys
 

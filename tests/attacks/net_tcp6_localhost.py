@@ -1,5 +1,6 @@
 # attack: open a TCP socket over IPv6 to ::1
 # expect: policy_violation
+# violation: socket(AF_INET6, SOCK_STREAM
 # args: {tcp_port}
 import socket
 import sys

@@ -1,5 +1,6 @@
 # attack: listen on a TCP port to offer a service inside the pod
 # expect: policy_violation
+# violation: socket(AF_INET, SOCK_STREAM
 import socket
 import sys
 

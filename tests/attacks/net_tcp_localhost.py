@@ -1,5 +1,6 @@
 # attack: open a TCP connection to a listener on 127.0.0.1 (the harness checks nothing connected)
 # expect: policy_violation
+# violation: socket(AF_INET, SOCK_STREAM
 # args: {tcp_port}
 # check: tcp
 import socket

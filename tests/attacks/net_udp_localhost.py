@@ -1,5 +1,6 @@
 # attack: send a UDP datagram to 127.0.0.1 (Landlock cannot stop UDP; seccomp must)
 # expect: policy_violation
+# violation: socket(AF_INET, SOCK_DGRAM
 # args: {udp_port}
 # check: udp
 import socket

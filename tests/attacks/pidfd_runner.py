@@ -1,5 +1,6 @@
 # attack: pidfd_open the runner to signal it or grab its descriptors with pidfd_getfd
 # expect: policy_violation
+# violation: pidfd_open(
 import os
 import sys
 

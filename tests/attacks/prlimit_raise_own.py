@@ -1,5 +1,6 @@
 # attack: lift its own CPU and address-space limits with setrlimit (prlimit64 with a new limit)
 # expect: policy_violation
+# violation: prlimit64(0, 0,
 import resource
 import sys
 

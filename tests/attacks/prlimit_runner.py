@@ -1,5 +1,6 @@
 # attack: read and change the runner's resource limits with prlimit(2)
 # expect: policy_violation
+# violation: prlimit64(
 import os
 import resource
 import sys

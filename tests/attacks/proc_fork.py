@@ -1,5 +1,6 @@
 # attack: os.fork() a child process (clone without CLONE_THREAD)
 # expect: policy_violation
+# violation: clone(flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD)
 import os
 import sys
 

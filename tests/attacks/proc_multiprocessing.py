@@ -1,5 +1,6 @@
 # attack: start a multiprocessing.Process (fork start method)
 # expect: policy_violation
+# violation: clone(flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD)
 import multiprocessing
 import sys
 

@@ -1,5 +1,6 @@
 # attack: os.system a shell command
 # expect: policy_violation
+# violation: clone(flags=CLONE_VM|CLONE_VFORK|SIGCHLD)
 import os
 import sys
 

@@ -1,5 +1,6 @@
 # attack: os.posix_spawn a shell (glibc uses clone(CLONE_VM|CLONE_VFORK))
 # expect: policy_violation
+# violation: clone(flags=CLONE_VM|CLONE_VFORK|SIGCHLD)
 import os
 import sys
 

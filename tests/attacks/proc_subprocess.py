@@ -1,5 +1,6 @@
 # attack: subprocess.run a shell command
 # expect: policy_violation
+# violation: vfork()
 import subprocess
 import sys
 

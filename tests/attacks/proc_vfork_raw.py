@@ -1,5 +1,6 @@
 # attack: raw vfork(2) through ctypes
 # expect: policy_violation
+# violation: vfork()
 import ctypes
 import sys
 

@@ -1,5 +1,6 @@
 # attack: read the runner's memory with process_vm_readv
 # expect: policy_violation
+# violation: process_vm_readv(
 import ctypes
 import os
 import sys

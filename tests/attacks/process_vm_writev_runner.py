@@ -1,5 +1,6 @@
 # attack: write into the runner's memory with process_vm_writev
 # expect: policy_violation
+# violation: process_vm_writev(
 import ctypes
 import os
 import sys

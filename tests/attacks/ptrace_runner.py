@@ -1,5 +1,6 @@
 # attack: ptrace(PTRACE_ATTACH) the runner to take over the supervisor
 # expect: policy_violation
+# violation: ptrace(16,
 import ctypes
 import os
 import sys

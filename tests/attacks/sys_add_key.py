@@ -1,5 +1,6 @@
 # attack: add_key(2) to plant a key in the session keyring
 # expect: policy_violation
+# violation: add_key(
 import ctypes
 import sys
 

@@ -1,5 +1,6 @@
 # attack: raw bpf(BPF_PROG_LOAD) to load an eBPF program
 # expect: policy_violation
+# violation: bpf(
 import ctypes
 import sys
 

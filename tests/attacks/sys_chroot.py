@@ -1,5 +1,6 @@
 # attack: chroot(2) to escape Landlock path rules
 # expect: policy_violation
+# violation: chroot(
 import ctypes
 import sys
 

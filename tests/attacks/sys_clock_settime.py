@@ -1,5 +1,6 @@
 # attack: clock_settime(CLOCK_REALTIME) to change the system clock (and fool time limits)
 # expect: policy_violation
+# violation: clock_settime(
 import ctypes
 import sys
 

@@ -1,5 +1,6 @@
 # attack: raw clone(CLONE_THREAD | CLONE_SIGHAND | CLONE_VM | CLONE_NEWNET): namespace flag smuggled into a thread clone
 # expect: policy_violation
+# violation: clone(flags=CLONE_VM|CLONE_SIGHAND|CLONE_THREAD|CLONE_NEWNET)
 import ctypes
 import sys
 

@@ -1,5 +1,6 @@
 # attack: raw clone(CLONE_THREAD | CLONE_SIGHAND | CLONE_VM | CLONE_NEWUSER): a thread-looking clone with a namespace flag
 # expect: policy_violation
+# violation: clone(flags=CLONE_VM|CLONE_SIGHAND|CLONE_THREAD|CLONE_NEWUSER)
 import ctypes
 import sys
 

@@ -1,5 +1,6 @@
 # attack: fanotify_init(2) to watch file accesses system-wide
 # expect: policy_violation
+# violation: fanotify_init(
 import ctypes
 import sys
 

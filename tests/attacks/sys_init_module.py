@@ -1,5 +1,6 @@
 # attack: finit_module(2) to load a kernel module
 # expect: policy_violation
+# violation: finit_module(
 import ctypes
 import sys
 

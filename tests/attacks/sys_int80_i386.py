@@ -1,5 +1,6 @@
 # attack: a 32-bit system call (int 0x80) from shellcode in an RWX mapping: the i386 table has other numbers, so x86_64 rules do not apply
 # expect: policy_violation
+# violation: kernel
 import ctypes
 import mmap
 import os

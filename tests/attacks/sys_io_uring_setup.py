@@ -1,5 +1,6 @@
 # attack: io_uring_setup(2): io_uring performs I/O outside seccomp's view
 # expect: policy_violation
+# violation: io_uring_setup(
 import ctypes
 import sys
 

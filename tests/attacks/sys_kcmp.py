@@ -1,5 +1,6 @@
 # attack: kcmp(2) against the runner to learn about its descriptors
 # expect: policy_violation
+# violation: kcmp(
 import ctypes
 import os
 import sys

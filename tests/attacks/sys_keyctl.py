@@ -1,5 +1,6 @@
 # attack: keyctl(KEYCTL_GET_KEYRING_ID) to read the session keyring
 # expect: policy_violation
+# violation: keyctl(
 import ctypes
 import sys
 

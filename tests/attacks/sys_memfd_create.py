@@ -1,5 +1,6 @@
 # attack: memfd_create(2) to build an anonymous executable file
 # expect: policy_violation
+# violation: memfd_create(
 import ctypes
 import sys
 

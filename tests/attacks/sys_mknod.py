@@ -1,5 +1,6 @@
 # attack: mknod(2) of a character device (/dev/mem's 1:1) in the current directory
 # expect: policy_violation
+# violation: mknod(
 import ctypes
 import sys
 

@@ -1,5 +1,6 @@
 # attack: raw mount(2) of a tmpfs over /tmp
 # expect: policy_violation
+# violation: mount(
 import ctypes
 import sys
 

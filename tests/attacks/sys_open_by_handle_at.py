@@ -1,5 +1,6 @@
 # attack: the "shocker" escape: name_to_handle_at / open_by_handle_at open files by inode handle, bypassing every path check
 # expect: policy_violation
+# violation: name_to_handle_at(
 # args: {secret}
 import ctypes
 import sys

@@ -1,5 +1,6 @@
 # attack: perf_event_open(2) (kernel attack surface, side channels)
 # expect: policy_violation
+# violation: perf_event_open(
 import ctypes
 import sys
 

@@ -1,5 +1,6 @@
 # attack: personality(READ_IMPLIES_EXEC | ADDR_NO_RANDOMIZE) to weaken ASLR and NX
 # expect: policy_violation
+# violation: personality(
 import ctypes
 import sys
 

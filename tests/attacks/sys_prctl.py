@@ -1,5 +1,6 @@
 # attack: prctl(PR_SET_DUMPABLE) / other prctl knobs
 # expect: policy_violation
+# violation: prctl(4, 1, 0, 0, 0)
 import ctypes
 import sys
 

@@ -1,5 +1,6 @@
 # attack: raw ptrace(PTRACE_TRACEME) through ctypes
 # expect: policy_violation
+# violation: ptrace(0
 import ctypes
 import sys
 

@@ -1,5 +1,6 @@
 # attack: signal the runner through rt_sigqueueinfo(2), a signal path other than kill/tgkill
 # expect: policy_violation
+# violation: rt_sigqueueinfo(
 import ctypes
 import os
 import signal

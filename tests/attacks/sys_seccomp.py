@@ -1,5 +1,6 @@
 # attack: seccomp(SECCOMP_SET_MODE_FILTER) / prctl to change its own filter (e.g. a USER_NOTIF trap)
 # expect: policy_violation
+# violation: seccomp(
 import ctypes
 import sys
 

@@ -1,5 +1,6 @@
 # attack: setgid(0) to join the root group
 # expect: policy_violation
+# violation: setgid(0)
 import ctypes
 import sys
 

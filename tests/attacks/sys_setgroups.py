@@ -1,5 +1,6 @@
 # attack: setgroups(2) to add supplementary groups
 # expect: policy_violation
+# violation: setgroups(
 import ctypes
 import sys
 

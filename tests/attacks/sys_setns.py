@@ -1,5 +1,6 @@
 # attack: setns(2) into another namespace
 # expect: policy_violation
+# violation: setns(
 import ctypes
 import sys
 

@@ -1,5 +1,6 @@
 # attack: setuid(0) / setresuid(0,0,0) to regain root
 # expect: policy_violation
+# violation: setresuid(0, 0, 0)
 import ctypes
 import sys
 

@@ -1,5 +1,6 @@
 # attack: raw socket(AF_INET, SOCK_STREAM) syscall through ctypes, bypassing Python's socket module
 # expect: policy_violation
+# violation: socket(AF_INET, SOCK_STREAM, 0)
 import ctypes
 import sys
 

@@ -1,5 +1,6 @@
 # attack: the Dirty Pipe pattern: splice a read-only file's page-cache pages into a pipe, then write to the pipe (splice/vmsplice/tee are not allowed)
 # expect: policy_violation
+# violation: splice(
 # args: {data}
 import os
 import sys

@@ -1,5 +1,6 @@
 # attack: raw unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET) to become root in a new user namespace
 # expect: policy_violation
+# violation: unshare(CLONE_NEWNS|CLONE_NEWUSER|CLONE_NEWNET)
 import ctypes
 import sys
 

@@ -1,5 +1,6 @@
 # attack: userfaultfd(2) (a classic kernel exploitation primitive)
 # expect: policy_violation
+# violation: userfaultfd(
 import ctypes
 import sys
 

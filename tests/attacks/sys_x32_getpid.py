@@ -1,5 +1,6 @@
 # attack: an x32 syscall number (getpid | 0x40000000), which plain x86_64 allowlists do not see
 # expect: policy_violation
+# violation: kernel
 import ctypes
 import sys
 

@@ -1,5 +1,6 @@
 # attack: socket(AF_INET) through its x32 number (41 | 0x40000000)
 # expect: policy_violation
+# violation: kernel
 import ctypes
 import sys
 

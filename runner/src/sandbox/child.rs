@@ -1,7 +1,7 @@
 //! The child: everything between fork and exec, one function whose steps are the list in
 //! docs/RUNNER.md, in the same order. Every system call goes through [`Sys`], so the tests
 //! can run the same sequence against a recording fake. A step that fails is reported through
-//! the setup pipe and the child exits without running the program: the sandbox fails closed.
+//! the setup channel and the child exits without running the program: the sandbox fails closed.
 
 use std::convert::Infallible;
 use std::os::fd::{AsRawFd, RawFd};
@@ -20,7 +20,7 @@ pub(super) const PROBE_DIR: &std::ffi::CStr = c"/";
 const STATUS_MAX: usize = 4096;
 
 /// The child. Applies every step in order and execs; on any failure it writes the failed
-/// step to the setup pipe and exits 127 without running the program.
+/// step to the setup channel and exits 127 without running the program.
 ///
 /// Runs between fork and exec: it allocates nothing (every buffer comes from
 /// [`Plan::prepare`] or the stack) and never panics.
@@ -63,7 +63,7 @@ pub(super) fn harden_and_exec(
     }
 
     // 3. Every other inherited descriptor closes at exec. Marked close-on-exec rather than
-    //    closed now because the Landlock ruleset and the setup pipe are still needed; nothing
+    //    closed now because the Landlock ruleset and the setup channel are still needed; nothing
     //    runs between here and exec but the steps below.
     close_from(sys, 3, &fds.handed_on).step(Step::CloseFds)?;
 
@@ -103,10 +103,18 @@ pub(super) fn harden_and_exec(
         .step(Step::Landlock)?;
 
     // 9. seccomp, last, so the filter need not allow any of the calls above: the ENOSYS
-    //    filter for clone3, then the allowlist that kills everything else.
-    for (_, filter) in &plan.filters {
-        sys.seccomp_filter(filter).step(Step::Seccomp)?;
-    }
+    //    filter for clone3, then the allowlist, whose listener goes to the supervisor at once:
+    //    a call outside it stops before it runs, and the supervisor names it and kills
+    //    (notify.rs). Sent before the read-back, so no later call can wait on a listener
+    //    nobody holds.
+    let [(_, enosys), (_, allowlist)] = &plan.filters;
+    sys.seccomp_filter(enosys).step(Step::Seccomp)?;
+    let listener = sys
+        .seccomp_filter_with_listener(allowlist)
+        .step(Step::SeccompNotify)?;
+    sys.send_listener(fds.setup.as_raw_fd(), listener)
+        .step(Step::SeccompListener)?;
+    sys.close(listener);
 
     // 10. Read back what the kernel applied, send it to the supervisor, and refuse to exec on
     //     any shortfall. Only calls the seccomp filter allows (pread, open, write).

@@ -44,6 +44,14 @@ pub trait Sys {
     fn chdir(&mut self, dir: &CStr) -> Result<(), Errno>;
     fn landlock_restrict_self(&mut self, ruleset: RawFd) -> Result<(), Errno>;
     fn seccomp_filter(&mut self, filter: &[seccompiler::sock_filter]) -> Result<(), Errno>;
+    /// The allowlist, installed with a user-notification listener (`crate::notify`).
+    fn seccomp_filter_with_listener(
+        &mut self,
+        filter: &[seccompiler::sock_filter],
+    ) -> Result<RawFd, Errno>;
+    /// Hands the listener to the supervisor over the setup channel (SCM_RIGHTS).
+    fn send_listener(&mut self, channel: RawFd, listener: RawFd) -> Result<(), Errno>;
+    fn close(&mut self, fd: RawFd);
     /// Opens `path` as a directory and closes it again: Ok means it was allowed.
     fn probe_open_dir(&mut self, path: &CStr) -> Result<(), Errno>;
     /// Writes a record to the setup pipe in one call.
@@ -257,6 +265,22 @@ impl Sys for Kernel {
                 &raw const prog,
             )
         })
+    }
+
+    fn seccomp_filter_with_listener(
+        &mut self,
+        filter: &[seccompiler::sock_filter],
+    ) -> Result<RawFd, Errno> {
+        crate::notify::install_with_listener(filter)
+    }
+
+    fn send_listener(&mut self, channel: RawFd, listener: RawFd) -> Result<(), Errno> {
+        crate::notify::send_listener(channel, listener)
+    }
+
+    fn close(&mut self, fd: RawFd) {
+        // SAFETY: closing a descriptor this process created and no one else holds.
+        unsafe { libc::close(fd) };
     }
 
     fn probe_open_dir(&mut self, path: &CStr) -> Result<(), Errno> {

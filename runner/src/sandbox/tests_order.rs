@@ -124,6 +124,21 @@ impl Sys for Recorder {
     fn seccomp_filter(&mut self, _: &[seccompiler::sock_filter]) -> Result<(), Errno> {
         self.call("seccomp")
     }
+    fn seccomp_filter_with_listener(
+        &mut self,
+        _: &[seccompiler::sock_filter],
+    ) -> Result<RawFd, Errno> {
+        self.call("seccomp_listener")?;
+        Ok(99)
+    }
+    fn send_listener(&mut self, _: RawFd, listener: RawFd) -> Result<(), Errno> {
+        self.call("send_listener")?;
+        assert_eq!(listener, 99, "the listener the filter returned");
+        Ok(())
+    }
+    fn close(&mut self, fd: RawFd) {
+        self.calls.push(format!("close {fd}"));
+    }
     fn probe_open_dir(&mut self, _: &CStr) -> Result<(), Errno> {
         self.call("probe")?;
         if self.probe_allowed {
@@ -223,7 +238,10 @@ fn the_steps_run_in_the_documented_order() {
         "no_new_privs",
         "chdir",
         "landlock",
-        "seccomp*2",
+        "seccomp",
+        "seccomp_listener",
+        "send_listener",
+        "close 99",
         "probe",
         "read_status",
         "send",
@@ -245,6 +263,8 @@ fn a_failed_step_stops_everything_after_it() {
         ("no_new_privs", Step::NoNewPrivs),
         ("landlock", Step::Landlock),
         ("seccomp", Step::Seccomp),
+        ("seccomp_listener", Step::SeccompNotify),
+        ("send_listener", Step::SeccompListener),
         ("send", Step::ReadBack),
     ] {
         let mut sys = recorder(sandboxed());

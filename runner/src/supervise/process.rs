@@ -15,7 +15,8 @@ use super::settings::Settings;
 use super::verdict::{Facts, Stop, verdict};
 use super::{pipe, sandbox_error};
 use crate::control::Action;
-use crate::report::Report;
+use crate::notify::SetupMessage;
+use crate::report::{Report, Violation};
 use crate::sandbox::{ChildFds, Expected, Failure, HIGH_FD, Observed, Plan};
 
 /// How often the supervisor samples the child's resident size and CPU time. At first-touch
@@ -68,11 +69,19 @@ pub struct Proc {
     pub(super) stop_at: Option<Instant>,
     /// Stopped (SIGSTOP) at the referee's request and not continued since.
     pub(super) paused: bool,
+    /// Since when it is held stopped, and for how long it was held before: the wall limit
+    /// counts only the time the program may run (a player waits stopped between its turns).
+    pub(super) paused_since: Option<Instant>,
+    pub(super) held: Duration,
     pub(super) peak_rss_kib: u64,
     pub(super) next_sample: Instant,
     pub(super) next_disk: Instant,
     pub(super) setup: Option<OwnedFd>,
     pub(super) setup_bytes: Vec<u8>,
+    /// The child's seccomp listener, once it has sent it (see `crate::notify`).
+    pub(super) listener: Option<OwnedFd>,
+    /// The forbidden call the listener reported.
+    pub(super) violation: Option<Violation>,
     pub(super) landlock_abi: u32,
     /// What the child must read back before exec.
     pub(super) expected: Option<Expected>,
@@ -110,11 +119,15 @@ impl Proc {
             stop: None,
             stop_at: None,
             paused: false,
+            paused_since: None,
+            held: Duration::ZERO,
             peak_rss_kib: 0,
             next_sample: now,
             next_disk: now,
             setup: None,
             setup_bytes: Vec::new(),
+            listener: None,
+            violation: None,
             landlock_abi: 0,
             expected: None,
             stdout: None,
@@ -134,7 +147,7 @@ impl Proc {
                 StdoutTo::Pipe(w) => (None, w),
             };
             let (err_r, err_w) = pipe()?;
-            let (setup_r, setup_w) = pipe()?;
+            let (setup_r, setup_w) = crate::notify::setup_channel()?;
             let handed_on = wiring
                 .handed_on
                 .into_iter()
@@ -211,6 +224,56 @@ impl Proc {
         Ok(())
     }
 
+    /// One message from the setup channel: a failure record, the listener, or the end.
+    pub(super) fn read_setup(&mut self, buf: &mut [u8]) {
+        let Some(fd) = &self.setup else { return };
+        match crate::notify::recv_setup(fd, buf) {
+            Ok(SetupMessage::Bytes(n)) => self.setup_bytes.extend_from_slice(&buf[..n]),
+            Ok(SetupMessage::Listener(l)) if self.listener.is_none() => self.listener = Some(l),
+            Ok(SetupMessage::End) => self.setup = None,
+            Err(Errno::EAGAIN | Errno::EINTR) => {}
+            // A second listener or a malformed message cannot come from the runner's own
+            // child code: stop the program rather than run it half-watched.
+            Ok(SetupMessage::Listener(_)) | Err(_) => {
+                self.setup = None;
+                self.kill(Stop::SetupChannel);
+            }
+        }
+    }
+
+    /// A call outside the allowlist is waiting on the listener: record it, kill the group.
+    /// The call itself never runs (`notify::take` answers with an error after the kill).
+    pub(super) fn on_notification(&mut self) {
+        let Some(listener) = self.listener.take() else {
+            return;
+        };
+        let child = self.child;
+        let taken = crate::notify::take(&listener, || {
+            if let Some(child) = child {
+                let _ = kill(Pid::from_raw(-child.as_raw()), Signal::SIGKILL);
+                let _ = kill(child, Signal::SIGKILL);
+            }
+        });
+        match taken {
+            Ok(Some(call)) => {
+                if let Some(bytes) = call.allocation_over(self.settings.limits.address_space_bytes)
+                {
+                    self.kill(Stop::Allocation { bytes });
+                } else {
+                    if self.violation.is_none() {
+                        self.violation = Some(call.violation());
+                    }
+                    self.kill(Stop::Violation);
+                }
+            }
+            Ok(None) => {}
+            Err(_) => self.kill(Stop::SetupChannel),
+        }
+        // Kept until the process is reaped: closing it early would let the kernel answer
+        // later forbidden calls ENOSYS instead of holding them for the kill.
+        self.listener = Some(listener);
+    }
+
     pub(super) fn running(&self) -> bool {
         self.child.is_some() && self.exit.is_none() && !self.lost
     }
@@ -271,6 +334,17 @@ impl Proc {
         };
         match self.signal(signal) {
             Ok(()) => {
+                let now = Instant::now();
+                match action {
+                    Action::Stop => {
+                        self.paused_since.get_or_insert(now);
+                    }
+                    Action::Cont => {
+                        if let Some(t) = self.paused_since.take() {
+                            self.held += now.duration_since(t);
+                        }
+                    }
+                }
                 self.paused = action == Action::Stop;
                 Ok(true)
             }
@@ -301,7 +375,12 @@ impl Proc {
         if !self.running() {
             return None;
         }
-        let wall_end = self.start + Duration::from_millis(self.settings.limits.wall_ms);
+        // Time held stopped by the referee does not count: the deadline moves with it.
+        let held = self.held
+            + self
+                .paused_since
+                .map_or(Duration::ZERO, |t| now.duration_since(t));
+        let wall_end = self.start + held + Duration::from_millis(self.settings.limits.wall_ms);
         if now >= wall_end {
             self.kill(Stop::Wall);
         }
@@ -478,11 +557,13 @@ impl Proc {
             disk_over,
             scan_unfinished: scan.unfinished,
             oom_kill,
+            violation: self.violation.clone(),
         };
         let v = verdict(&facts, l, last_line(tail));
         report.status = v.status;
         report.reason = v.reason;
         report.memory_signal = v.memory_signal;
+        report.violation = v.violation;
         if let Some(status) = self.exit.map(|e| e.status) {
             if libc::WIFEXITED(status) {
                 report.exit_code = Some(libc::WEXITSTATUS(status));

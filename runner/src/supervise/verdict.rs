@@ -3,7 +3,7 @@
 
 use nix::sys::signal::Signal;
 
-use crate::report::{AppliedLimits, MemorySignal, Status};
+use crate::report::{AppliedLimits, MemorySignal, Status, Violation};
 
 /// Why the supervisor stopped a program itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +30,15 @@ pub(super) enum Stop {
         what: &'static str,
         errno: i32,
     },
+    /// The seccomp listener reported a call outside the allowlist (`Facts::violation`).
+    Violation,
+    /// The listener's allocation guard stopped one request larger than the address-space
+    /// backstop (bytes asked for), which the kernel would have refused.
+    Allocation {
+        bytes: u64,
+    },
+    /// The setup channel or the listener misbehaved: the program cannot be watched.
+    SetupChannel,
 }
 
 /// What the supervisor observed, for [`verdict`].
@@ -45,12 +54,15 @@ pub(super) struct Facts {
     /// Why the scan of the writable paths could not finish.
     pub(super) scan_unfinished: Option<String>,
     pub(super) oom_kill: bool,
+    /// The forbidden call the listener reported.
+    pub(super) violation: Option<Violation>,
 }
 
 pub(super) struct Verdict {
     pub(super) status: Status,
     pub(super) reason: String,
     pub(super) memory_signal: Option<MemorySignal>,
+    pub(super) violation: Option<Violation>,
 }
 
 fn fmt_ms(ms: u64) -> String {
@@ -62,6 +74,17 @@ fn fmt_kib(kib: u64) -> String {
     #[allow(clippy::cast_precision_loss)]
     let mib = kib as f64 / 1024.0;
     format!("{mib:.1}MiB")
+}
+
+/// A requested size, as a person reads it: `3.0GiB`, `700.5MiB`.
+fn fmt_request(b: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let gib = b as f64 / f64::from(1u32 << 30);
+    if gib >= 1.0 {
+        format!("{gib:.1}GiB")
+    } else {
+        fmt_kib(b / 1024)
+    }
 }
 
 fn fmt_bytes(b: u64) -> String {
@@ -76,11 +99,13 @@ pub(super) fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>)
         status,
         reason,
         memory_signal: None,
+        violation: None,
     };
     let mem = |signal, reason: String| Verdict {
         status: Status::MemoryLimit,
         reason,
         memory_signal: Some(signal),
+        violation: None,
     };
     let mem_limit = fmt_bytes(l.memory_bytes);
     let sig = f
@@ -135,6 +160,32 @@ pub(super) fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>)
             return v(
                 Status::Cancelled,
                 format!("the run was cancelled ({s}) before the program ended"),
+            );
+        }
+        // The supervisor killed the program on its forbidden call and knows which it was.
+        Some(Stop::Violation) if f.violation.is_some() => {
+            let call = f.violation.clone();
+            return Verdict {
+                status: Status::PolicyViolation,
+                reason: call.as_ref().map(crate::notify::reason).unwrap_or_default(),
+                memory_signal: None,
+                violation: call,
+            };
+        }
+        Some(Stop::Violation | Stop::SetupChannel) => {
+            return v(
+                Status::SandboxError,
+                "the supervisor lost its watch over the program (setup channel or seccomp listener failed); it was stopped".into(),
+            );
+        }
+        Some(Stop::Allocation { bytes }) => {
+            return mem(
+                MemorySignal::AddressSpace,
+                format!(
+                    "the program asked for {} in one allocation, more than its memory limit of {mem_limit} allows (address-space backstop {}); the allocation was refused and the program stopped",
+                    fmt_request(bytes),
+                    fmt_bytes(l.address_space_bytes)
+                ),
             );
         }
         Some(Stop::Memory { rss_kib }) => {
@@ -192,7 +243,7 @@ pub(super) fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>)
         Some(libc::SIGSYS) => {
             return v(
                 Status::PolicyViolation,
-                "the program made a system call the sandbox forbids (killed by SIGSYS): starting processes, network sockets, ptrace and the like are not allowed".into(),
+                "the program made a system call of another ABI (an x32 or i386 number), which the kernel kills before the supervisor can name it (killed by SIGSYS)".into(),
             );
         }
         Some(libc::SIGXCPU) => return cpu(),
@@ -294,6 +345,7 @@ mod tests {
             disk_over: None,
             scan_unfinished: None,
             oom_kill: false,
+            violation: None,
         }
     }
 

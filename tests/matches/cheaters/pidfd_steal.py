@@ -1,6 +1,7 @@
 # cheat: pidfd_open the referee (guessed pid) and pidfd_getfd its pipe descriptors, to read the opponent's moves and answer in its name
 # verdict: policy_violation
 # status: policy_violation
+# violation: pidfd_open(
 # win: forfeit
 # detail: closed its pipe
 import os

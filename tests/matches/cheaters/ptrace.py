@@ -1,9 +1,10 @@
 # cheat: ptrace(PTRACE_ATTACH) the referee, guessed as the pid after its own, to rewrite its scores in memory
 # verdict: policy_violation
 # status: policy_violation
+# violation: ptrace(16,
 # win: forfeit
 # detail: closed its pipe
-"""ptrace is not in the seccomp allowlist: the first call kills the bot (SIGSYS). The referee
+"""ptrace is not in the seccomp allowlist: the first call is stopped before it runs, named in the bot's report and the bot killed. The referee
 sees its pipe close and declares the forfeit."""
 import ctypes
 import os

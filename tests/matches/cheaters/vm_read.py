@@ -1,6 +1,7 @@
 # cheat: process_vm_readv the referee's memory (guessed pid) to read the game state and the opponent's moves
 # verdict: policy_violation
 # status: policy_violation
+# violation: process_vm_readv(
 # win: forfeit
 # detail: closed its pipe
 import ctypes

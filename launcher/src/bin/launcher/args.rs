@@ -214,10 +214,13 @@ pub struct RequestArgs {
     /// Game to play (a directory under the game directory).
     #[arg(long, value_name = "NAME", default_value = launcher::game::DEFAULT)]
     pub game: String,
-    /// Wall-clock limit per player (e.g. 60s, 2m).
+    /// Wall-clock limit per player (e.g. 60s, 2m), counting only the time it may run (not the
+    /// time the referee holds it stopped between turns). Default: what the game's turns allow,
+    /// the first turn's budget and every other turn's, 5 % and 10 s more (120s for 100 turns
+    /// of 1s).
     #[arg(long, value_name = "SECS")]
     pub wall_time: Option<Secs>,
-    /// CPU-time limit per player.
+    /// CPU-time limit per player. Default: the wall time.
     #[arg(long, value_name = "SECS")]
     pub cpu_time: Option<Secs>,
     /// Memory limit per player (e.g. 256MiB).
