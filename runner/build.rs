@@ -98,7 +98,7 @@ fn run() -> Result<(), String> {
         "pub const PROFILE_TOML: &str = include_str!({:?});",
         canonical(&profile_path)?
     );
-    let _ = writeln!(out, "/// sha256 of [`PROFILE_TOML`].");
+    let _ = writeln!(out, "/// sha256 of `PROFILE_TOML`.");
     let _ = writeln!(
         out,
         "pub const PROFILE_SHA256: &str = {:?};",
