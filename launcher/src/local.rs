@@ -243,11 +243,9 @@ impl LocalBackend {
     }
 
     fn check_id(id: &str) -> Result<(), LaunchError> {
-        if crate::names::is_dns_label(id, crate::names::MATCH_ID_MAX) {
-            Ok(())
-        } else {
-            Err(crate::RequestError::new(format!("{id:?} is not a match id")).into())
-        }
+        runner::ids::MatchId::new(id)
+            .map(drop)
+            .map_err(|e| crate::RequestError::from(e).into())
     }
 
     /// Prepares the match directory and starts the runner, or attaches to an existing run of

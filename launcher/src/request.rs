@@ -253,8 +253,8 @@ impl MatchRequest {
 /// A player of a validated match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Player {
-    /// `[a-z0-9-]{1,63}`, unique in the match.
-    pub id: String,
+    /// Unique in the match.
+    pub id: runner::ids::PlayerId,
     pub code: Vec<u8>,
     /// Where the code came from, for messages.
     pub origin: String,
@@ -282,7 +282,7 @@ fn code_file_names(match_id: &str, players: &mut [Player]) {
     all.update(match_id.as_bytes());
     for p in players.iter() {
         all.update(b"\0");
-        all.update(p.id.as_bytes());
+        all.update(p.id.as_str().as_bytes());
         all.update(b"\0");
         all.update((p.code.len() as u64).to_be_bytes());
         all.update(&p.code);
@@ -291,7 +291,7 @@ fn code_file_names(match_id: &str, players: &mut [Player]) {
     for p in players.iter_mut() {
         let mut one = sha2::Sha256::new();
         one.update(all);
-        one.update(p.id.as_bytes());
+        one.update(p.id.as_str().as_bytes());
         let token: String = one.finalize()[..8]
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -356,7 +356,7 @@ impl MatchRequest {
                 )));
             }
             // The name's length is known before its token: id, '-', 16 hex digits, '.py'.
-            total += player.code.len() + player.id.len() + 20;
+            total += player.code.len() + player.id.as_str().len() + 20;
             players.push(player);
         }
         code_file_names(&id, &mut players);
@@ -447,14 +447,24 @@ fn read_player(index: usize, p: &PlayerInput, base: &Path) -> Result<Player, Req
         }
         CodeSource::Bytes(b) => (b.clone(), format!("player #{}", index + 1), None),
     };
-    let raw_id = p.id.clone().or(stem).ok_or_else(|| {
-        RequestError::new(format!(
-            "player #{} has code but no id; give one",
-            index + 1
-        ))
-    })?;
-    let id = names::player_id(&raw_id)
-        .map_err(|e| RequestError::new(format!("player {origin}: {}", e.0)))?;
+    let id = match (&p.id, stem) {
+        (Some(raw), _) => names::player_id(raw)
+            .map_err(|e| RequestError::new(format!("player {origin}: {}", e.0)))?,
+        // The id a file name gives is checked like any other: `numpy_bot.py` is refused with
+        // the hint to write `numpy-bot=numpy_bot.py`, not renamed behind the writer's back.
+        (None, Some(stem)) => names::player_id(&stem).map_err(|e| {
+            RequestError::new(format!(
+                "player {origin}: the file name gives the {}; name the player with ID=FILE",
+                e.0
+            ))
+        })?,
+        (None, None) => {
+            return Err(RequestError::new(format!(
+                "player #{} has code but no id; give one",
+                index + 1
+            )));
+        }
+    };
     if code.iter().all(u8::is_ascii_whitespace) {
         return Err(RequestError::new(format!(
             "player {id} ({origin}): the code is empty"
@@ -537,12 +547,16 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut r = MatchRequest::new(vec![
             PlayerInput::parse_arg("examples/bots/random.py"),
-            PlayerInput::parse_arg("Greedy_Bot=examples/bots/greedy.py"),
+            PlayerInput::parse_arg("greedy-bot=examples/bots/greedy.py"),
         ]);
         r.match_id = Some("x".into());
         let m = r.validate_in(&root).unwrap();
         let ids: Vec<_> = m.players.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, ["random", "greedy-bot"]);
+        // An id that is not valid is refused with the valid spelling, never rewritten.
+        r.players[1] = PlayerInput::parse_arg("Greedy_Bot=examples/bots/greedy.py");
+        let e = r.validate_in(&root).unwrap_err().0;
+        assert!(e.contains("did you mean \"greedy-bot\""), "{e}");
     }
 
     #[test]
@@ -604,6 +618,8 @@ mod tests {
 
         let mut r = two("a", "b");
         r.tenant = Some("Tenant A".into());
+        assert!(err(&r).contains("did you mean \"tenant-a\""), "{}", err(&r));
+        r.tenant = Some("tenant-a".into());
         assert_eq!(r.validate().unwrap().tenant.as_deref(), Some("tenant-a"));
 
         let mut r = two("a", "b");

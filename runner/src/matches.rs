@@ -84,7 +84,9 @@ pub fn run(
     let player_settings = spec
         .players
         .iter()
-        .map(|p| player_settings(&p.process, profile, report_path).map_err(|e| prefix(&p.id, e)))
+        .map(|p| {
+            player_settings(&p.process, profile, report_path).map_err(|e| prefix(p.id.as_str(), e))
+        })
         .collect::<Result<Vec<_>, _>>()?;
 
     // Pipes, players, then the referee with the other ends.
@@ -116,7 +118,7 @@ pub fn run(
             None => Proc::failed(settings, "cannot create the player's pipes".into()),
         });
     }
-    let player_ids = spec.players.iter().map(|p| p.id.clone()).collect();
+    let player_ids = spec.players.iter().map(|p| p.id.to_string()).collect();
     let mut control = match (pipe(), pipe()) {
         (Ok((requests_r, requests_w)), Ok((answers_r, answers_w))) => {
             referee_fds.push((control_fd, answers_r));
