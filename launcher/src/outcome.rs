@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use runner::game_result::GameResult;
 use runner::report::{MatchReport, PlayerVerdict, Status, Summary};
 use serde::{Deserialize, Serialize};
 
@@ -112,7 +113,7 @@ pub struct Outcome {
     /// The validated game result (`winner`, `scores`, `reason`, `turns`, `players`), when the
     /// backend can read it (local: always; kube: from the artifacts, not the verdict; the
     /// winner and each player's verdict and score come from the verdict either way).
-    pub result: Option<serde_json::Value>,
+    pub result: Option<GameResult>,
     pub artifacts: Option<Artifacts>,
     /// True when this call attached to a run that already existed.
     pub attached: bool,
@@ -163,13 +164,7 @@ impl Outcome {
                         verdict: Some(p.verdict),
                         score: scores.get(id).copied(),
                         detail: result.as_ref().and_then(|v| {
-                            Some(
-                                v.get("players")?
-                                    .get(id)?
-                                    .get("detail")?
-                                    .as_str()?
-                                    .to_owned(),
-                            )
+                            Some(v.players.as_ref()?.get(id.as_str())?.detail.clone())
                         }),
                     },
                 )
@@ -261,7 +256,7 @@ impl Outcome {
         if !self.reason.is_empty() {
             let _ = writeln!(out, "reason    {}", self.reason);
         }
-        if let Some(turns) = self.result.as_ref().and_then(|r| r.get("turns")?.as_u64()) {
+        if let Some(turns) = self.result.as_ref().map(|r| r.turns) {
             let _ = writeln!(out, "turns     {turns}");
         }
         if let Some(ms) = self.wall_ms {

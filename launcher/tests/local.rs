@@ -278,7 +278,7 @@ async fn a_real_match_through_the_real_runner() {
     assert_eq!(o.verdict, Verdict::Ok, "{o:?}");
     assert_eq!(o.runner_exit_code, Some(0));
     let result = o.result.as_ref().unwrap();
-    assert_eq!(result["turns"], 100);
+    assert_eq!(result.turns, 100);
     assert!(o.players.contains_key("random") && o.players.contains_key("greedy"));
     assert!(tmp.path().join("work/real/out/replay.jsonl").exists());
     assert!(tmp.path().join("work/real/out/result.json").exists());

@@ -173,6 +173,38 @@ macro_rules! string_like {
 string_like!(PlayerId);
 string_like!(MatchId);
 
+/// A DNS-1123 label of at most `max` characters, as a JSON Schema pattern.
+fn label_pattern(max: usize) -> String {
+    format!("^[a-z0-9]([a-z0-9-]{{0,{}}}[a-z0-9])?$", max - 2)
+}
+
+impl schemars::JsonSchema for PlayerId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PlayerId".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A player id: a DNS-1123 label of at most 63 characters, not `referee`.",
+            "type": "string",
+            "pattern": label_pattern(PLAYER_ID_MAX),
+            "not": { "enum": RESERVED_PLAYER_IDS },
+        })
+    }
+}
+
+impl schemars::JsonSchema for MatchId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "MatchId".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A match id: a DNS-1123 label of at most 52 characters.",
+            "type": "string",
+            "pattern": label_pattern(MATCH_ID_MAX),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +234,16 @@ mod tests {
             assert!(PlayerId::new(bad).is_err(), "{bad}");
         }
         assert_eq!(suggest_label("ÄÖ", 63), None);
+    }
+
+    #[test]
+    fn the_schema_pattern_agrees_with_the_check() {
+        let re = label_pattern(PLAYER_ID_MAX);
+        assert_eq!(re, "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$");
+        assert_eq!(
+            label_pattern(MATCH_ID_MAX),
+            "^[a-z0-9]([a-z0-9-]{0,50}[a-z0-9])?$"
+        );
     }
 
     #[test]

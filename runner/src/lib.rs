@@ -4,6 +4,7 @@
 //! writes, its exit codes); the sandbox and the supervisor live here too so tests can reach them.
 
 pub mod exit;
+pub mod game_result;
 pub mod ids;
 pub mod profile;
 pub mod report;

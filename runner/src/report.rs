@@ -278,7 +278,7 @@ pub struct MatchReport {
     pub reason: String,
     pub wall_ms: u64,
     /// The validated result (winner, scores, reason, turns, players), as the referee wrote it.
-    pub result: Option<serde_json::Value>,
+    pub result: Option<crate::game_result::GameResult>,
     /// sha256 of `result.json` as written to the output directory.
     pub result_sha256: Option<String>,
     /// sha256 of `replay.jsonl` as moved to the output directory.
@@ -292,25 +292,16 @@ pub struct MatchReport {
 impl MatchReport {
     /// Winner named by a validated result.
     pub fn winner(&self) -> Option<String> {
-        self.result
-            .as_ref()?
-            .get("winner")?
-            .as_str()
-            .map(str::to_owned)
+        Some(self.result.as_ref()?.winner.as_ref()?.to_string())
     }
 
-    /// Scores named by a validated result (validation made every one an i64 of a real player).
+    /// Scores named by a validated result.
     pub fn scores(&self) -> BTreeMap<String, i64> {
         self.result
-            .as_ref()
-            .and_then(|r| r.get("scores")?.as_object())
-            .map(|scores| {
-                scores
-                    .iter()
-                    .filter_map(|(id, v)| Some((id.clone(), v.as_i64()?)))
-                    .collect()
-            })
-            .unwrap_or_default()
+            .iter()
+            .flat_map(|r| &r.scores)
+            .map(|(id, s)| (id.to_string(), *s))
+            .collect()
     }
 
     /// The summary for the termination message, guaranteed under [`SUMMARY_MAX_BYTES`].
@@ -360,16 +351,20 @@ mod tests {
         let ids: Vec<String> = (0..crate::spec::MAX_PLAYERS)
             .map(|i| format!("{i:02}{}", "p".repeat(61)))
             .collect();
-        let scores: serde_json::Map<String, serde_json::Value> = ids
-            .iter()
-            .map(|id| (id.clone(), serde_json::Value::from(i64::MIN)))
-            .collect();
+        let pid = |id: &String| crate::ids::PlayerId::new(id).unwrap();
+        let scores = ids.iter().map(|id| (pid(id), i64::MIN)).collect();
         let r = MatchReport {
             version: REPORT_VERSION,
             status: Status::Ok,
             reason: "é".repeat(10_000),
             wall_ms: u64::MAX,
-            result: Some(serde_json::json!({ "winner": ids[0], "scores": scores })),
+            result: Some(crate::game_result::GameResult {
+                winner: Some(pid(&ids[0])),
+                scores,
+                reason: String::new(),
+                turns: 0,
+                players: None,
+            }),
             result_sha256: None,
             replay_sha256: None,
             output_dir: std::path::PathBuf::new(),

@@ -28,6 +28,7 @@ import select
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Literal, Optional, TypedDict
 
 from .rules import MAX_PLAYERS, MAX_SEED, MOVES, GameConfig, GameState, winner_by_score
 
@@ -315,7 +316,25 @@ def replay_turn(state: GameState, ids: list, moves: list, collected: list, event
     return line
 
 
-def make_result(ids: list, scores: list, winner, reason: str, turns: int, statuses: dict) -> dict:
+class PlayerStanding(TypedDict):
+    """One player's standing in the result: `ok`, or `forfeit` with the turn and why."""
+    status: Literal["ok", "forfeit"]
+    detail: str
+
+
+class GameResult(TypedDict):
+    """The result the referee prints (PROTOCOL.md). The runner reads it as
+    `runner::game_result::GameResult`; tests validate it against schemas/v1/game-result.json,
+    which is generated from that Rust type."""
+    winner: Optional[str]
+    scores: dict[str, int]
+    reason: str
+    turns: int
+    players: dict[str, PlayerStanding]
+
+
+def make_result(ids: list[str], scores: list[int], winner: Optional[str], reason: str,
+                turns: int, statuses: dict[str, PlayerStanding]) -> GameResult:
     return {
         "winner": winner,
         "scores": {pid: scores[i] for i, pid in enumerate(ids)},
@@ -474,7 +493,7 @@ class Match:
 
     # the game
 
-    def play(self) -> dict:
+    def play(self) -> GameResult:
         st, ids = self.state, self.ids
         self.replay.write(replay_header(self.settings, st, ids))
         ended_by_forfeit = False
@@ -524,9 +543,9 @@ class Match:
                               "turns": result["turns"]})
         return result
 
-    def result(self, ended_by_forfeit: bool) -> dict:
+    def result(self, ended_by_forfeit: bool) -> GameResult:
         st = self.state
-        statuses = {}
+        statuses: dict[str, PlayerStanding] = {}
         for p in self.players:
             if p.active:
                 detail = "ok"
@@ -553,7 +572,7 @@ class Match:
         return make_result(self.ids, st.scores, winner, reason, st.turn, statuses)
 
 
-def play_match(conns: list, settings: Settings, output_dir=None, pauser=None) -> dict:
+def play_match(conns: list, settings: Settings, output_dir=None, pauser=None) -> GameResult:
     """Play a match over already-open descriptors: conns = [(id, rfd, wfd), ...]."""
     return Match(conns, settings, output_dir, pauser).play()
 

@@ -36,13 +36,14 @@ fn process(status: Status) -> Report {
 /// A runner report: `winner` wins over everyone else (or no result when the status is not ok).
 pub fn match_report(ids: &[&str], status: Status, winner: Option<&str>) -> MatchReport {
     let result = (status == Status::Ok).then(|| {
-        serde_json::json!({
+        serde_json::from_value(serde_json::json!({
             "winner": winner,
             "scores": ids.iter().map(|i| (i.to_string(), if Some(*i) == winner { 12 } else { 3 })).collect::<BTreeMap<_, _>>(),
             "reason": "higher score",
             "turns": 100,
             "players": ids.iter().map(|i| (i.to_string(), serde_json::json!({"status": "ok", "detail": "ok"}))).collect::<BTreeMap<_, _>>(),
-        })
+        }))
+        .expect("the test's result is a valid game result")
     });
     MatchReport {
         version: REPORT_VERSION,
