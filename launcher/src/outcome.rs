@@ -14,6 +14,8 @@ use crate::error::exit;
 /// The match's verdict, from the launcher's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Verdict {
     /// The referee's result was validated: there is a winner or a draw.
     Ok,
@@ -32,14 +34,7 @@ pub enum Verdict {
 
 impl Verdict {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::NoResult => "no_result",
-            Self::Cancelled => "cancelled",
-            Self::InfrastructureError => "infrastructure_error",
-            Self::CannotStart => "cannot_start",
-            Self::DeadlineExceeded => "deadline_exceeded",
-        }
+        self.into()
     }
 
     /// The runner's match status, as a launcher verdict.
@@ -57,12 +52,6 @@ impl Verdict {
             Self::Ok => exit::OK,
             _ => exit::MATCH_FAILED,
         }
-    }
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -276,7 +265,7 @@ impl Outcome {
                 .map(|(id, p)| {
                     [
                         id.clone(),
-                        p.verdict.map_or_else(|| "-".to_owned(), verdict_name),
+                        p.verdict.map_or_else(|| "-".to_owned(), |v| v.to_string()),
                         p.score.map_or_else(|| "-".to_owned(), |s| s.to_string()),
                         p.detail.clone().unwrap_or_default(),
                     ]
@@ -306,14 +295,6 @@ impl Outcome {
         }
         out
     }
-}
-
-/// A player verdict's name, as the runner writes it.
-pub fn verdict_name(v: PlayerVerdict) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| format!("{v:?}"))
 }
 
 /// Left-aligned columns, two spaces apart; the last column is not padded.
@@ -347,6 +328,8 @@ pub fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String
 /// Where a match stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum State {
     /// Created, no pod running yet (or the runner not started).
     Pending,
@@ -360,13 +343,7 @@ pub enum State {
 
 impl State {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Running => "running",
-            Self::Suspended => "suspended",
-            Self::Finished => "finished",
-            Self::Failed => "failed",
-        }
+        self.into()
     }
 }
 
@@ -480,8 +457,16 @@ mod tests {
         assert_eq!(Verdict::Ok.exit_code(), 0);
         assert_eq!(Verdict::CannotStart.exit_code(), 3);
         assert_eq!(
-            verdict_name(PlayerVerdict::PolicyViolation),
+            PlayerVerdict::PolicyViolation.to_string(),
             "policy_violation"
         );
+        use strum::VariantArray as _;
+        for v in Verdict::VARIANTS {
+            assert_eq!(serde_json::to_string(v).unwrap(), format!("\"{v}\""));
+            assert_eq!(v.to_string().parse::<Verdict>().unwrap(), *v);
+        }
+        for s in State::VARIANTS {
+            assert_eq!(serde_json::to_string(s).unwrap(), format!("\"{s}\""));
+        }
     }
 }

@@ -14,6 +14,8 @@ pub const SUMMARY_MAX_BYTES: usize = 4096;
 /// How the run ended. Exactly one per report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     /// Exited with status 0.
     Ok,
@@ -42,33 +44,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// The name reports, summaries and tests use (the same as serde's, checked by a test).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::RuntimeError => "runtime_error",
-            Self::Signaled => "signaled",
-            Self::TimeoutWall => "timeout_wall",
-            Self::TimeoutCpu => "timeout_cpu",
-            Self::MemoryLimit => "memory_limit",
-            Self::OutputLimit => "output_limit",
-            Self::FileSizeLimit => "file_size_limit",
-            Self::DiskLimit => "disk_limit",
-            Self::PolicyViolation => "policy_violation",
-            Self::Cancelled => "cancelled",
-            Self::SandboxError => "sandbox_error",
-        }
-    }
-}
-
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
 /// Which observation decided a `memory_limit` verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum MemorySignal {
     /// The runner's sampler saw the resident size pass the limit and killed the program.
     RssSampler,
@@ -237,6 +223,8 @@ pub fn fit_summary(mut s: Summary) -> String {
 /// A player's verdict in a match, from its own process and the referee's result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum PlayerVerdict {
     /// Played to the end within its limits.
     Ok,
@@ -385,6 +373,28 @@ mod tests {
         assert_eq!(back.players.len(), ids.len());
         assert_eq!(back.scores, r.scores());
         assert_eq!(back.scores.len(), ids.len());
+    }
+
+    /// The names come from two derives (serde for JSON, strum for Display and FromStr) that
+    /// must agree: a reader parsing a report's status with FromStr gets the same variant.
+    #[test]
+    fn serde_and_display_names_agree() {
+        use strum::VariantArray as _;
+        fn agree<T>(all: &[T])
+        where
+            T: Serialize + std::fmt::Display + std::str::FromStr + PartialEq + std::fmt::Debug,
+            <T as std::str::FromStr>::Err: std::fmt::Debug,
+        {
+            for v in all {
+                let json = serde_json::to_string(v).unwrap();
+                assert_eq!(json, format!("\"{v}\""));
+                assert_eq!(&v.to_string().parse::<T>().unwrap(), v);
+            }
+        }
+        agree(Status::VARIANTS);
+        agree(MemorySignal::VARIANTS);
+        agree(PlayerVerdict::VARIANTS);
+        assert!("timeout".parse::<Status>().is_err());
     }
 
     #[test]
