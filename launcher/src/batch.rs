@@ -16,14 +16,14 @@ use crate::outcome::{Outcome, Verdict};
 use crate::request::{Match, MatchRequest};
 
 /// A batch file (YAML or JSON): a list of match requests, or `{matches: [...]}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum BatchFile {
     List(Vec<MatchRequest>),
     Doc(BatchDoc),
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchDoc {
     pub matches: Vec<MatchRequest>,

@@ -426,11 +426,12 @@ impl LocalBackend {
         let dir = self.match_dir(id);
         let report_path = dir.join("report.json");
         let out = dir.join("out");
+        let existing = |p: PathBuf| p.is_file().then_some(p);
         let artifacts = Artifacts::Local {
             dir: out.clone(),
-            report: report_path.clone(),
-            result: out.join("result.json"),
-            replay: out.join("replay.jsonl"),
+            report: existing(report_path.clone()),
+            result: existing(out.join("result.json")),
+            replay: existing(out.join("replay.jsonl")),
         };
         let reported = code.is_none_or(|c| {
             c == i32::from(RunnerExit::Reported.code())

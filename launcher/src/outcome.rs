@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::exit;
 
 /// The match's verdict, from the launcher's point of view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[derive(strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "snake_case")]
@@ -56,7 +56,7 @@ impl Verdict {
 }
 
 /// One player's part of the outcome.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PlayerOutcome {
     /// The runner's verdict on the player's process (None when the runner never reported).
     pub verdict: Option<PlayerVerdict>,
@@ -69,15 +69,19 @@ pub struct PlayerOutcome {
 }
 
 /// Where a match's artifacts (result.json, replay.jsonl, logs, report) are.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Artifacts {
-    /// On this machine.
+    /// On this machine: the output directory, and each file only when it exists (a match
+    /// without an accepted result has no `result.json`).
     Local {
         dir: PathBuf,
-        report: PathBuf,
-        result: PathBuf,
-        replay: PathBuf,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        report: Option<PathBuf>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        result: Option<PathBuf>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        replay: Option<PathBuf>,
     },
     /// In the results PVC, under the match's sub-path.
     Pvc {
@@ -87,13 +91,22 @@ pub enum Artifacts {
     },
 }
 
+/// Version of the outcome document (`schemas/v1/outcome.json`); bumped when a field changes
+/// meaning or goes away.
+pub const OUTCOME_VERSION: u32 = 1;
+
 /// What a match came to. The same type from every backend.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Outcome {
+    /// [`OUTCOME_VERSION`].
+    pub version: u32,
     pub match_id: String,
     pub backend: &'static str,
+    /// How the match went: the one verdict of the outcome.
     pub verdict: Verdict,
-    /// The runner's match status, when it reported.
+    /// The runner's match status, when it reported. Not printed: `verdict` is the outcome's
+    /// one verdict field, and `reason` says what the runner saw.
+    #[serde(skip)]
     pub status: Option<Status>,
     pub reason: String,
     /// The winner's id; None for a draw or when there is no result.
@@ -122,6 +135,7 @@ impl Outcome {
     /// An outcome with no runner report (the match failed around the runner).
     pub fn failed(match_id: &str, backend: &'static str, verdict: Verdict, reason: String) -> Self {
         Self {
+            version: OUTCOME_VERSION,
             match_id: match_id.to_owned(),
             backend,
             verdict,
@@ -160,6 +174,7 @@ impl Outcome {
             })
             .collect();
         Self {
+            version: OUTCOME_VERSION,
             match_id: match_id.to_owned(),
             backend,
             verdict: Verdict::from_status(r.status),
@@ -180,6 +195,7 @@ impl Outcome {
     /// From the runner's summary (the termination message).
     pub fn from_summary(match_id: &str, backend: &'static str, s: &Summary) -> Self {
         Self {
+            version: OUTCOME_VERSION,
             match_id: match_id.to_owned(),
             backend,
             verdict: Verdict::from_status(s.status),

@@ -19,7 +19,7 @@ pub const CONFIGMAP_MAX_BYTES: usize = 1024 * 1024;
 pub const SPEC_ALLOWANCE: usize = 16 * 1024;
 
 /// Limits per player process, as requested. Anything left out takes the default.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,7 +121,7 @@ pub enum CodeSource {
 }
 
 /// One player as requested: an optional id (default: the file's stem) and its code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "PlayerInputDoc", into = "PlayerInputDoc")]
 pub struct PlayerInput {
     pub id: Option<String>,
@@ -154,10 +154,11 @@ impl PlayerInput {
 }
 
 /// A player in a request document: `{"id": ..., "file": ...}` or `{"id": ..., "code": ...}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PlayerInputDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<runner::ids::PlayerId>")]
     id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     file: Option<PathBuf>,
@@ -195,12 +196,13 @@ impl From<PlayerInput> for PlayerInputDoc {
 }
 
 /// A match request. Validate it with [`MatchRequest::validate`] before planning or running it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchRequest {
     /// Names every object of the match; the same id twice attaches to the first run.
     /// None: a fresh id is generated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<runner::ids::MatchId>")]
     pub match_id: Option<String>,
     #[serde(default = "default_game")]
     pub game: String,

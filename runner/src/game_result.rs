@@ -20,6 +20,7 @@ pub const RESULT_MAX_BYTES: usize = 64 * 1024;
 pub struct GameResult {
     /// A player id, or `null` for a draw. Required: a missing winner is not a draw.
     #[serde(deserialize_with = "Option::deserialize")]
+    #[schemars(required, schema_with = "player_id_or_null")]
     pub winner: Option<PlayerId>,
     /// Every player's score, and no one else's.
     #[serde(deserialize_with = "scores")]
@@ -50,6 +51,13 @@ pub struct PlayerStanding {
 pub enum Standing {
     Ok,
     Forfeit,
+}
+
+// `required` on an Option would drop its `null` from the schema; a draw's winner is `null`.
+fn player_id_or_null(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "anyOf": [g.subschema_for::<PlayerId>(), { "type": "null" }]
+    })
 }
 
 // serde's own messages for these ("invalid type: string, expected i64") do not say which field

@@ -8,6 +8,7 @@ pub mod game_result;
 pub mod ids;
 pub mod profile;
 pub mod report;
+pub mod schema;
 pub mod spec;
 pub mod units;
 

@@ -33,7 +33,7 @@ pub enum SpecError {
 }
 
 /// One program to run in the sandbox.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunSpec {
     /// Format version; must be 1.
@@ -79,7 +79,7 @@ pub struct RunSpec {
 }
 
 /// Per-run limits. Every field is optional; the profile supplies the rest.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Wall-clock time on a monotonic clock.
@@ -115,7 +115,7 @@ impl Limits {
 }
 
 /// Landlock paths added to the profile's defaults.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Paths {
     /// Read-only files and directories.
@@ -330,7 +330,7 @@ mod tests {
 /// - `GAME_OUTPUT_DIR`: a private directory where it writes `replay.jsonl`.
 ///
 /// It prints its result as one JSON document on its standard output.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchSpec {
     #[serde(default = "spec_version")]
@@ -348,7 +348,7 @@ pub struct MatchSpec {
 }
 
 /// One process of a match.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessSpec {
     pub program: Vec<String>,
@@ -361,7 +361,7 @@ pub struct ProcessSpec {
 }
 
 /// A player: a process with an id, checked as it is read (see [`PlayerId`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlayerSpec {
     pub id: PlayerId,

@@ -212,6 +212,36 @@ impl<'de> Deserialize<'de> for Secs {
     }
 }
 
+impl schemars::JsonSchema for Size {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Size".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Bytes: a whole number, or a string with an IEC suffix (`64MiB`, `1GiB`; `K`, `M`, `G` read the same). Decimal units (`MB`) are refused.",
+            "anyOf": [
+                { "type": "integer", "minimum": 0 },
+                { "type": "string", "pattern": "^\\s*[0-9]+\\s*(B|K|k|KiB|M|MiB|G|GiB)?\\s*$" }
+            ]
+        })
+    }
+}
+
+impl schemars::JsonSchema for Secs {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "More than 0 and at most 7 days: seconds as a number or a string (`2`, `0.5`), or a humantime string (`500ms`, `90s`, `1m`, `1h`).",
+            "anyOf": [
+                { "type": "number", "exclusiveMinimum": 0, "maximum": MAX_SECS },
+                { "type": "string", "pattern": "^\\s*[0-9]" }
+            ]
+        })
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum NumOrStr {

@@ -12,7 +12,8 @@ import helpers
 from helpers import FAST, bot_path, check_replay, check_result, example, local_match
 from game.local_match import ProcessPauser
 from game.referee import (LINE_CAP, TOO_LONG, ConfigError, LineReader, Settings, parse_control,
-                          parse_move, parse_players, play_match, player_id_from_path,
+                          make_result, parse_move, parse_players, play_match,
+                          player_id_from_path,
                           unique_ids)
 
 
@@ -66,6 +67,37 @@ class PlayersEnvTest(unittest.TestCase):
 
 
 IDS = ["random", "greedy"]
+
+
+class ResultSchemaTest(unittest.TestCase):
+    """schemas/v1/game-result.json is generated from the runner's reader of the result; every
+    real result in this suite goes through it (helpers.check_result). It must also refuse."""
+
+    GOOD = {"winner": "alice", "scores": {"alice": 3, "bob": 1}, "reason": "higher score",
+            "turns": 100, "players": {"alice": {"status": "ok", "detail": "ok"},
+                                      "bob": {"status": "forfeit", "detail": "turn 9: x"}}}
+
+    def test_make_result_matches_the_schema(self):
+        r = make_result(["alice", "bob"], [3, 1], "alice", "higher score", 100,
+                        {"alice": {"status": "ok", "detail": "ok"},
+                         "bob": {"status": "ok", "detail": "ok"}})
+        self.assertEqual(helpers.result_schema_errors(r), [])
+        self.assertEqual(helpers.result_schema_errors(self.GOOD), [])
+        draw = dict(self.GOOD, winner=None, reason="draw: equal scores")
+        self.assertEqual(helpers.result_schema_errors(draw), [])
+
+    def test_the_schema_refuses_what_the_runner_refuses(self):
+        def broken(**changes):
+            r = json.loads(json.dumps(self.GOOD))
+            r.update(changes)
+            return r
+        no_winner = broken()
+        del no_winner["winner"]
+        for bad in (no_winner, broken(bonus=1), broken(turns=-1), broken(scores={"alice": "3"}),
+                    broken(winner="Alice"), broken(winner="referee"),
+                    broken(players={"alice": {"status": "won", "detail": ""}}),
+                    broken(players={"alice": {"status": "ok", "detail": "", "x": 1}})):
+            self.assertNotEqual(helpers.result_schema_errors(bad), [], bad)
 
 
 class MatchTest(unittest.TestCase):

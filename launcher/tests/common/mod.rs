@@ -147,3 +147,23 @@ pub fn fake_calls(dir: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// What keeps `doc` from matching `schemas/v1/<file>` (empty when it matches). The schemas are
+/// generated from the types (`runner::schema`); this checks the documents real runs print.
+pub fn schema_errors(file: &str, doc: &serde_json::Value) -> Vec<String> {
+    let path = root().join(runner::schema::DIR).join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let validator = jsonschema::draft202012::new(&schema)
+        .unwrap_or_else(|e| panic!("{}: not a valid schema: {e}", path.display()));
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("{file}: {} at {}", e, e.instance_path()))
+        .collect()
+}
+
+/// Panics with every error when `doc` does not match `schemas/v1/<file>`.
+pub fn assert_matches_schema(file: &str, doc: &serde_json::Value) {
+    let errors = schema_errors(file, doc);
+    assert!(errors.is_empty(), "{}\n{doc:#}", errors.join("\n"));
+}
