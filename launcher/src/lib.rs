@@ -15,6 +15,7 @@ pub mod cluster;
 pub mod error;
 pub mod game;
 pub mod local;
+mod match_lock;
 pub mod names;
 pub mod outcome;
 pub mod plan;

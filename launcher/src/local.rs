@@ -8,12 +8,19 @@
 //! code/<id>-<token>.py  each player's code (readable by the sandbox uid; Landlock lets each
 //!                  player read its own file only; the token keeps the others from `stat()`)
 //! spec.json        the runner's MatchSpec
-//! runner.pid       while the runner runs
 //! runner.log       the runner's own standard output and error
 //! report.json      the runner's MatchReport
 //! summary.json     the short summary (what a pod's termination message would hold)
 //! out/             result.json, replay.jsonl, referee.stderr.log, <player>.stderr.log
 //! ```
+//!
+//! While the runner runs, it holds an exclusive `flock` on the match directory's `runner.log`:
+//! the launcher takes it (in the staging directory, before the rename that publishes it) and
+//! hands the locked descriptor to the runner as its standard output and error, which it keeps
+//! open for its whole life. The lock lives exactly as long as the runner, so a second `start`
+//! of the same match sees it and attaches instead of running the match again, and no pid is
+//! ever read from a file. (Not the directory itself: a directory cannot be a process's
+//! standard stream, and Python, which a test's fake runner is, refuses one as stdin.)
 //!
 //! When the launcher runs as root, the runner drops every sandboxed process to uid 65532: the
 //! directories are made traversable and the code readable by it, while `out/` is created by
@@ -28,6 +35,7 @@ use runner::exit::RunnerExit;
 use runner::report::MatchReport;
 
 use crate::error::LaunchError;
+use crate::match_lock::{LOG, lock_dir, lock_holders, runner_holds};
 use crate::outcome::{Artifacts, ListEntry, LogChunk, MatchStatus, Outcome, State, Verdict};
 use crate::plan::{self, Layout};
 use crate::request::Match;
@@ -177,13 +185,15 @@ fn tail(path: &Path, max: usize) -> (String, bool) {
     )
 }
 
-fn pid_alive(pid: i32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-            s.rsplit(')')
-                .next()
-                .is_some_and(|r| r.trim_start().starts_with('Z'))
-        })
+/// Removes a directory left by an earlier attempt; one that is not there is fine.
+fn remove_stale(path: &Path) -> Result<(), LaunchError> {
+    match std::fs::remove_dir_all(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LaunchError::io(
+            format!("cannot remove {}", path.display()),
+            e,
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A run handed to the runner.
@@ -263,13 +273,23 @@ impl LocalBackend {
         }
         let digest = plan::digest(entries.iter().map(|(k, v)| (k.as_str(), *v)));
 
-        // Build the directory aside, then rename it in place: the rename is the one atomic
-        // step that decides which of two concurrent submits runs the match.
+        // Build the directory aside, locked, then rename it in place: the rename is the one
+        // atomic step that decides which of two concurrent submits runs the match, and the
+        // lock (on the directory, which the rename keeps) is already held when it appears.
+        // Unique per call, not only per process: two starts may run in one process.
+        static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let staging = self
             .work_root
-            .join(format!(".{}.{}.tmp", m.id, std::process::id()));
-        let _ = std::fs::remove_dir_all(&staging);
+            .join(format!(".{}.{}.{n}.tmp", m.id, std::process::id()));
+        remove_stale(&staging)?;
         mkdir(&staging.join("code"))?;
+        let lock = lock_dir(&staging)?.ok_or_else(|| {
+            LaunchError::io(
+                format!("cannot lock {}", staging.display()),
+                std::io::Error::from(std::io::ErrorKind::WouldBlock),
+            )
+        })?;
         write_file(&staging.join("request.sha256"), digest.as_bytes(), 0o644)?;
         write_file(&staging.join(plan::SPEC_KEY), spec_json.as_bytes(), 0o644)?;
         // The runner writes the summary into an existing file, as into a pod's
@@ -281,7 +301,8 @@ impl LocalBackend {
         match std::fs::rename(&staging, &dir) {
             Ok(()) => {}
             Err(e) if dir.exists() => {
-                let _ = std::fs::remove_dir_all(&staging);
+                drop(lock);
+                remove_stale(&staging)?;
                 let existing =
                     std::fs::read_to_string(dir.join("request.sha256")).unwrap_or_default();
                 if existing.trim() != digest {
@@ -293,18 +314,25 @@ impl LocalBackend {
                     });
                 }
                 let _ = e;
-                if dir.join("report.json").exists() || self.running_pid(&m.id).is_some() {
-                    return Ok(Started {
-                        match_id: m.id.clone(),
-                        dir,
-                        child: None,
-                        attached: true,
-                    });
-                }
+                let lock = match lock_dir(&dir)? {
+                    Some(lock) if !dir.join("report.json").exists() => lock,
+                    // A runner holds it, or the match has finished.
+                    _ => {
+                        return Ok(Started {
+                            match_id: m.id.clone(),
+                            dir,
+                            child: None,
+                            attached: true,
+                        });
+                    }
+                };
                 // The earlier run died without a report: run it again in place.
-                let _ = std::fs::remove_dir_all(dir.join("out"));
-                let _ = std::fs::write(dir.join("summary.json"), b"");
-                let child = self.spawn(&dir)?;
+                remove_stale(&dir.join("out"))?;
+                let summary = dir.join("summary.json");
+                std::fs::write(&summary, b"").map_err(|e| {
+                    LaunchError::io(format!("cannot empty {}", summary.display()), e)
+                })?;
+                let child = self.spawn(&dir, lock)?;
                 return Ok(Started {
                     match_id: m.id.clone(),
                     dir,
@@ -313,14 +341,15 @@ impl LocalBackend {
                 });
             }
             Err(e) => {
-                let _ = std::fs::remove_dir_all(&staging);
-                return Err(LaunchError::io(
-                    format!("cannot create {}", dir.display()),
-                    e,
-                ));
+                drop(lock);
+                let what = match remove_stale(&staging) {
+                    Ok(()) => format!("cannot create {}", dir.display()),
+                    Err(c) => format!("cannot create {} (and {c})", dir.display()),
+                };
+                return Err(LaunchError::io(what, e));
             }
         }
-        let child = self.spawn(&dir)?;
+        let child = self.spawn(&dir, lock)?;
         Ok(Started {
             match_id: m.id.clone(),
             dir,
@@ -329,13 +358,9 @@ impl LocalBackend {
         })
     }
 
-    fn spawn(&self, dir: &Path) -> Result<tokio::process::Child, LaunchError> {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(dir.join("runner.log"))
-            .map_err(|e| LaunchError::io("cannot create runner.log", e))?;
+    /// Starts the runner on `dir`, handing it the directory's lock as its standard input.
+    /// Starts the runner on `dir`, handing it the locked `runner.log` as its output.
+    fn spawn(&self, dir: &Path, log: std::fs::File) -> Result<tokio::process::Child, LaunchError> {
         let log2 = log
             .try_clone()
             .map_err(|e| LaunchError::io("cannot duplicate runner.log", e))?;
@@ -349,19 +374,11 @@ impl LocalBackend {
             .current_dir(dir)
             .spawn()
             .map_err(|e| LaunchError::io(format!("cannot start {}", self.runner.display()), e))?;
-        if let Some(pid) = child.id() {
-            let _ = std::fs::write(dir.join("runner.pid"), pid.to_string());
-        }
         Ok(child)
     }
 
-    fn running_pid(&self, id: &str) -> Option<i32> {
-        let pid: i32 = std::fs::read_to_string(self.match_dir(id).join("runner.pid"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()?;
-        pid_alive(pid).then_some(pid)
+    fn running(&self, id: &str) -> bool {
+        runner_holds(&self.match_dir(id))
     }
 
     /// Runs a match to the end: start (or attach) and wait.
@@ -378,7 +395,7 @@ impl LocalBackend {
     ) -> Result<Outcome, LaunchError> {
         let Started {
             match_id,
-            dir,
+            dir: _,
             child,
             attached,
         } = started;
@@ -394,7 +411,6 @@ impl LocalBackend {
                     None => child.wait().await,
                 }
                 .map_err(|e| LaunchError::io("cannot wait for the runner", e))?;
-                let _ = std::fs::remove_file(dir.join("runner.pid"));
                 Some(status.code().unwrap_or(-1))
             }
             None => {
@@ -409,7 +425,7 @@ impl LocalBackend {
 
     async fn wait_for_exit(&self, id: &str, timeout: Option<Duration>) -> Result<(), LaunchError> {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-        while self.running_pid(id).is_some() && !self.match_dir(id).join("report.json").exists() {
+        while self.running(id) && !self.match_dir(id).join("report.json").exists() {
             if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                 return Err(LaunchError::Timeout {
                     id: id.to_owned(),
@@ -516,8 +532,16 @@ impl LocalBackend {
                 String::new(),
                 Some(self.outcome_of(id, None)?),
             )
-        } else if let Some(pid) = self.running_pid(id) {
-            (State::Running, format!("runner pid {pid}"), None)
+        } else if self.running(id) {
+            let pids: Vec<String> = lock_holders(&dir)
+                .iter()
+                .map(|(p, _)| p.to_string())
+                .collect();
+            (
+                State::Running,
+                format!("runner pid {}", pids.join(", ")),
+                None,
+            )
         } else {
             let o = self.outcome_of(id, None)?;
             (State::Failed, o.reason.clone(), Some(o))
@@ -534,7 +558,7 @@ impl LocalBackend {
 
     pub fn result(&self, id: &str) -> Result<Outcome, LaunchError> {
         Self::check_id(id)?;
-        if self.running_pid(id).is_some() {
+        if self.running(id) {
             return Err(LaunchError::NotFinished {
                 id: id.to_owned(),
                 state: "running".to_owned(),
@@ -553,7 +577,7 @@ impl LocalBackend {
                 place: format!("in {}", self.work_root.display()),
             });
         }
-        let mut files = vec![dir.join("runner.log")];
+        let mut files = vec![dir.join(LOG)];
         if let Ok(rd) = std::fs::read_dir(dir.join("out")) {
             let mut logs: Vec<PathBuf> = rd
                 .filter_map(Result::ok)
@@ -583,18 +607,26 @@ impl LocalBackend {
     /// Asks the runner to stop: it turns SIGTERM into a `cancelled` report.
     pub fn cancel(&self, id: &str) -> Result<(), LaunchError> {
         Self::check_id(id)?;
-        match self.running_pid(id) {
-            Some(pid) => nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGTERM,
-            )
-            .map_err(|e| LaunchError::io(format!("cannot signal runner pid {pid}"), e.into())),
-            None if self.match_dir(id).exists() => Ok(()),
-            None => Err(LaunchError::NotFound {
+        let dir = self.match_dir(id);
+        if !dir.exists() {
+            return Err(LaunchError::NotFound {
                 id: id.to_owned(),
                 place: format!("in {}", self.work_root.display()),
-            }),
+            });
         }
+        for (pid, pidfd) in lock_holders(&dir) {
+            match rustix::process::pidfd_send_signal(&pidfd, rustix::process::Signal::TERM) {
+                // It ended meanwhile: nothing left to cancel.
+                Ok(()) | Err(rustix::io::Errno::SRCH) => {}
+                Err(e) => {
+                    return Err(LaunchError::io(
+                        format!("cannot signal runner pid {pid}"),
+                        e.into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn list(&self) -> Result<Vec<ListEntry>, LaunchError> {
@@ -609,7 +641,7 @@ impl LocalBackend {
             }
             let state = if e.path().join("report.json").exists() {
                 State::Finished
-            } else if self.running_pid(&name).is_some() {
+            } else if self.running(&name) {
                 State::Running
             } else {
                 State::Failed

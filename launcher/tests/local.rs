@@ -240,6 +240,58 @@ async fn submit_then_cancel() {
     assert!(matches!(e, LaunchError::Unsupported(..)), "{e}");
 }
 
+/// The runner itself holds the match's lock: while it runs, every other start attaches (also
+/// after the handle that started it is gone), and once it dies without a report exactly one
+/// of two concurrent starts runs the match again.
+#[tokio::test]
+async fn only_one_runner_ever_holds_a_match() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = backend(
+        tmp.path(),
+        &Fake {
+            exit: 0,
+            sleep_secs: 30.0,
+            report: None,
+        },
+    );
+    let m = request("locked").validate().unwrap();
+    let first = b.start(&m).await.unwrap();
+    assert!(!first.attached);
+    let mut runner = first.child.unwrap();
+    for _ in 0..2 {
+        let again = b.start(&m).await.unwrap();
+        assert!(again.attached && again.child.is_none());
+    }
+    assert_eq!(b.status("locked").unwrap().state, State::Running);
+    // The runner dies without a report: its lock goes with it.
+    runner.kill().await.unwrap();
+    assert_ne!(b.status("locked").unwrap().state, State::Running);
+    // Two starts at once, each on its own thread and runtime.
+    let children: Vec<_> = std::thread::scope(|s| {
+        let starts: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap()
+                        .block_on(b.start(&m))
+                        .unwrap()
+                        .child
+                })
+            })
+            .collect();
+        starts
+            .into_iter()
+            .filter_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(children.len(), 1, "exactly one start runs the match again");
+    for mut c in children {
+        c.start_kill().unwrap();
+    }
+}
+
 #[test]
 fn a_missing_runner_is_a_clear_error() {
     let e = LocalBackend::new(&LocalConfig {

@@ -59,21 +59,22 @@ impl Control {
 
     /// Reads what the referee sent and returns its complete requests in order: (player index,
     /// action), or why the line is not a request. Each gets one [`Control::answer`], in order.
-    pub fn read(&mut self, buf: &mut [u8]) -> Vec<Result<(usize, Action), String>> {
+    /// An error is the channel failing, not the referee closing it (that ends it quietly).
+    pub fn read(&mut self, buf: &mut [u8]) -> nix::Result<Vec<Result<(usize, Action), String>>> {
         let mut out = Vec::new();
         let Some(fd) = &self.requests else {
-            return out;
+            return Ok(out);
         };
         let n = match nix::unistd::read(fd, buf) {
             Ok(0) => {
                 self.requests = None;
-                return out;
+                return Ok(out);
             }
             Ok(n) => n,
-            Err(Errno::EAGAIN | Errno::EINTR) => return out,
-            Err(_) => {
+            Err(Errno::EAGAIN | Errno::EINTR) => return Ok(out),
+            Err(e) => {
                 self.requests = None;
-                return out;
+                return Err(e);
             }
         };
         for &b in &buf[..n] {
@@ -92,7 +93,7 @@ impl Control {
                 self.parse(&line)
             });
         }
-        out
+        Ok(out)
     }
 
     fn parse(&self, line: &[u8]) -> Result<(usize, Action), String> {
@@ -113,11 +114,17 @@ impl Control {
         Ok((index, action))
     }
 
-    /// Writes one answer line. A referee that stopped reading loses answers rather than
-    /// stalling the runner.
-    pub fn answer(&self, text: &str) {
+    /// Writes one answer line. A referee that stopped reading (a full pipe) or closed its end
+    /// loses answers rather than stalling the runner: by design, not an error. Any other
+    /// failure, or a line cut short, is the channel failing.
+    pub fn answer(&self, text: &str) -> nix::Result<()> {
         let line = format!("{text}\n");
-        let _ = nix::unistd::write(&self.answers, line.as_bytes());
+        match nix::unistd::write(&self.answers, line.as_bytes()) {
+            Ok(n) if n == line.len() => Ok(()),
+            Ok(_) => Err(Errno::EIO),
+            Err(Errno::EAGAIN | Errno::EPIPE) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -144,9 +151,9 @@ mod tests {
         let (mut c, w, _r) = channel();
         let mut buf = [0u8; 64];
         nix::unistd::write(&w, b"stop bob\ncont al").unwrap();
-        assert_eq!(c.read(&mut buf), vec![Ok((1, Action::Stop))]);
+        assert_eq!(c.read(&mut buf), Ok(vec![Ok((1, Action::Stop))]));
         nix::unistd::write(&w, b"ice\n").unwrap();
-        assert_eq!(c.read(&mut buf), vec![Ok((0, Action::Cont))]);
+        assert_eq!(c.read(&mut buf), Ok(vec![Ok((0, Action::Cont))]));
     }
 
     #[test]
@@ -156,7 +163,7 @@ mod tests {
         let long = format!("stop {}\n", "x".repeat(LINE_MAX));
         let text = format!("stop bob\nstop mallory\npause alice\nstop\n{long}cont bob\n");
         nix::unistd::write(&w, text.as_bytes()).unwrap();
-        let got = c.read(&mut buf);
+        let got = c.read(&mut buf).unwrap();
         assert_eq!(got.len(), 6, "{got:?}");
         assert_eq!(got[0], Ok((1, Action::Stop)));
         let why = |i: usize| got[i].clone().err().unwrap_or_default();
@@ -174,8 +181,8 @@ mod tests {
     #[test]
     fn answers_are_lines() {
         let (c, _w, r) = channel();
-        c.answer("ok");
-        c.answer("error no player \"x\"");
+        c.answer("ok").unwrap();
+        c.answer("error no player \"x\"").unwrap();
         assert_eq!(answers(&r), "ok\nerror no player \"x\"\n");
     }
 
@@ -184,7 +191,7 @@ mod tests {
         let (mut c, w, _r) = channel();
         drop(w);
         assert!(c.fd().is_some());
-        assert_eq!(c.read(&mut [0u8; 16]), vec![]);
+        assert_eq!(c.read(&mut [0u8; 16]), Ok(vec![]));
         assert!(c.fd().is_none());
     }
 }

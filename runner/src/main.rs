@@ -1,6 +1,7 @@
 //! `runner`: the container entrypoint. Thin: parse, resolve, supervise, write the report.
 //! Exit codes are defined in `runner::exit` and documented in docs/RUNNER.md.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -9,7 +10,7 @@ use runner::exit::RunnerExit;
 use runner::profile::Profile;
 use runner::report::Status;
 use runner::spec::{AnySpec, Limits, Paths, RunSpec};
-use runner::supervise::{self, Settings};
+use runner::supervise::{self, OutputDir, Settings};
 use runner::units::{Secs, Size};
 
 #[derive(Parser, Debug)]
@@ -181,8 +182,14 @@ fn termination_log_path(given: Option<&Path>) -> Option<PathBuf> {
 /// launcher can read it from the Pod status, in the termination log.
 fn refuse(msg: &str, termination_log: Option<&Path>) -> ExitCode {
     eprintln!("runner: {msg}");
-    if let Some(p) = termination_log_path(termination_log) {
-        let _ = supervise::write_termination_log(p.as_path(), &format!("runner: bad spec: {msg}"));
+    if let Some(p) = termination_log_path(termination_log)
+        && let Err(e) =
+            supervise::write_termination_log(p.as_path(), &format!("runner: bad spec: {msg}"))
+    {
+        eprintln!(
+            "runner: cannot write the termination log {}: {e}",
+            p.display()
+        );
     }
     RunnerExit::BadSpec.into()
 }
@@ -217,6 +224,12 @@ fn run(args: RunArgs, signals: &nix::sys::signalfd::SignalFd) -> ExitCode {
         Ok(p) => p,
         Err(e) => return refuse(&e.to_string(), tlog.as_deref()),
     };
+    // The report's directory is opened now, before any fork: the report lands there whatever
+    // the path to it has become by the end of the run.
+    let report_to = match report_path.as_deref().map(OutputDir::of_file).transpose() {
+        Ok(r) => r,
+        Err(e) => return report_unwritable(&e, tlog.as_deref()),
+    };
     let outcome = match &spec {
         AnySpec::Run(s) => {
             let settings = match Settings::resolve(s, &profile, s.report.as_deref()) {
@@ -239,10 +252,28 @@ fn run(args: RunArgs, signals: &nix::sys::signalfd::SignalFd) -> ExitCode {
             Err(e) => return refuse(&e.to_string(), tlog.as_deref()),
         },
     };
-    write_outcome(&outcome, report_path.as_deref(), tlog.as_deref())
+    write_outcome(&outcome, report_to.as_ref(), tlog.as_deref())
 }
 
-fn write_outcome(outcome: &Outcome, report_path: Option<&Path>, tlog: Option<&Path>) -> ExitCode {
+fn report_unwritable(e: &std::io::Error, tlog: Option<&Path>) -> ExitCode {
+    eprintln!("runner: cannot write the report: {e}");
+    if let Some(p) = tlog
+        && let Err(t) =
+            supervise::write_termination_log(p, &format!("runner: cannot write the report: {e}"))
+    {
+        eprintln!(
+            "runner: cannot write the termination log {}: {t}",
+            p.display()
+        );
+    }
+    RunnerExit::ReportWrite.into()
+}
+
+fn write_outcome(
+    outcome: &Outcome,
+    report_to: Option<&(OutputDir, OsString)>,
+    tlog: Option<&Path>,
+) -> ExitCode {
     let text = match &outcome.text {
         Ok(t) => format!("{t}\n"),
         Err(e) => {
@@ -250,8 +281,8 @@ fn write_outcome(outcome: &Outcome, report_path: Option<&Path>, tlog: Option<&Pa
             return RunnerExit::ReportWrite.into();
         }
     };
-    let written = match report_path {
-        Some(path) => supervise::write_report_atomically(path, &text),
+    let written = match report_to {
+        Some((dir, name)) => dir.write_atomically(name, text.as_bytes()),
         None => {
             use std::io::Write as _;
             let mut out = std::io::stdout().lock();
@@ -259,14 +290,7 @@ fn write_outcome(outcome: &Outcome, report_path: Option<&Path>, tlog: Option<&Pa
         }
     };
     if let Err(e) = written {
-        eprintln!("runner: cannot write the report: {e}");
-        if let Some(p) = &tlog {
-            let _ = supervise::write_termination_log(
-                p,
-                &format!("runner: cannot write the report: {e}"),
-            );
-        }
-        return RunnerExit::ReportWrite.into();
+        return report_unwritable(&e, tlog);
     }
     if let Some(p) = &tlog
         && let Err(e) = supervise::write_termination_log(p, &outcome.summary)

@@ -27,7 +27,7 @@ use crate::profile::Profile;
 use crate::report::{MatchReport, PlayerReport, PlayerVerdict, REPORT_VERSION, Report, Status};
 use crate::spec::{MatchSpec, ProcessSpec, SpecError};
 use crate::supervise::{
-    self, Proc, Settings, Sink, StdoutTo, Wiring, create_sink, pipe, write_report_atomically,
+    self, OutputDir, Proc, Settings, Sink, StdoutTo, Wiring, create_sink, pipe,
 };
 
 pub use crate::game_result::RESULT_MAX_BYTES;
@@ -56,6 +56,15 @@ pub fn run(
     let started = Instant::now();
     let out = &spec.output_dir;
     let staging = prepare_output_dir(out, profile)?;
+    // Opened before anything forks: the result and the replay are read and written through
+    // these descriptors, whatever the paths to them have become by the end of the match.
+    let open = |dir: &Path| {
+        OutputDir::open(dir).map_err(|source| MatchError::OutputDir {
+            path: dir.to_owned(),
+            source,
+        })
+    };
+    let (out_dir, staging_dir) = (open(out)?, open(&staging)?);
 
     // Resolve every process first: a bad spec must stop the match before anything runs.
     let mut referee = spec.referee.to_run_spec();
@@ -198,7 +207,7 @@ pub fn run(
                     format!("the referee's result was refused: {why}; no player credited"),
                 );
             }
-            Ok(result) => match publish(out, &staging, &result_bytes) {
+            Ok(result) => match publish(&out_dir, &staging_dir, &result_bytes) {
                 Ok((result_sha, replay_sha)) => {
                     report.reason = result.describe();
                     report.result = Some(result);
@@ -344,28 +353,33 @@ pub fn player_verdict(r: &Report, forfeit: bool) -> PlayerVerdict {
 }
 
 /// Writes result.json and moves replay.jsonl out of staging; returns their digests.
-fn publish(out: &Path, staging: &Path, result: &[u8]) -> std::io::Result<(String, Option<String>)> {
+fn publish(
+    out: &OutputDir,
+    staging: &OutputDir,
+    result: &[u8],
+) -> std::io::Result<(String, Option<String>)> {
     let text = std::str::from_utf8(result).map_err(std::io::Error::other)?;
-    write_report_atomically(&out.join("result.json"), text.trim_end())?;
+    out.write_atomically("result.json".as_ref(), text.trim_end().as_bytes())?;
     let result_sha = crate::sha256_hex(text.trim_end().as_bytes());
-    let replay = staging.join("replay.jsonl");
-    let Ok(meta) = std::fs::symlink_metadata(&replay) else {
-        return Ok((result_sha, None));
+    // Opened without following a link, and checked on the descriptor: the referee is
+    // trusted, but its directory is still checked: a regular file, of sane size, with one
+    // name; never a link to something of the runner's.
+    let not_plain = || std::io::Error::other("replay.jsonl is not a plain file of acceptable size");
+    let replay = match staging.open_file("replay.jsonl".as_ref()) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((result_sha, None)),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(not_plain()),
+        Err(e) => return Err(e),
     };
-    // The referee is trusted, but its directory is still checked: a regular file, of sane
-    // size, owned by the uid that wrote it; never a link to something of the runner's.
+    let meta = replay.metadata()?;
     if !meta.is_file() || meta.nlink() != 1 || meta.len() > REPLAY_MAX_BYTES {
-        return Err(std::io::Error::other(
-            "replay.jsonl is not a plain file of acceptable size",
-        ));
+        return Err(not_plain());
     }
     let mut bytes = Vec::new();
-    File::open(&replay)?
-        .take(REPLAY_MAX_BYTES)
-        .read_to_end(&mut bytes)?;
+    replay.take(REPLAY_MAX_BYTES).read_to_end(&mut bytes)?;
     let sha = crate::sha256_hex(&bytes);
-    let text = String::from_utf8(bytes).map_err(std::io::Error::other)?;
-    write_report_atomically(&out.join("replay.jsonl"), &text)?;
+    std::str::from_utf8(&bytes).map_err(std::io::Error::other)?;
+    out.write_atomically("replay.jsonl".as_ref(), &bytes)?;
     Ok((result_sha, Some(sha)))
 }
 

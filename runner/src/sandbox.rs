@@ -3,13 +3,18 @@
 //!
 //! [`Plan::prepare`] runs in the parent before the fork: it resolves paths, builds the Landlock
 //! ruleset, decodes the seccomp filters and lays out argv and envp as C arrays, so the child
-//! only makes system calls. [`enter`] is the child: one function whose steps are the list in
-//! `docs/SANDBOX.md`, in the same order. A step that fails is reported through the setup pipe
-//! and the child exits without running the program: the sandbox fails closed.
+//! only makes system calls. The child is in `sandbox/child.rs`: one function whose steps are
+//! the list in docs/RUNNER.md, in the same order, making its calls through the seam in
+//! `sandbox/sys.rs`; `sandbox/readback.rs` is what it reads back before exec.
 
-use std::convert::Infallible;
+mod child;
+mod readback;
+mod sys;
+#[cfg(test)]
+mod tests_order;
+
 use std::ffi::{CString, c_char};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use landlock::{
@@ -17,8 +22,11 @@ use landlock::{
     RulesetAttr, RulesetCreated, RulesetCreatedAttr, Scope,
 };
 use nix::errno::Errno;
-use nix::sys::resource::{Resource, setrlimit};
+use nix::sys::resource::Resource;
 use nix::unistd::{Gid, Uid};
+
+pub(crate) use child::enter;
+pub use readback::{Expected, Mismatch, Observed};
 
 /// The steps of the child, in order. The number is what crosses the setup pipe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +45,7 @@ pub enum Step {
     Landlock = 11,
     Seccomp = 12,
     Exec = 13,
+    ReadBack = 14,
 }
 
 impl Step {
@@ -55,6 +64,7 @@ impl Step {
             WorkDir,
             Landlock,
             Seccomp,
+            ReadBack,
             Exec,
         ]
         .into_iter()
@@ -75,6 +85,7 @@ impl Step {
             Self::WorkDir => "entering the working directory",
             Self::Landlock => "enforcing the Landlock ruleset",
             Self::Seccomp => "loading the seccomp filter",
+            Self::ReadBack => "reading back what was applied",
             Self::Exec => "executing the program",
         }
     }
@@ -82,7 +93,6 @@ impl Step {
 
 /// Extra detail for failures that have no errno.
 pub const DETAIL_NONE: u8 = 0;
-pub const DETAIL_CAPS_LEFT: u8 = 2;
 pub const DETAIL_PARENT_GONE: u8 = 3;
 
 /// A failed child step: what crosses the setup pipe (6 bytes: step, detail, errno).
@@ -104,6 +114,15 @@ impl Failure {
         }
     }
 
+    /// The read-back found `m`; the detail carries which check failed.
+    fn mismatch(m: Mismatch) -> Self {
+        Self {
+            step: Step::ReadBack,
+            detail: m as u8,
+            errno: 0,
+        }
+    }
+
     fn encode(self) -> [u8; Self::LEN] {
         let e = self.errno.to_le_bytes();
         [self.step as u8, self.detail, e[0], e[1], e[2], e[3]]
@@ -120,25 +139,17 @@ impl Failure {
     }
 
     pub fn message(self) -> String {
-        let why = match self.detail {
-            DETAIL_CAPS_LEFT => "a capability set is still not empty".to_owned(),
-            DETAIL_PARENT_GONE => "the runner exited first".to_owned(),
+        let why = match (self.step, self.detail) {
+            (Step::ReadBack, d) if d != DETAIL_NONE => Mismatch::from_u8(d)
+                .map_or("an unknown check failed", Mismatch::describe)
+                .to_owned(),
+            (_, DETAIL_PARENT_GONE) => "the runner exited first".to_owned(),
             _ => Errno::from_raw(self.errno).desc().to_owned(),
         };
         format!(
             "sandbox setup failed while {}: {why}; the program was not run",
             self.step.describe()
         )
-    }
-}
-
-trait OrStep<T> {
-    fn step(self, step: Step) -> Result<T, Failure>;
-}
-
-impl<T> OrStep<T> for nix::Result<T> {
-    fn step(self, step: Step) -> Result<T, Failure> {
-        self.map_err(|e| Failure::new(step, e))
     }
 }
 
@@ -158,10 +169,14 @@ pub enum PrepareError {
         path: PathBuf,
         source: landlock::PathFdError,
     },
-    #[error("moving the Landlock ruleset descriptor: {0}")]
+    #[error("a Landlock path or ruleset descriptor: {0}")]
     Descriptor(Errno),
     #[error("argument or environment contains a NUL byte")]
     Nul(#[from] std::ffi::NulError),
+    #[error(
+        "{0} grants the whole file system: nothing would be left for the Landlock read-back to probe"
+    )]
+    RootGranted(PathBuf),
 }
 
 /// Paths the program may reach, by kind of access.
@@ -195,10 +210,12 @@ pub struct Plan {
     rlimits: Vec<Rlimit>,
     identity: Option<(Uid, Gid)>,
     /// The Landlock ruleset, built and checked in the parent, at a descriptor number above
-    /// any the child places (see `supervise::HIGH_FD`).
+    /// any the child places (see [`HIGH_FD`]).
     ruleset: OwnedFd,
     filters: [(&'static str, Vec<seccompiler::sock_filter>); 2],
-    parent: nix::unistd::Pid,
+    parent: libc::pid_t,
+    /// What the child must read back before exec.
+    pub expected: Expected,
     pub landlock_abi: u32,
 }
 
@@ -297,7 +314,12 @@ impl Plan {
             identity,
             ruleset,
             filters: crate::profile::seccomp_filters(),
-            parent: nix::unistd::getpid(),
+            parent: nix::unistd::getpid().as_raw(),
+            expected: Expected {
+                uid: identity.map_or_else(|| nix::unistd::geteuid().as_raw(), |(u, _)| u.as_raw()),
+                gid: identity.map_or_else(|| nix::unistd::getegid().as_raw(), |(_, g)| g.as_raw()),
+                no_groups: identity.is_some(),
+            },
             landlock_abi: abi,
         })
     }
@@ -326,13 +348,21 @@ fn build_ruleset(abi_num: u32, access: &Access3) -> Result<RulesetCreated, Prepa
         (&access.rw, AccessFs::from_all(abi) & !AccessFs::Execute),
     ];
     let mut created = ruleset.create()?;
+    // The read-back's Landlock probe opens `/`, which only Landlock can refuse: it must not
+    // be granted itself.
+    let root = nix::sys::stat::stat("/").map(|s| (s.st_dev, s.st_ino));
     for (paths, rights) in grants {
         for path in paths {
             let fd = PathFd::new(path).map_err(|source| PrepareError::LandlockPath {
                 path: path.clone(),
                 source,
             })?;
-            let is_dir = std::fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false);
+            // What was opened, not the path again.
+            let st = nix::sys::stat::fstat(&fd).map_err(PrepareError::Descriptor)?;
+            if root == Ok((st.st_dev, st.st_ino)) {
+                return Err(PrepareError::RootGranted(path.clone()));
+            }
+            let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
             let rights = if is_dir {
                 rights
             } else {
@@ -344,258 +374,39 @@ fn build_ruleset(abi_num: u32, access: &Access3) -> Result<RulesetCreated, Prepa
     Ok(created)
 }
 
-/// The child. Applies every step in order and execs; on any failure it writes the failed
-/// step to the setup pipe and exits 127 without running the program.
-///
-/// Runs between fork and exec of a single-threaded parent: no locks are held, but it still
-/// allocates as little as it can (all buffers come from [`Plan::prepare`]) and never panics.
-pub fn enter(plan: &mut Plan, fds: &ChildFds) -> ! {
-    let failure = match harden_and_exec(plan, fds) {
-        Ok(never) => match never {},
-        Err(f) => f,
-    };
-    let record = failure.encode();
-    // SAFETY: writing a 6-byte stack buffer to a descriptor we own; the result is ignored
-    // because there is nothing left to do if the parent cannot hear us.
-    let _ = unsafe { libc::write(fds.setup.as_raw_fd(), record.as_ptr().cast(), record.len()) };
-    // SAFETY: _exit ends the process without running the parent's atexit handlers or
-    // flushing its copied stdio buffers, which is exactly what a forked child must do.
-    unsafe { libc::_exit(127) }
-}
-
-/// The hardening sequence. Read it top to bottom against docs/SANDBOX.md.
-fn harden_and_exec(plan: &mut Plan, fds: &ChildFds) -> Result<Infallible, Failure> {
-    // 1. A session of its own, so the program and anything it starts form one process group
-    //    the supervisor kills as a whole; and death with the supervisor (PR_SET_PDEATHSIG),
-    //    checked against the race where the parent died before the prctl.
-    nix::unistd::setsid().step(Step::Session)?;
-    arm_parent_death(plan.parent)?;
-    reset_signals().step(Step::Session)?;
-
-    // 2. Standard streams onto the capture pipes and the stdin file; descriptors handed on
-    //    moved to their documented numbers.
-    for (fd, target) in [(&fds.stdin, 0), (&fds.stdout, 1), (&fds.stderr, 2)] {
-        dup2_exact(fd.as_raw_fd(), target).step(Step::Stdio)?;
-    }
-    for (target, fd) in &fds.handed_on {
-        dup2_exact(fd.as_raw_fd(), *target).step(Step::Stdio)?;
-    }
-
-    // 3. Every other inherited descriptor closes at exec. Marked close-on-exec rather than
-    //    closed now because the Landlock ruleset and the setup pipe are still needed; nothing
-    //    runs between here and exec but the steps below.
-    close_from(3, fds.handed_on.iter().map(|(t, _)| *t)).step(Step::CloseFds)?;
-
-    // 4. The environment: execve below passes only the allowlisted envp built before the
-    //    fork, so nothing of the runner's environment (KUBERNETES_*, secrets) reaches the
-    //    program.
-
-    // 5. Resource limits: address space, CPU, file size, open files, stack, core 0,
-    //    memlock 0, message queues 0, ... (see Rlimits in supervise.rs for the values).
-    for r in &plan.rlimits {
-        setrlimit(r.resource, r.soft, r.hard).step(Step::Rlimits)?;
-    }
-    // The OOM killer's first choice, so a memory bomb takes itself down and not the runner.
-    write_file(c"/proc/self/oom_score_adj", b"1000").step(Step::OomScore)?;
-
-    // 6. Identity and capabilities: drop to the unprivileged uid/gid when started as root,
-    //    empty every capability set, then verify they are empty.
-    drop_privileges(plan)?;
-
-    // 7. no_new_privs: exec can never grant privileges (setuid bits, file capabilities), and
-    //    it lets an unprivileged process install Landlock and seccomp.
-    // SAFETY: prctl with integer arguments only.
-    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-        return Err(Failure::new(Step::NoNewPrivs, Errno::last()));
-    }
-
-    // The working directory, entered as the sandbox user before Landlock narrows the view.
-    nix::unistd::chdir(plan.cwd.as_c_str()).step(Step::WorkDir)?;
-
-    // 8. Landlock: file system rights from the profile and the spec, TCP bind/connect denied,
-    //    signals and abstract unix sockets scoped to the sandbox. The ruleset was built with
-    //    every right of the kernel's ABI handled and HardRequirement, so it is enforced in
-    //    full or this call fails.
-    // SAFETY: landlock_restrict_self takes a ruleset descriptor we own and flags 0.
-    if unsafe {
-        libc::syscall(
-            libc::SYS_landlock_restrict_self,
-            plan.ruleset.as_raw_fd(),
-            0u32,
-        )
-    } != 0
-    {
-        return Err(Failure::new(Step::Landlock, Errno::last()));
-    }
-
-    // 9. seccomp, last, so the filter need not allow any of the calls above: the ENOSYS
-    //    filter for clone3, then the allowlist that kills everything else.
-    for (_, filter) in &plan.filters {
-        seccompiler::apply_filter(filter)
-            .map_err(|_| Failure::new(Step::Seccomp, Errno::last()))?;
-    }
-
-    // 10. exec. Only returns on failure.
-    // SAFETY: program, argv and envp are NUL-terminated C strings owned by `plan`, and the
-    // pointer arrays end with NULL, as execve requires.
-    unsafe {
-        libc::execve(
-            plan.program.as_ptr(),
-            plan.argv_ptrs.as_ptr(),
-            plan.envp_ptrs.as_ptr(),
-        )
-    };
-    Err(Failure::new(Step::Exec, Errno::last()))
-}
-
-fn arm_parent_death(parent: nix::unistd::Pid) -> Result<(), Failure> {
-    // SAFETY: prctl with integer arguments only.
-    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
-        return Err(Failure::new(Step::ParentDeath, Errno::last()));
-    }
-    if nix::unistd::getppid() != parent {
-        return Err(Failure {
-            step: Step::ParentDeath,
-            detail: DETAIL_PARENT_GONE,
-            errno: 0,
-        });
-    }
-    Ok(())
-}
-
-/// The parent blocks the signals it reads through a signalfd, and Rust ignores SIGPIPE;
-/// both would be inherited through exec, so the program starts from a clean slate.
-fn reset_signals() -> nix::Result<()> {
-    use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
-    for sig in [Signal::SIGPIPE, Signal::SIGXFSZ, Signal::SIGXCPU] {
-        // SAFETY: installing SIG_DFL runs no handler code.
-        unsafe { signal(sig, SigHandler::SigDfl) }?;
-    }
-    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
-}
-
-fn dup2_exact(fd: RawFd, target: RawFd) -> nix::Result<()> {
-    if fd == target {
-        // Already in place; dup2 would keep its close-on-exec flag, so clear it explicitly.
-        // SAFETY: fcntl on a descriptor number with integer arguments.
-        return Errno::result(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }).map(drop);
-    }
-    // SAFETY: dup2 on descriptor numbers; the new descriptor has close-on-exec cleared.
-    Errno::result(unsafe { libc::dup2(fd, target) }).map(drop)
-}
-
-/// Marks every descriptor from `first` up close-on-exec, except those in `keep`.
-fn close_from(first: RawFd, keep: impl Iterator<Item = RawFd> + Clone) -> nix::Result<()> {
-    let mut start = first;
-    let mut keep_sorted = [0 as RawFd; 64];
-    let mut n = 0;
-    for k in keep.filter(|&k| k >= first).take(keep_sorted.len()) {
-        keep_sorted[n] = k;
-        n += 1;
-    }
-    keep_sorted[..n].sort_unstable();
-    for &k in &keep_sorted[..n] {
-        if k > start {
-            close_range_cloexec(start, k - 1)?;
-        }
-        start = k + 1;
-    }
-    close_range_cloexec(start, RawFd::MAX)
-}
-
-fn close_range_cloexec(first: RawFd, last: RawFd) -> nix::Result<()> {
-    let (Ok(first), Ok(last)) = (libc::c_uint::try_from(first), libc::c_uint::try_from(last))
-    else {
-        return Err(Errno::EINVAL);
-    };
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags on descriptors.
-    Errno::result(unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            first,
-            last,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    })
-    .map(drop)
-}
-
-fn write_file(path: &std::ffi::CStr, data: &[u8]) -> nix::Result<()> {
-    // SAFETY: open of a NUL-terminated path; the descriptor is closed below.
-    let fd = Errno::result(unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) })?;
-    // SAFETY: writing from a valid buffer of the given length to the descriptor just opened.
-    let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
-    let err = Errno::last();
-    // SAFETY: closing the descriptor opened above, exactly once.
-    unsafe { libc::close(fd) };
-    if usize::try_from(n).ok() == Some(data.len()) {
-        Ok(())
-    } else {
-        Err(err)
-    }
-}
-
-/// Step 6. The bounding set goes first: dropping from it needs CAP_SETPCAP, which the uid
-/// change takes away. The uid change clears permitted, effective and ambient by itself; they
-/// are cleared again explicitly, and all five sets are then read back and must be empty.
-/// The parent-death signal is re-armed because a credential change clears it.
-fn drop_privileges(plan: &Plan) -> Result<(), Failure> {
-    use caps::CapSet;
-    let caps_err = |_| Failure::new(Step::Capabilities, Errno::last());
-    for cap in caps::all() {
-        if caps::has_cap(None, CapSet::Bounding, cap).map_err(caps_err)? {
-            caps::drop(None, CapSet::Bounding, cap).map_err(caps_err)?;
-        }
-    }
-    if let Some((uid, gid)) = plan.identity {
-        nix::unistd::setgroups(&[]).step(Step::Identity)?;
-        nix::unistd::setresgid(gid, gid, gid).step(Step::Identity)?;
-        nix::unistd::setresuid(uid, uid, uid).step(Step::Identity)?;
-        arm_parent_death(plan.parent)?;
-    }
-    for set in [
-        CapSet::Ambient,
-        CapSet::Effective,
-        CapSet::Inheritable,
-        CapSet::Permitted,
-    ] {
-        caps::clear(None, set).map_err(caps_err)?;
-    }
-    for set in [
-        CapSet::Bounding,
-        CapSet::Ambient,
-        CapSet::Effective,
-        CapSet::Inheritable,
-        CapSet::Permitted,
-    ] {
-        if !caps::read(None, set).map_err(caps_err)?.is_empty() {
-            return Err(Failure {
-                step: Step::Capabilities,
-                detail: DETAIL_CAPS_LEFT,
-                errno: 0,
-            });
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn failure_round_trips_through_the_pipe_format() {
-        let f = Failure {
-            step: Step::Landlock,
-            detail: DETAIL_CAPS_LEFT,
-            errno: 0,
-        };
+        let f = Failure::mismatch(Mismatch::Capabilities);
         assert_eq!(Failure::decode(&f.encode()), Some(f));
+        assert!(f.message().contains("a capability set is not empty"));
         let f = Failure::new(Step::Exec, Errno::EACCES);
         assert_eq!(Failure::decode(&f.encode()), Some(f));
         assert!(f.message().contains("executing the program"));
         assert_eq!(Failure::decode(&[0, 0, 0, 0, 0, 0]), None);
         assert_eq!(Failure::decode(&[1, 0]), None);
+    }
+
+    #[test]
+    fn granting_the_root_itself_is_refused() {
+        let access = Access3 {
+            ro: vec![PathBuf::from("/usr/../")],
+            ..Access3::default()
+        };
+        let e = Plan::prepare(
+            &["/x".into()],
+            &[],
+            Path::new("/"),
+            &access,
+            vec![],
+            None,
+            1,
+        )
+        .unwrap_err();
+        assert!(matches!(e, PrepareError::RootGranted(_)), "{e}");
     }
 
     #[test]

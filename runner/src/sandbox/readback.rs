@@ -1,0 +1,373 @@
+//! The read-back: after its last hardening step and just before exec, the child reads what the
+//! kernel says it applied (`/proc/self/status`, and a Landlock probe that must be refused),
+//! checks it, and sends it to the supervisor over the setup pipe as one fixed-size record. The
+//! report's `enforced` section is filled from that record, not inferred from the absence of a
+//! failure; a mismatch is `sandbox_error` and the program does not run.
+//!
+//! Everything here that the child calls works on stack buffers and allocates nothing.
+
+/// What the kernel reported after the last step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Observed {
+    pub no_new_privs: bool,
+    /// 0 disabled, 1 strict, 2 filter.
+    pub seccomp_mode: u8,
+    pub cap_inheritable: u64,
+    pub cap_permitted: u64,
+    pub cap_effective: u64,
+    pub cap_bounding: u64,
+    pub cap_ambient: u64,
+    /// Real, effective, saved and file-system uid.
+    pub uids: [u32; 4],
+    pub gids: [u32; 4],
+    /// Number of supplementary groups.
+    pub groups: u32,
+    /// The errno that refused the Landlock probe; 0 when the probe was allowed.
+    pub landlock_probe_errno: i32,
+}
+
+/// What the child must observe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expected {
+    pub uid: u32,
+    pub gid: u32,
+    /// True when the runner changed identity, so no supplementary group may be left.
+    pub no_groups: bool,
+}
+
+/// The first difference between what was expected and what was observed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Mismatch {
+    Status = 1,
+    NoNewPrivs = 2,
+    Seccomp = 3,
+    Capabilities = 4,
+    Uid = 5,
+    Gid = 6,
+    Groups = 7,
+    Landlock = 8,
+}
+
+impl Mismatch {
+    pub fn from_u8(n: u8) -> Option<Self> {
+        use Mismatch::*;
+        [
+            Status,
+            NoNewPrivs,
+            Seccomp,
+            Capabilities,
+            Uid,
+            Gid,
+            Groups,
+            Landlock,
+        ]
+        .into_iter()
+        .find(|m| *m as u8 == n)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Status => "/proc/self/status could not be read or parsed",
+            Self::NoNewPrivs => "no_new_privs is not set",
+            Self::Seccomp => "the seccomp filter is not in force",
+            Self::Capabilities => "a capability set is not empty",
+            Self::Uid => "the uids are not the sandbox's",
+            Self::Gid => "the gids are not the sandbox's",
+            Self::Groups => "supplementary groups are left",
+            Self::Landlock => "the Landlock probe was allowed",
+        }
+    }
+}
+
+impl Observed {
+    /// Tag of the record on the setup pipe (failure records start with a step number, < 64).
+    pub const TAG: u8 = 0xA5;
+    pub const LEN: usize = 1 + 1 + 1 + 5 * 8 + 8 * 4 + 4 + 4;
+
+    /// Reads the fields of `/proc/self/status` this module checks. `None` when one is missing
+    /// or malformed: a kernel that does not say is not trusted.
+    pub fn parse_status(text: &[u8], landlock_probe_errno: i32) -> Option<Self> {
+        let mut o = Self {
+            landlock_probe_errno,
+            ..Self::default()
+        };
+        let mut seen = 0u16;
+        for line in text.split(|&b| b == b'\n') {
+            let Some(colon) = line.iter().position(|&b| b == b':') else {
+                continue;
+            };
+            let (key, value) = (&line[..colon], trim(&line[colon + 1..]));
+            let bit = match key {
+                b"NoNewPrivs" => {
+                    o.no_new_privs = decimal(value)? == 1;
+                    1
+                }
+                b"Seccomp" => {
+                    o.seccomp_mode = u8::try_from(decimal(value)?).ok()?;
+                    1 << 1
+                }
+                b"CapInh" => {
+                    o.cap_inheritable = hex(value)?;
+                    1 << 2
+                }
+                b"CapPrm" => {
+                    o.cap_permitted = hex(value)?;
+                    1 << 3
+                }
+                b"CapEff" => {
+                    o.cap_effective = hex(value)?;
+                    1 << 4
+                }
+                b"CapBnd" => {
+                    o.cap_bounding = hex(value)?;
+                    1 << 5
+                }
+                b"CapAmb" => {
+                    o.cap_ambient = hex(value)?;
+                    1 << 6
+                }
+                b"Uid" => {
+                    o.uids = four(value)?;
+                    1 << 7
+                }
+                b"Gid" => {
+                    o.gids = four(value)?;
+                    1 << 8
+                }
+                b"Groups" => {
+                    o.groups = u32::try_from(
+                        value
+                            .split(|b| b.is_ascii_whitespace())
+                            .filter(|w| !w.is_empty())
+                            .count(),
+                    )
+                    .ok()?;
+                    1 << 9
+                }
+                _ => 0,
+            };
+            seen |= bit;
+        }
+        (seen == (1 << 10) - 1).then_some(o)
+    }
+
+    /// The first way this observation falls short of `want`.
+    pub fn mismatch(&self, want: &Expected) -> Option<Mismatch> {
+        let caps = [
+            self.cap_inheritable,
+            self.cap_permitted,
+            self.cap_effective,
+            self.cap_bounding,
+            self.cap_ambient,
+        ];
+        if !self.no_new_privs {
+            Some(Mismatch::NoNewPrivs)
+        } else if self.seccomp_mode != 2 {
+            Some(Mismatch::Seccomp)
+        } else if caps.iter().any(|&c| c != 0) {
+            Some(Mismatch::Capabilities)
+        } else if self.uids.iter().any(|&u| u != want.uid) {
+            Some(Mismatch::Uid)
+        } else if self.gids.iter().any(|&g| g != want.gid) {
+            Some(Mismatch::Gid)
+        } else if want.no_groups && self.groups != 0 {
+            Some(Mismatch::Groups)
+        } else if self.landlock_probe_errno != libc::EACCES {
+            Some(Mismatch::Landlock)
+        } else {
+            None
+        }
+    }
+
+    pub fn encode(&self) -> [u8; Self::LEN] {
+        let mut out = [0u8; Self::LEN];
+        out[0] = Self::TAG;
+        out[1] = u8::from(self.no_new_privs);
+        out[2] = self.seccomp_mode;
+        let mut at = 3;
+        let mut put = |bytes: &[u8]| {
+            out[at..at + bytes.len()].copy_from_slice(bytes);
+            at += bytes.len();
+        };
+        for c in [
+            self.cap_inheritable,
+            self.cap_permitted,
+            self.cap_effective,
+            self.cap_bounding,
+            self.cap_ambient,
+        ] {
+            put(&c.to_le_bytes());
+        }
+        for id in self.uids.iter().chain(&self.gids) {
+            put(&id.to_le_bytes());
+        }
+        put(&self.groups.to_le_bytes());
+        put(&self.landlock_probe_errno.to_le_bytes());
+        out
+    }
+
+    /// Decodes a record; `None` when `bytes` does not start with one.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let b = bytes.get(..Self::LEN)?;
+        if b[0] != Self::TAG || b[1] > 1 {
+            return None;
+        }
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default());
+        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap_or_default());
+        let ids = |first: usize| std::array::from_fn(|k| u32_at(first + 4 * k));
+        Some(Self {
+            no_new_privs: b[1] == 1,
+            seccomp_mode: b[2],
+            cap_inheritable: u64_at(3),
+            cap_permitted: u64_at(11),
+            cap_effective: u64_at(19),
+            cap_bounding: u64_at(27),
+            cap_ambient: u64_at(35),
+            uids: ids(43),
+            gids: ids(59),
+            groups: u32_at(75),
+            landlock_probe_errno: i32::from_le_bytes(b[79..83].try_into().unwrap_or_default()),
+        })
+    }
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &s[start..end.max(start)]
+}
+
+fn decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    s.iter().try_fold(0u64, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
+}
+
+fn hex(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 16 {
+        return None;
+    }
+    s.iter().try_fold(0u64, |n, &b| {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        Some(n << 4 | u64::from(d))
+    })
+}
+
+fn four(s: &[u8]) -> Option<[u32; 4]> {
+    let mut out = [0u32; 4];
+    let mut words = s
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty());
+    for slot in &mut out {
+        *slot = u32::try_from(decimal(words.next()?)?).ok()?;
+    }
+    words.next().is_none().then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SANDBOXED: &[u8] = b"Name:\tpython3.11\nUmask:\t0022\nState:\tR (running)\n\
+Uid:\t65532\t65532\t65532\t65532\nGid:\t65532\t65532\t65532\t65532\nFDSize:\t64\nGroups:\t\n\
+CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n\
+CapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n\
+Seccomp_filters:\t2\nSpeculation_Store_Bypass:\tthread vulnerable\n";
+
+    fn want() -> Expected {
+        Expected {
+            uid: 65532,
+            gid: 65532,
+            no_groups: true,
+        }
+    }
+
+    #[test]
+    fn a_sandboxed_status_passes_and_round_trips() {
+        let o = Observed::parse_status(SANDBOXED, libc::EACCES).unwrap();
+        assert_eq!(o.mismatch(&want()), None);
+        assert_eq!(Observed::decode(&o.encode()), Some(o));
+    }
+
+    #[test]
+    fn each_shortfall_is_named() {
+        let swap = |from: &str, to: &str| {
+            let text = String::from_utf8_lossy(SANDBOXED).replace(from, to);
+            Observed::parse_status(text.as_bytes(), libc::EACCES)
+                .unwrap()
+                .mismatch(&want())
+        };
+        assert_eq!(
+            swap("NoNewPrivs:\t1", "NoNewPrivs:\t0"),
+            Some(Mismatch::NoNewPrivs)
+        );
+        assert_eq!(swap("Seccomp:\t2", "Seccomp:\t0"), Some(Mismatch::Seccomp));
+        assert_eq!(
+            swap("CapBnd:\t0000000000000000", "CapBnd:\t0000000000200000"),
+            Some(Mismatch::Capabilities)
+        );
+        assert_eq!(
+            swap("CapAmb:\t0000000000000000", "CapAmb:\t0000000000000001"),
+            Some(Mismatch::Capabilities)
+        );
+        assert_eq!(
+            swap(
+                "Uid:\t65532\t65532\t65532\t65532",
+                "Uid:\t65532\t0\t65532\t65532"
+            ),
+            Some(Mismatch::Uid)
+        );
+        assert_eq!(
+            swap(
+                "Gid:\t65532\t65532\t65532\t65532",
+                "Gid:\t0\t65532\t65532\t65532"
+            ),
+            Some(Mismatch::Gid)
+        );
+        assert_eq!(swap("Groups:\t", "Groups:\t0 27"), Some(Mismatch::Groups));
+        let o = Observed::parse_status(SANDBOXED, 0).unwrap();
+        assert_eq!(o.mismatch(&want()), Some(Mismatch::Landlock));
+    }
+
+    #[test]
+    fn a_missing_or_malformed_field_is_not_trusted() {
+        let text = String::from_utf8_lossy(SANDBOXED);
+        for bad in [
+            text.replace("NoNewPrivs:\t1\n", ""),
+            text.replace("Seccomp:\t2", "Seccomp:\tx"),
+            text.replace("CapEff:\t0000000000000000", "CapEff:\t00000000000000000"),
+            text.replace("Uid:\t65532\t65532\t65532\t65532", "Uid:\t65532\t65532"),
+        ] {
+            assert_eq!(
+                Observed::parse_status(bad.as_bytes(), libc::EACCES),
+                None,
+                "{bad}"
+            );
+        }
+        assert_eq!(Observed::decode(&[0u8; Observed::LEN]), None);
+        assert_eq!(Observed::decode(&[Observed::TAG, 0, 2]), None);
+    }
+
+    #[test]
+    fn this_process_status_parses() {
+        let text = std::fs::read("/proc/self/status").unwrap();
+        let o = Observed::parse_status(&text, 0).unwrap();
+        // SAFETY: geteuid has no preconditions.
+        assert_eq!(o.uids[1], unsafe { libc::geteuid() });
+    }
+}

@@ -1,0 +1,145 @@
+//! What the supervisor asks the kernel about a child: its pidfd, its exit, its /proc figures,
+//! and whether this process may fork at all.
+
+use std::fs::File;
+use std::io::Read as _;
+use std::os::fd::{AsRawFd as _, FromRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+/// The number of threads of this process.
+pub(super) fn threads() -> std::io::Result<usize> {
+    Ok(std::fs::read_dir("/proc/self/task")?.count())
+}
+
+pub(super) fn pidfd_open(pid: Pid) -> Result<OwnedFd, Errno> {
+    // SAFETY: pidfd_open with a pid and flags 0 returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0u32) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    let fd = RawFd::try_from(fd).map_err(|_| Errno::EBADF)?;
+    // SAFETY: the descriptor was just created and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Reaps the child behind `pidfd`, blocking (it has ended), with its resource usage.
+pub(super) fn wait_pidfd(pidfd: &OwnedFd) -> Option<Exit> {
+    const P_PIDFD: libc::idtype_t = 3;
+    // SAFETY: zeroed siginfo_t and rusage are valid values for waitid to fill in.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: the raw waitid takes a fifth argument, the rusage to fill in; both
+        // out-pointers are valid for writes.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_waitid,
+                P_PIDFD,
+                pidfd.as_raw_fd(),
+                &raw mut info,
+                libc::WEXITED,
+                &raw mut rusage,
+            )
+        };
+        if r == 0 {
+            break;
+        }
+        if Errno::last() != Errno::EINTR {
+            return None;
+        }
+    }
+    // SAFETY: waitid filled in a SIGCHLD siginfo, whose si_status is defined.
+    let code = unsafe { info.si_status() };
+    // The wait(2) encoding the verdict reads: exit code in the second byte, else the signal.
+    let status = match info.si_code {
+        libc::CLD_EXITED => (code & 0xff) << 8,
+        libc::CLD_DUMPED => code | 0x80,
+        _ => code,
+    };
+    Some(Exit { status, rusage })
+}
+
+/// Reaps `pid`, blocking: only for a child not yet reaped whose pidfd failed.
+pub(super) fn wait_pid(pid: Pid) -> Option<Exit> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: wait4 writes to the two valid out-pointers it is given.
+        let r = unsafe { libc::wait4(pid.as_raw(), &raw mut status, 0, &raw mut rusage) };
+        if r == pid.as_raw() {
+            return Some(Exit { status, rusage });
+        }
+        if r >= 0 || Errno::last() != Errno::EINTR {
+            return None;
+        }
+    }
+}
+
+/// What the child's exit looked like.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Exit {
+    pub(super) status: libc::c_int,
+    pub(super) rusage: libc::rusage,
+}
+
+/// (CPU ms, resident KiB) of a whole thread group. The leader's entry counts the CPU time of
+/// every thread, but its resident size is that of its own memory map: none once the leader has
+/// ended (a raw `exit`) while other threads live on, a zombie leader. Every thread shares one
+/// map, so the resident size then comes from any thread still alive.
+pub(super) fn group_stat(pid: Pid) -> Option<(u64, u64)> {
+    let (cpu_ms, rss_kib, zombie) = task_stat(&format!("/proc/{pid}/stat"))?;
+    if !zombie && rss_kib > 0 {
+        return Some((cpu_ms, rss_kib));
+    }
+    let live = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_str() != Some(&pid.to_string()))
+        .find_map(|e| {
+            let (_, rss, zombie) = task_stat(&format!("{}/stat", e.path().display()))?;
+            (!zombie).then_some(rss)
+        });
+    Some((cpu_ms, live.unwrap_or(rss_kib)))
+}
+
+/// (CPU ms, resident KiB, a zombie) from one `/proc/.../stat` file.
+fn task_stat(path: &str) -> Option<(u64, u64, bool)> {
+    let mut text = String::new();
+    File::open(path).ok()?.read_to_string(&mut text).ok()?;
+    // The command name may contain spaces and parentheses: fields start after the last ')'.
+    let fields: Vec<&str> = text
+        .get(text.rfind(')')? + 2..)?
+        .split_ascii_whitespace()
+        .collect();
+    let num = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    // Fields 3 (state), 14, 15 (utime, stime) and 24 (rss), counted from 1 with field 3 at
+    // index 0.
+    let zombie = fields.first().is_some_and(|s| *s == "Z");
+    let (utime, stime, rss_pages) = (num(11)?, num(12)?, num(21)?);
+    // SAFETY: sysconf with a valid name has no preconditions.
+    let tck = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
+        .unwrap_or(100)
+        .max(1);
+    // SAFETY: as above.
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    Some((
+        (utime + stime) * 1000 / tck,
+        rss_pages * page / 1024,
+        zombie,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_stat_reads_this_process() {
+        let (_, rss) = group_stat(nix::unistd::getpid()).unwrap();
+        assert!(rss > 0);
+    }
+}

@@ -1,0 +1,535 @@
+//! One sandboxed process under supervision: how it is wired, the fork, its deadlines and
+//! samples, and its report once it has ended.
+
+use std::os::fd::{AsRawFd as _, FromRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::{ForkResult, Pid};
+
+use super::capture::{Capture, Sink, last_line};
+use super::kernel::{Exit, group_stat, pidfd_open, threads, wait_pid, wait_pidfd};
+use super::settings::Settings;
+use super::verdict::{Facts, Stop, verdict};
+use super::{pipe, sandbox_error};
+use crate::control::Action;
+use crate::report::Report;
+use crate::sandbox::{ChildFds, Expected, Failure, HIGH_FD, Observed, Plan};
+
+/// How often the supervisor samples the child's resident size and CPU time. At first-touch
+/// speeds (a few GB/s) this bounds the overshoot past the memory limit to tens of MiB; the
+/// address-space backstop bounds it absolutely.
+pub(super) const SAMPLE_EVERY: Duration = Duration::from_millis(10);
+/// How often the writable paths are measured against the disk budget while the program runs:
+/// a walk of up to the entry budget (10,000 by default) costs milliseconds.
+const DISK_EVERY: Duration = Duration::from_millis(250);
+
+/// How one process is wired.
+#[derive(Debug)]
+pub struct Wiring {
+    pub stdin: OwnedFd,
+    /// Captured (with this sink), or connected straight to a pipe (a player's moves).
+    pub stdout: StdoutTo,
+    pub stderr: Sink,
+    /// Descriptors the program receives at fixed numbers (the referee's player pipes).
+    pub handed_on: Vec<(RawFd, OwnedFd)>,
+}
+
+#[derive(Debug)]
+pub enum StdoutTo {
+    Capture(Sink),
+    Pipe(OwnedFd),
+}
+
+fn high(fd: OwnedFd) -> nix::Result<OwnedFd> {
+    nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(HIGH_FD)).map(|n| {
+        // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+        unsafe { OwnedFd::from_raw_fd(n) }
+    })
+}
+
+/// One sandboxed process under supervision.
+#[derive(Debug)]
+pub struct Proc {
+    pub(super) settings: Settings,
+    pub(super) report: Report,
+    pub(super) child: Option<Pid>,
+    /// The child's pidfd, opened right after the fork (nothing reaps it before this process
+    /// does): every signal to the child goes through it, and its exit is collected through it.
+    pidfd: Option<OwnedFd>,
+    /// The child ended but its exit could not be collected.
+    lost: bool,
+    pub(super) start: Instant,
+    pub(super) ended: Option<Instant>,
+    pub(super) stop: Option<Stop>,
+    /// Stop this process at this instant (players, once the referee is done).
+    pub(super) stop_at: Option<Instant>,
+    /// Stopped (SIGSTOP) at the referee's request and not continued since.
+    pub(super) paused: bool,
+    pub(super) peak_rss_kib: u64,
+    pub(super) next_sample: Instant,
+    pub(super) next_disk: Instant,
+    pub(super) setup: Option<OwnedFd>,
+    pub(super) setup_bytes: Vec<u8>,
+    pub(super) landlock_abi: u32,
+    /// What the child must read back before exec.
+    pub(super) expected: Option<Expected>,
+    pub(super) stdout: Option<Capture>,
+    pub(super) stderr: Option<Capture>,
+    pub(super) exit: Option<Exit>,
+}
+
+impl Proc {
+    /// Forks and hardens one process. A failure before the fork gives a process that never
+    /// ran and whose report says why.
+    pub fn spawn(settings: Settings, wiring: Wiring) -> Self {
+        let mut p = Self::failed(settings, String::new());
+        p.report = p.settings.blank_report();
+        if let Err(reason) = p.fork(wiring) {
+            p.report = sandbox_error(
+                std::mem::replace(&mut p.report, p.settings.blank_report()),
+                reason,
+            );
+        }
+        p
+    }
+
+    /// A process that could not even be wired; its report says why.
+    pub fn failed(settings: Settings, reason: String) -> Self {
+        let now = Instant::now();
+        Self {
+            report: sandbox_error(settings.blank_report(), reason),
+            settings,
+            child: None,
+            pidfd: None,
+            lost: false,
+            start: now,
+            ended: Some(now),
+            stop: None,
+            stop_at: None,
+            paused: false,
+            peak_rss_kib: 0,
+            next_sample: now,
+            next_disk: now,
+            setup: None,
+            setup_bytes: Vec::new(),
+            landlock_abi: 0,
+            expected: None,
+            stdout: None,
+            stderr: None,
+            exit: None,
+        }
+    }
+
+    fn fork(&mut self, wiring: Wiring) -> Result<(), String> {
+        let s = &self.settings;
+        let io = (|| -> nix::Result<_> {
+            let (out_r, out_w) = match wiring.stdout {
+                StdoutTo::Capture(sink) => {
+                    let (r, w) = pipe()?;
+                    (Some((r, sink)), w)
+                }
+                StdoutTo::Pipe(w) => (None, w),
+            };
+            let (err_r, err_w) = pipe()?;
+            let (setup_r, setup_w) = pipe()?;
+            let handed_on = wiring
+                .handed_on
+                .into_iter()
+                .map(|(t, fd)| Ok((t, high(fd)?)))
+                .collect::<nix::Result<_>>()?;
+            let fds = ChildFds {
+                stdin: high(wiring.stdin)?,
+                stdout: high(out_w)?,
+                stderr: high(err_w)?,
+                setup: setup_w,
+                handed_on,
+            };
+            Ok((fds, out_r, err_r, setup_r))
+        })();
+        let (fds, out_r, err_r, setup_r) =
+            io.map_err(|e| format!("cannot set up the program's descriptors: {e}"))?;
+        let plan = Plan::prepare(
+            &s.argv,
+            &s.env,
+            &s.cwd,
+            &s.access,
+            s.rlimits(),
+            s.identity,
+            s.min_landlock_abi,
+        )
+        .map_err(|e| format!("{e}; the program was not run"))?;
+        match threads() {
+            Ok(1) => {}
+            Ok(n) => {
+                return Err(format!(
+                    "the runner has {n} threads and forks only when it has one (the child could \
+                     inherit a lock another thread held); the program was not run"
+                ));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot check that the runner is single-threaded before the fork: {e}; \
+                     the program was not run"
+                ));
+            }
+        }
+        self.start = Instant::now();
+        // SAFETY: checked just above: this process has one thread, so no lock can be held by
+        // a thread that does not exist in the child; the child only runs `sandbox::enter`,
+        // which allocates nothing and execs or _exits.
+        let child = match unsafe { nix::unistd::fork() } {
+            Ok(ForkResult::Child) => crate::sandbox::enter(&plan, &fds),
+            Ok(ForkResult::Parent { child }) => child,
+            Err(e) => return Err(format!("fork failed: {e}")),
+        };
+        drop(fds); // the parent's copies of the child's ends: EOF must mean the child is done
+        self.child = Some(child);
+        self.pidfd = match pidfd_open(child) {
+            Ok(fd) => Some(fd),
+            Err(e) => {
+                // Not reaped yet, so the pid is still this child's.
+                let _ = kill(child, Signal::SIGKILL);
+                self.exit = wait_pid(child);
+                self.lost = self.exit.is_none();
+                self.ended = Some(Instant::now());
+                return Err(format!(
+                    "cannot open a pidfd for the program: {e}; the program was stopped"
+                ));
+            }
+        };
+        self.ended = None;
+        self.next_sample = self.start;
+        self.landlock_abi = plan.landlock_abi;
+        self.expected = Some(plan.expected);
+        self.setup = Some(setup_r);
+        let cap = s.limits.output_bytes;
+        self.stdout = out_r.map(|(r, sink)| Capture::new("stdout", r, sink, cap));
+        self.stderr = Some(Capture::new("stderr", err_r, wiring.stderr, cap));
+        Ok(())
+    }
+
+    pub(super) fn running(&self) -> bool {
+        self.child.is_some() && self.exit.is_none() && !self.lost
+    }
+
+    pub(super) fn drained(&self) -> bool {
+        self.setup.is_none()
+            && self.stdout.as_ref().is_none_or(|c| c.pipe.is_none())
+            && self.stderr.as_ref().is_none_or(|c| c.pipe.is_none())
+    }
+
+    pub(super) fn kill(&mut self, why: Stop) {
+        if !self.running() {
+            return;
+        }
+        if self.stop.is_none() {
+            self.stop = Some(why);
+        }
+        self.kill_group();
+        // ESRCH: the leader has exited and waits to be reaped; nothing else can fail here.
+        let _ = self.signal(Signal::SIGKILL);
+    }
+
+    /// SIGKILL to the process group while its leader is not reaped: until then the group's id
+    /// cannot be reused, so the signal reaches only what the program left behind. ESRCH (an
+    /// empty group, or a child that has not yet called setsid) is the expected outcome.
+    fn kill_group(&self) {
+        if let (Some(child), true) = (self.child, self.exit.is_none() && !self.lost) {
+            let _ = kill(Pid::from_raw(-child.as_raw()), Signal::SIGKILL);
+        }
+    }
+
+    /// A signal to the child through its pidfd: never to a pid that may have been reused.
+    fn signal(&self, signal: Signal) -> Result<(), Errno> {
+        let Some(fd) = &self.pidfd else {
+            return Err(Errno::ESRCH);
+        };
+        // SAFETY: pidfd_send_signal with a pidfd this process owns, a NULL siginfo and flags 0.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                fd.as_raw_fd(),
+                signal as libc::c_int,
+                std::ptr::null::<libc::siginfo_t>(),
+                0u32,
+            )
+        };
+        if r < 0 { Err(Errno::last()) } else { Ok(()) }
+    }
+
+    /// SIGSTOP or SIGCONT at the referee's request. `Ok(false)`: the player has ended.
+    pub(super) fn pause(&mut self, action: Action) -> Result<bool, Errno> {
+        if !self.running() {
+            return Ok(false);
+        }
+        let signal = match action {
+            Action::Stop => Signal::SIGSTOP,
+            Action::Cont => Signal::SIGCONT,
+        };
+        match self.signal(signal) {
+            Ok(()) => {
+                self.paused = action == Action::Stop;
+                Ok(true)
+            }
+            Err(Errno::ESRCH) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Collects the exit of the child, which has ended (a zombie): first the rest of its
+    /// process group is killed, then the leader is reaped through its pidfd.
+    pub(super) fn reap(&mut self) {
+        self.kill_group();
+        let Some(child) = self.child else { return };
+        // The pid still names the zombie until it is reaped, so it is a safe fallback.
+        self.exit = self
+            .pidfd
+            .as_ref()
+            .and_then(wait_pidfd)
+            .or_else(|| wait_pid(child));
+        // An exit that could not be collected is not waited for again; the verdict says the
+        // exit status was never observed.
+        self.lost = self.exit.is_none();
+        self.ended = Some(Instant::now());
+    }
+
+    /// Deadlines and sampling; returns when this process next needs attention.
+    pub(super) fn tick(&mut self, now: Instant) -> Option<Instant> {
+        if !self.running() {
+            return None;
+        }
+        let wall_end = self.start + Duration::from_millis(self.settings.limits.wall_ms);
+        if now >= wall_end {
+            self.kill(Stop::Wall);
+        }
+        if let Some(t) = self.stop_at
+            && now >= t
+        {
+            self.kill(Stop::MatchOver);
+        }
+        if now >= self.next_sample {
+            self.sample();
+            self.next_sample = now + SAMPLE_EVERY;
+        }
+        let mut next = self
+            .next_sample
+            .min(wall_end)
+            .min(self.stop_at.unwrap_or(wall_end));
+        if !self.disk_roots().is_empty() {
+            if now >= self.next_disk {
+                let s = self.scan_disk();
+                if let Some((bytes, entries)) = self.disk_over(&s) {
+                    self.kill(Stop::Disk { bytes, entries });
+                }
+                self.next_disk = Instant::now() + DISK_EVERY;
+            }
+            next = next.min(self.next_disk);
+        }
+        Some(next)
+    }
+
+    /// The writable paths that can hold the program's files.
+    fn disk_roots(&self) -> Vec<&Path> {
+        self.settings
+            .access
+            .rw
+            .iter()
+            .map(PathBuf::as_path)
+            .filter(|p| *p != Path::new("/dev/null"))
+            .collect()
+    }
+
+    fn scan_disk(&self) -> crate::scan::Scan {
+        let l = &self.settings.limits;
+        crate::scan::scan(&self.disk_roots(), l.file_size_bytes, l.disk_inodes)
+    }
+
+    /// (bytes, entries) when a scan shows the writable paths over the disk budget.
+    fn disk_over(&self, s: &crate::scan::Scan) -> Option<(u64, u64)> {
+        let l = &self.settings.limits;
+        (s.bytes > l.disk_bytes || s.entries > l.disk_inodes).then_some((s.bytes, s.entries))
+    }
+
+    /// Reads resident size and CPU time from /proc/PID/stat; stops the program past a limit.
+    fn sample(&mut self) {
+        let Some((cpu_ms, rss_kib)) = self.child.and_then(group_stat) else {
+            return;
+        };
+        self.peak_rss_kib = self.peak_rss_kib.max(rss_kib);
+        let l = &self.settings.limits;
+        if rss_kib.saturating_mul(1024) > l.memory_bytes {
+            self.kill(Stop::Memory { rss_kib });
+        } else if cpu_ms > l.cpu_ms {
+            self.kill(Stop::Cpu);
+        }
+    }
+
+    /// The captured standard output kept in memory (the referee's result).
+    pub fn stdout_memory(&self) -> Option<&[u8]> {
+        match &self.stdout.as_ref()?.sink {
+            Sink::Memory(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The final report of this process. `oom_kill`: the container cgroup's OOM killer struck
+    /// during the run (what [`supervise`] returns); a SIGKILL then means memory.
+    pub fn finish(mut self, oom_kill: bool) -> Report {
+        let mut report = std::mem::replace(&mut self.report, self.settings.blank_report());
+        if self.child.is_none() {
+            return report;
+        }
+        // Reaping killed what the program left in its process group; a child never seen to
+        // exit (the loop gave up on it) is stopped here, while its pid is still its own.
+        if self.running() {
+            self.kill_group();
+            let _ = self.signal(Signal::SIGKILL);
+        }
+        let wall = self
+            .ended
+            .unwrap_or_else(Instant::now)
+            .duration_since(self.start);
+        report.wall_ms = u64::try_from(wall.as_millis()).unwrap_or(u64::MAX);
+        if let Some(c) = &self.stdout {
+            report.stdout_bytes = c.bytes;
+            report.stdout_truncated = c.truncated;
+        }
+        let tail = self
+            .stderr
+            .as_ref()
+            .map(|c| c.tail.as_slice())
+            .unwrap_or_default();
+        if let Some(c) = &self.stderr {
+            report.stderr_bytes = c.bytes;
+            report.stderr_truncated = c.truncated;
+        }
+        if let Some(e) = &self.exit {
+            let ms = |t: libc::timeval| {
+                u64::try_from(t.tv_sec).unwrap_or(0) * 1000
+                    + u64::try_from(t.tv_usec).unwrap_or(0) / 1000
+            };
+            report.cpu_ms = ms(e.rusage.ru_utime) + ms(e.rusage.ru_stime);
+            report.max_rss_kib = u64::try_from(e.rusage.ru_maxrss)
+                .unwrap_or(0)
+                .max(self.peak_rss_kib);
+        }
+        // The setup pipe carries the read-back, then a failure record if a step failed.
+        let observed = Observed::decode(&self.setup_bytes);
+        let rest = self
+            .setup_bytes
+            .get(observed.map_or(0, |_| Observed::LEN)..)
+            .unwrap_or_default();
+        if let Some(f) = Failure::decode(rest) {
+            return sandbox_error(report, f.message());
+        }
+        let (Some(o), Some(expected)) = (observed, self.expected) else {
+            return sandbox_error(
+                report,
+                "the sandbox setup ended without reading back what it applied; the program was not run".into(),
+            );
+        };
+        if let Some(m) = o.mismatch(&expected) {
+            return sandbox_error(
+                report,
+                format!(
+                    "the sandbox read-back found that {}; the program was not run",
+                    m.describe()
+                ),
+            );
+        }
+        // What the kernel said, not what was asked for.
+        report.enforced.landlock_abi = Some(self.landlock_abi);
+        report.enforced.landlock_status = if o.landlock_probe_errno == libc::EACCES {
+            "fully_enforced".into()
+        } else {
+            "not_enforced".into()
+        };
+        report.enforced.no_new_privs = o.no_new_privs;
+        report.enforced.capabilities_dropped = [
+            o.cap_inheritable,
+            o.cap_permitted,
+            o.cap_effective,
+            o.cap_bounding,
+            o.cap_ambient,
+        ]
+        .iter()
+        .all(|&c| c == 0);
+        report.enforced.uid = o.uids[1];
+        report.enforced.gid = o.gids[1];
+
+        let l = &self.settings.limits;
+        // A file past the limit proves a write went past it (the kernel cuts at limit+1 bytes):
+        // the only trace a program that catches EFBIG leaves.
+        let scan = if self.exit.is_some() && self.stop.is_none() {
+            self.scan_disk()
+        } else {
+            crate::scan::Scan::default()
+        };
+        let disk_over = self.disk_over(&scan);
+        let facts = Facts {
+            stop: self.stop,
+            exit: self.exit.map(|e| e.status),
+            cpu_ms: report.cpu_ms,
+            max_rss_kib: report.max_rss_kib,
+            file_over: scan.file_over,
+            disk_over,
+            scan_unfinished: scan.unfinished,
+            oom_kill,
+        };
+        let v = verdict(&facts, l, last_line(tail));
+        report.status = v.status;
+        report.reason = v.reason;
+        report.memory_signal = v.memory_signal;
+        if let Some(status) = self.exit.map(|e| e.status) {
+            if libc::WIFEXITED(status) {
+                report.exit_code = Some(libc::WEXITSTATUS(status));
+            } else if libc::WIFSIGNALED(status) {
+                let sig = libc::WTERMSIG(status);
+                report.signal = Some(sig);
+                report.signal_name = Signal::try_from(sig).ok().map(|s| s.as_str().to_owned());
+            }
+        }
+        report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::File;
+
+    use super::*;
+
+    #[test]
+    fn a_multi_threaded_process_does_not_fork() {
+        // The test harness runs this on a thread of its own: this process has at least two.
+        let extra = std::thread::spawn(|| std::thread::sleep(Duration::from_millis(500)));
+        let spec = crate::spec::RunSpec {
+            program: vec!["/usr/bin/python3.11".into()],
+            ..crate::spec::RunSpec::default()
+        };
+        let profile = crate::profile::Profile::load(None).unwrap();
+        let settings = Settings::resolve(&spec, &profile, None).unwrap();
+        let null = || OwnedFd::from(File::open("/dev/null").unwrap());
+        let wiring = Wiring {
+            stdin: null(),
+            stdout: StdoutTo::Capture(Sink::Discard),
+            stderr: Sink::Discard,
+            handed_on: Vec::new(),
+        };
+        let p = Proc::spawn(settings, wiring);
+        assert!(p.child.is_none(), "it forked");
+        let report = p.finish(false);
+        assert_eq!(report.status, crate::report::Status::SandboxError);
+        assert!(
+            report
+                .reason
+                .contains("threads and forks only when it has one"),
+            "{}",
+            report.reason
+        );
+        extra.join().unwrap();
+    }
+}

@@ -1,0 +1,430 @@
+//! The verdict: what the supervisor observed, turned into a status and a reason in a fixed
+//! precedence.
+
+use nix::sys::signal::Signal;
+
+use crate::report::{AppliedLimits, MemorySignal, Status};
+
+/// Why the supervisor stopped a program itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stop {
+    Cancel(Signal),
+    Wall,
+    Cpu,
+    Memory {
+        rss_kib: u64,
+    },
+    Output {
+        stream: &'static str,
+    },
+    /// The writable paths held more than the disk budget (bytes, entries seen).
+    Disk {
+        bytes: u64,
+        entries: u64,
+    },
+    /// The match's referee ended; players still running are stopped. Not the player's fault.
+    MatchOver,
+    /// The supervisor could not do its job (`what`, with the OS error): it stops the program
+    /// rather than let it run unwatched or pass off incomplete output.
+    Supervisor {
+        what: &'static str,
+        errno: i32,
+    },
+}
+
+/// What the supervisor observed, for [`verdict`].
+#[derive(Debug, Clone)]
+pub(super) struct Facts {
+    pub(super) stop: Option<Stop>,
+    pub(super) exit: Option<libc::c_int>,
+    pub(super) cpu_ms: u64,
+    pub(super) max_rss_kib: u64,
+    pub(super) file_over: bool,
+    /// (bytes, entries) the writable paths held after the run, when over the disk budget.
+    pub(super) disk_over: Option<(u64, u64)>,
+    /// Why the scan of the writable paths could not finish.
+    pub(super) scan_unfinished: Option<String>,
+    pub(super) oom_kill: bool,
+}
+
+pub(super) struct Verdict {
+    pub(super) status: Status,
+    pub(super) reason: String,
+    pub(super) memory_signal: Option<MemorySignal>,
+}
+
+fn fmt_ms(ms: u64) -> String {
+    crate::units::Secs::from_millis(ms).to_string()
+}
+
+/// A measured size, as a person reads it: `70.6MiB`.
+fn fmt_kib(kib: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let mib = kib as f64 / 1024.0;
+    format!("{mib:.1}MiB")
+}
+
+fn fmt_bytes(b: u64) -> String {
+    crate::units::Size(b).to_string()
+}
+
+/// The verdict, from facts in a fixed precedence: a cancellation, the sampler's memory stop,
+/// then the measured peak memory, then the supervisor's other stops (it knows why it killed),
+/// the measured CPU time, what the exit status proves, and what the run left behind.
+pub(super) fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>) -> Verdict {
+    let v = |status, reason: String| Verdict {
+        status,
+        reason,
+        memory_signal: None,
+    };
+    let mem = |signal, reason: String| Verdict {
+        status: Status::MemoryLimit,
+        reason,
+        memory_signal: Some(signal),
+    };
+    let mem_limit = fmt_bytes(l.memory_bytes);
+    let sig = f
+        .exit
+        .filter(|s| libc::WIFSIGNALED(*s))
+        .map(|s| libc::WTERMSIG(s));
+    let cpu = || {
+        // The sampler's tick-based reading can pass the limit while the figure measured at
+        // exit stays just under it: quote the measured figure only when it shows the overrun.
+        let measured = if f.cpu_ms > l.cpu_ms {
+            format!(" ({} measured)", fmt_ms(f.cpu_ms))
+        } else {
+            String::new()
+        };
+        v(
+            Status::TimeoutCpu,
+            format!(
+                "the program used more than {} of CPU time{measured}",
+                fmt_ms(l.cpu_ms)
+            ),
+        )
+    };
+    // The sampler reads CPU time in 10 ms clock ticks, so a program can pass the limit and
+    // exit (or be stopped at the end of a match) before it sees; the figure measured after
+    // exit is exact and decides whenever the supervisor did not stop the program for a limit.
+    let cpu_over = f.cpu_ms > l.cpu_ms;
+    let peak_over = f.max_rss_kib.saturating_mul(1024) > l.memory_bytes;
+    let disk = |when: &str, bytes: u64, entries: u64| {
+        let what = if entries > l.disk_inodes {
+            format!("more than {} entries", l.disk_inodes)
+        } else {
+            format!("{} (limit {})", fmt_bytes(bytes), fmt_bytes(l.disk_bytes))
+        };
+        v(
+            Status::DiskLimit,
+            format!("the program's writable paths held {what} {when}"),
+        )
+    };
+    match f.stop {
+        Some(Stop::Supervisor { what, errno }) => {
+            let why = if errno == 0 {
+                "a short write".to_owned()
+            } else {
+                std::io::Error::from_raw_os_error(errno).to_string()
+            };
+            return v(
+                Status::SandboxError,
+                format!("the runner could not {what} ({why}); the program was stopped"),
+            );
+        }
+        Some(Stop::Cancel(s)) => {
+            return v(
+                Status::Cancelled,
+                format!("the run was cancelled ({s}) before the program ended"),
+            );
+        }
+        Some(Stop::Memory { rss_kib }) => {
+            return mem(
+                MemorySignal::RssSampler,
+                format!(
+                    "the program used more than {mem_limit} of memory ({} resident when stopped)",
+                    fmt_kib(rss_kib)
+                ),
+            );
+        }
+        // Memory held past the limit is the program's doing whatever else then happened (it
+        // was killed at the wall limit or at the end of the match, or exited by itself), and
+        // it was the node's memory: the measured peak decides before any other verdict.
+        _ if peak_over => {
+            return mem(
+                MemorySignal::PeakRss,
+                format!(
+                    "the program's peak memory {} was over the limit of {mem_limit}",
+                    fmt_kib(f.max_rss_kib)
+                ),
+            );
+        }
+        Some(Stop::Wall) => {
+            return v(
+                Status::TimeoutWall,
+                format!(
+                    "the program ran past the wall-time limit of {}",
+                    fmt_ms(l.wall_ms)
+                ),
+            );
+        }
+        Some(Stop::Cpu) => return cpu(),
+        Some(Stop::MatchOver) | None if cpu_over => return cpu(),
+        Some(Stop::MatchOver) => {
+            return v(
+                Status::Ok,
+                "the match ended and the program was stopped by the runner".into(),
+            );
+        }
+        Some(Stop::Disk { bytes, entries }) => return disk("while it ran", bytes, entries),
+        Some(Stop::Output { stream }) => {
+            return v(
+                Status::OutputLimit,
+                format!(
+                    "the program wrote more than {} to {stream}; the first {} were kept",
+                    fmt_bytes(l.output_bytes),
+                    fmt_bytes(l.output_bytes)
+                ),
+            );
+        }
+        None => {}
+    }
+    match sig {
+        Some(libc::SIGSYS) => {
+            return v(
+                Status::PolicyViolation,
+                "the program made a system call the sandbox forbids (killed by SIGSYS): starting processes, network sockets, ptrace and the like are not allowed".into(),
+            );
+        }
+        Some(libc::SIGXCPU) => return cpu(),
+        Some(libc::SIGKILL) if f.cpu_ms >= l.cpu_ms => return cpu(),
+        Some(libc::SIGKILL) if f.oom_kill => {
+            return mem(
+                MemorySignal::CgroupOom,
+                format!("the program was killed by the out-of-memory killer (limit {mem_limit})"),
+            );
+        }
+        Some(libc::SIGXFSZ) => {
+            return v(
+                Status::FileSizeLimit,
+                format!(
+                    "the program tried to write a file larger than {}",
+                    fmt_bytes(l.file_size_bytes)
+                ),
+            );
+        }
+        _ => {}
+    }
+    if f.file_over {
+        return v(
+            Status::FileSizeLimit,
+            format!(
+                "the program tried to write a file larger than {}",
+                fmt_bytes(l.file_size_bytes)
+            ),
+        );
+    }
+    if let Some((bytes, entries)) = f.disk_over {
+        return disk("when it ended", bytes, entries);
+    }
+    // Fail closed: what could not be checked is not passed.
+    if let Some(why) = &f.scan_unfinished {
+        return v(
+            Status::FileSizeLimit,
+            format!(
+                "the program's files could not all be checked against the file-size limit of {} ({why})",
+                fmt_bytes(l.file_size_bytes)
+            ),
+        );
+    }
+    let quote = stderr_last
+        .map(|l| format!(" (last error line: {l})"))
+        .unwrap_or_default();
+    match (f.exit, sig) {
+        (_, Some(s)) => {
+            let name = Signal::try_from(s)
+                .map(|s| s.as_str())
+                .unwrap_or("an unknown signal");
+            v(
+                Status::Signaled,
+                format!("the program was killed by {name}{quote}"),
+            )
+        }
+        (Some(st), None) if libc::WEXITSTATUS(st) == 0 => {
+            v(Status::Ok, "the program exited normally".into())
+        }
+        (Some(st), None) => v(
+            Status::RuntimeError,
+            format!(
+                "the program exited with status {}{quote}",
+                libc::WEXITSTATUS(st)
+            ),
+        ),
+        (None, None) => v(
+            Status::SandboxError,
+            "the program's exit status was never observed".into(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> AppliedLimits {
+        AppliedLimits {
+            wall_ms: 1000,
+            cpu_ms: 1000,
+            memory_bytes: 64 << 20,
+            address_space_bytes: 1 << 30,
+            output_bytes: 1024,
+            file_size_bytes: 4096,
+            open_files: 16,
+            disk_bytes: 1 << 20,
+            disk_inodes: 100,
+        }
+    }
+
+    fn facts(exit: Option<libc::c_int>) -> Facts {
+        Facts {
+            stop: None,
+            exit,
+            cpu_ms: 10,
+            max_rss_kib: 1000,
+            file_over: false,
+            disk_over: None,
+            scan_unfinished: None,
+            oom_kill: false,
+        }
+    }
+
+    const fn exited(code: i32) -> libc::c_int {
+        code << 8
+    }
+
+    #[test]
+    fn verdicts_follow_the_documented_precedence() {
+        let l = limits();
+        assert_eq!(
+            verdict(&facts(Some(exited(0))), &l, None).status,
+            Status::Ok
+        );
+        let v = verdict(
+            &facts(Some(exited(1))),
+            &l,
+            Some("ZeroDivisionError: division by zero".into()),
+        );
+        assert_eq!(v.status, Status::RuntimeError);
+        assert!(v.reason.contains("ZeroDivisionError"), "{}", v.reason);
+        assert_eq!(
+            verdict(&facts(Some(libc::SIGSYS)), &l, None).status,
+            Status::PolicyViolation
+        );
+        assert_eq!(
+            verdict(&facts(Some(libc::SIGSEGV)), &l, None).status,
+            Status::Signaled
+        );
+        assert_eq!(
+            verdict(&facts(Some(libc::SIGXCPU)), &l, None).status,
+            Status::TimeoutCpu
+        );
+        let mut f = facts(Some(libc::SIGKILL));
+        f.stop = Some(Stop::Cancel(Signal::SIGTERM));
+        assert_eq!(verdict(&f, &l, None).status, Status::Cancelled);
+        f.stop = Some(Stop::Memory { rss_kib: 70_000 });
+        let v = verdict(&f, &l, None);
+        assert_eq!(
+            (v.status, v.memory_signal),
+            (Status::MemoryLimit, Some(MemorySignal::RssSampler))
+        );
+        let mut f = facts(Some(libc::SIGKILL));
+        f.oom_kill = true;
+        assert_eq!(
+            verdict(&f, &l, None).memory_signal,
+            Some(MemorySignal::CgroupOom)
+        );
+        let mut f = facts(Some(exited(1)));
+        f.file_over = true;
+        assert_eq!(verdict(&f, &l, None).status, Status::FileSizeLimit);
+        // Over the disk budget, after the run or stopped while it ran.
+        let mut f = facts(Some(exited(0)));
+        f.disk_over = Some((10, 101));
+        let v = verdict(&f, &l, None);
+        assert_eq!(v.status, Status::DiskLimit);
+        assert!(v.reason.contains("more than 100 entries"), "{}", v.reason);
+        let mut f = facts(Some(libc::SIGKILL));
+        f.stop = Some(Stop::Disk {
+            bytes: 2 << 20,
+            entries: 3,
+        });
+        let v = verdict(&f, &l, None);
+        assert_eq!(v.status, Status::DiskLimit);
+        assert!(
+            v.reason.contains("2MiB (limit 1MiB) while it ran"),
+            "{}",
+            v.reason
+        );
+        // A scan that could not finish is not a pass.
+        let mut f = facts(Some(exited(0)));
+        f.scan_unfinished = Some("too many entries".into());
+        let v = verdict(&f, &l, None);
+        assert_eq!(v.status, Status::FileSizeLimit);
+        assert!(v.reason.contains("too many entries"), "{}", v.reason);
+        // Past the CPU limit by less than a sampler tick: the measured figure decides, also
+        // for a player stopped at the end of a match, but not over the supervisor's own stop.
+        let mut f = facts(Some(exited(0)));
+        f.cpu_ms = 1001;
+        let v = verdict(&f, &l, None);
+        assert_eq!(v.status, Status::TimeoutCpu);
+        assert!(v.reason.contains("1001ms measured"), "{}", v.reason);
+        f.cpu_ms = 1000;
+        assert_eq!(verdict(&f, &l, None).status, Status::Ok);
+        let mut f = facts(Some(libc::SIGKILL));
+        f.cpu_ms = 1001;
+        f.stop = Some(Stop::MatchOver);
+        assert_eq!(verdict(&f, &l, None).status, Status::TimeoutCpu);
+        f.stop = Some(Stop::Wall);
+        assert_eq!(verdict(&f, &l, None).status, Status::TimeoutWall);
+        // Memory over the limit that the sampler missed decides before the wall limit, the
+        // end of a match or the exit status; only a cancellation comes first.
+        for stop in [
+            Some(Stop::MatchOver),
+            Some(Stop::Wall),
+            Some(Stop::Cpu),
+            None,
+        ] {
+            let mut f = facts(Some(libc::SIGKILL));
+            f.stop = stop;
+            f.max_rss_kib = 100_000;
+            let v = verdict(&f, &l, None);
+            assert_eq!(
+                (v.status, v.memory_signal),
+                (Status::MemoryLimit, Some(MemorySignal::PeakRss)),
+                "{stop:?}"
+            );
+        }
+        let mut f = facts(Some(libc::SIGKILL));
+        f.stop = Some(Stop::Cancel(Signal::SIGTERM));
+        f.max_rss_kib = 100_000;
+        assert_eq!(verdict(&f, &l, None).status, Status::Cancelled);
+        // The supervisor failing its own job is never the program's verdict, whatever it did.
+        f.stop = Some(Stop::Supervisor {
+            what: "write the program's standard output to its file",
+            errno: libc::ENOSPC,
+        });
+        let v = verdict(&f, &l, None);
+        assert_eq!(v.status, Status::SandboxError);
+        assert!(
+            v.reason.contains(
+                "could not write the program's standard output to its file (No space left on device"
+            ),
+            "{}",
+            v.reason
+        );
+        let mut f = facts(Some(exited(1)));
+        f.max_rss_kib = 100_000;
+        assert_eq!(
+            verdict(&f, &l, None).memory_signal,
+            Some(MemorySignal::PeakRss)
+        );
+    }
+}
