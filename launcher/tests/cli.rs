@@ -664,6 +664,7 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
         &["status", "p1", "-o", "json"],
         &["completions", "bash"],
         &["man"],
+        &["--help"],
     ] {
         let (code, err) = run_into_closed_pipe(launcher(tmp.path(), &r).args(args));
         assert_eq!(code, 0, "{args:?}: {err}");
