@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::cluster::KubeBackend;
 use crate::error::LaunchError;
 use crate::local::LocalBackend;
-use crate::outcome::{ListEntry, LogChunk, MatchStatus, Outcome};
+use crate::outcome::{ListEntry, LogChunk, MatchStatus, Outcome, State, Verdict};
 use crate::request::Match;
 
 /// Where matches run.
@@ -30,6 +30,31 @@ pub struct SubmitInfo {
     /// `--allow-unisolated-namespace` (absent when it passed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub preflight_overridden: Vec<crate::preflight::Check>,
+}
+
+/// Whether a local match that a submit attached to (same id, same request) ended cancelled;
+/// if so its directory is removed, so the caller runs it again instead of handing back the
+/// cancelled result (a batch interrupted by Ctrl-C is re-run this way). On kube a cancelled
+/// match has no Job left (cancel deletes it), so a new submit runs it again by itself.
+fn cancelled_locally(l: &LocalBackend, id: &str) -> Result<bool, LaunchError> {
+    let st = l.status(id)?;
+    let cancelled = st.state != State::Running
+        && st
+            .outcome
+            .as_ref()
+            .is_some_and(|o| o.verdict == Verdict::Cancelled);
+    if cancelled {
+        let dir = l.match_dir(id);
+        tracing::info!(
+            match_id = id,
+            "the earlier run was cancelled; running it again"
+        );
+        std::fs::remove_dir_all(&dir).map_err(|e| LaunchError::Io {
+            what: format!("cannot remove the cancelled run {}", dir.display()),
+            source: e,
+        })?;
+    }
+    Ok(cancelled)
 }
 
 impl Backend {
@@ -58,6 +83,10 @@ impl Backend {
         match self {
             Self::Local(l) => {
                 let started = l.start(m).await?;
+                if started.attached && cancelled_locally(l, &m.id)? {
+                    let started = l.start(m).await?;
+                    return l.finish(started, timeout).await;
+                }
                 l.finish(started, timeout).await
             }
             Self::Kube(k) => k.play(m, timeout, keep).await,
@@ -66,13 +95,19 @@ impl Backend {
 
     pub async fn submit(&self, m: &Match) -> Result<SubmitInfo, LaunchError> {
         match self {
-            Self::Local(l) => Ok(SubmitInfo {
-                match_id: m.id.clone(),
-                backend: self.name(),
-                namespace: None,
-                attached: l.submit(m).await?,
-                preflight_overridden: Vec::new(),
-            }),
+            Self::Local(l) => {
+                let mut attached = l.submit(m).await?;
+                if attached && cancelled_locally(l, &m.id)? {
+                    attached = l.submit(m).await?;
+                }
+                Ok(SubmitInfo {
+                    match_id: m.id.clone(),
+                    backend: self.name(),
+                    namespace: None,
+                    attached,
+                    preflight_overridden: Vec::new(),
+                })
+            }
             Self::Kube(k) => {
                 let s = k.submit(m).await?;
                 Ok(SubmitInfo {
@@ -132,6 +167,27 @@ impl Backend {
     pub async fn cancel(&self, ns: Option<&str>, id: &str) -> Result<(), LaunchError> {
         match self {
             Self::Local(l) => l.cancel(id),
+            Self::Kube(k) => k.cancel(ns, id).await,
+        }
+    }
+
+    /// Removes a match and what it left. Kube: its Job, with the pods and the ConfigMap it
+    /// owns (the same request as `cancel`, which also removes a running match; artifacts on
+    /// the results PVC stay). Local: its work directory, once it is not running (a running
+    /// match is refused: cancel it first, so no runner writes into a removed directory).
+    pub async fn delete(&self, ns: Option<&str>, id: &str) -> Result<(), LaunchError> {
+        match self {
+            Self::Local(l) => {
+                let st = l.status(id)?;
+                if st.state == State::Running {
+                    return Err(LaunchError::StillRunning { id: id.to_owned() });
+                }
+                let dir = l.match_dir(id);
+                std::fs::remove_dir_all(&dir).map_err(|e| LaunchError::Io {
+                    what: format!("cannot remove {}", dir.display()),
+                    source: e,
+                })
+            }
             Self::Kube(k) => k.cancel(ns, id).await,
         }
     }

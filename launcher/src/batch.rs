@@ -11,7 +11,7 @@ use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
-use crate::error::{LaunchError, exit};
+use crate::error::{LaunchError, LauncherExit};
 use crate::outcome::{Outcome, Verdict};
 use crate::request::{Match, MatchRequest};
 
@@ -128,15 +128,15 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> LauncherExit {
         if self.interrupted {
-            exit::INTERRUPTED
+            LauncherExit::Interrupted
         } else if self.errors > 0 {
-            exit::BACKEND
+            LauncherExit::Backend
         } else if self.failed > 0 {
-            exit::MATCH_FAILED
+            LauncherExit::MatchFailed
         } else {
-            exit::OK
+            LauncherExit::Ok
         }
     }
 
@@ -219,6 +219,7 @@ pub async fn run(
                     let mut p = progress.lock().unwrap_or_else(PoisonError::into_inner);
                     p.started += 1;
                     p.running = f.len();
+                    // Cannot fail: the receiver outlives every match's future.
                     let _ = tx.send((m.id.clone(), p.clone()));
                 }
                 let record = match backend.play(&m, opts.timeout, opts.keep).await {
@@ -226,7 +227,7 @@ pub async fn run(
                     Err(e) => Record::Error {
                         match_id: m.id.clone(),
                         error: e.to_string(),
-                        exit_code: e.exit_code(),
+                        exit_code: e.exit_code().code(),
                     },
                 };
                 in_flight
@@ -286,9 +287,11 @@ pub async fn run(
             }
         }
     }
-    // Drain start notices still queued.
-    while let Ok((_, p)) = rx.try_recv() {
+    // Drain start notices still queued: the caller learns of every match that started, so it
+    // can tell the cancelled from the never started.
+    while let Ok((id, p)) = rx.try_recv() {
         max_in_flight = max_in_flight.max(p.running);
+        on_event(BatchEvent::Started(&id, &p));
     }
     // Stop every match still in flight (their futures are dropped here), then cancel them.
     drop(jobs);
@@ -300,7 +303,9 @@ pub async fn run(
         summary.cancelled = left.len();
         futures::stream::iter(left)
             .for_each_concurrent(concurrency, |(id, ns)| async move {
-                let _ = backend.cancel(ns.as_deref(), &id).await;
+                if let Err(e) = backend.cancel(ns.as_deref(), &id).await {
+                    tracing::warn!("match {id} could not be cancelled ({e}); it may still run: `launcher cancel {id}`");
+                }
             })
             .await;
         let p = progress.lock().unwrap_or_else(PoisonError::into_inner);

@@ -2,29 +2,86 @@
 
 use std::path::PathBuf;
 
-/// Documented exit codes of the `launcher` command (also listed in `launcher --help`).
-pub mod exit {
+/// Exit code of the `launcher` process: the one list, which `launcher --help` prints and the
+/// README's table repeats (a test holds them together). Chosen in one place, the binary's
+/// `main`, from what the command returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum LauncherExit {
     /// The operation succeeded; for `play`, `wait` and `result`: the match produced a
     /// validated result (whatever each player's verdict).
-    pub const OK: u8 = 0;
+    Ok = 0,
     /// Unexpected internal error.
-    pub const INTERNAL: u8 = 1;
+    Internal = 1,
     /// Bad command line or invalid match request; nothing was created.
-    pub const USAGE: u8 = 2;
+    Usage = 2,
     /// The match ran or was attempted but produced no validated result: the referee failed,
     /// the sandbox or the runner failed, the Job failed, was cancelled, or could not start.
-    pub const MATCH_FAILED: u8 = 3;
-    /// The backend failed: API server refused or unreachable, runner binary missing, I/O.
-    pub const BACKEND: u8 = 4;
+    MatchFailed = 3,
+    /// The backend failed: the API server cannot be reached or refused, the runner binary is
+    /// missing, I/O.
+    Backend = 4,
     /// Waiting timed out; the match may still be running.
-    pub const TIMEOUT: u8 = 5;
+    Timeout = 5,
     /// No such match.
-    pub const NOT_FOUND: u8 = 6;
+    NotFound = 6,
     /// The namespace failed preflight (it is not proven isolated): `launcher preflight`
     /// reported a failed rule, or submit/play/batch refused to create anything there.
-    pub const PREFLIGHT_FAILED: u8 = 7;
+    PreflightFailed = 7,
     /// Interrupted (SIGINT/SIGTERM); what had been started was cancelled.
-    pub const INTERRUPTED: u8 = 130;
+    Interrupted = 130,
+}
+
+impl LauncherExit {
+    pub const ALL: [Self; 9] = [
+        Self::Ok,
+        Self::Internal,
+        Self::Usage,
+        Self::MatchFailed,
+        Self::Backend,
+        Self::Timeout,
+        Self::NotFound,
+        Self::PreflightFailed,
+        Self::Interrupted,
+    ];
+
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// What the code means, in the words of `launcher --help` and the README.
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            Self::Ok => "success; for play, wait and result: the match produced a validated result",
+            Self::Internal => "internal error",
+            Self::Usage => "bad command line or invalid match request (nothing was created)",
+            Self::MatchFailed => {
+                "the match produced no validated result (referee or runner failed, Job failed, cancelled, deadline exceeded, could not start)"
+            }
+            Self::Backend => {
+                "backend error (cannot reach the API server, API server refused, runner not found, I/O)"
+            }
+            Self::Timeout => "timed out waiting (the match may still be running)",
+            Self::NotFound => "no such match",
+            Self::PreflightFailed => {
+                "the namespace failed preflight (preflight: a rule failed; submit, play, batch on kube: refused, nothing was created; see --allow-unisolated-namespace)"
+            }
+            Self::Interrupted => "interrupted (what had been started was cancelled)",
+        }
+    }
+}
+
+/// Tests and callers compare an exit code with its number.
+impl PartialEq<u8> for LauncherExit {
+    fn eq(&self, other: &u8) -> bool {
+        self.code() == *other
+    }
+}
+
+impl From<LauncherExit> for std::process::ExitCode {
+    fn from(e: LauncherExit) -> Self {
+        Self::from(e.code())
+    }
 }
 
 /// A request refused before anything was created.
@@ -46,6 +103,13 @@ pub enum LaunchError {
 
     #[error("cluster settings: {0}")]
     Settings(String),
+
+    #[error("cluster settings {path}")]
+    SettingsFile {
+        path: PathBuf,
+        #[source]
+        source: Box<serde_saphyr::Error>,
+    },
 
     #[error("cannot read {path}: {source}")]
     Read {
@@ -95,28 +159,44 @@ pub enum LaunchError {
     #[error("the API server rejected the {resource}: {message}")]
     Rejected { resource: String, message: String },
 
-    #[error("Kubernetes API error during {during}: {message}")]
-    Api { during: String, message: String },
+    #[error("Kubernetes API error during {during}")]
+    Api {
+        during: String,
+        #[source]
+        source: kube::Error,
+    },
 
     /// No answer at all (connection refused, reset, timed out, TLS failed): not a judgement of
     /// anything in the cluster.
     #[error("cannot reach the API server (check KUBECONFIG or --context, and that it is up)")]
     Unreachable {
         #[source]
-        source: kube::Error,
+        source: std::sync::Arc<dyn std::error::Error + Send + Sync>,
     },
 
-    #[error("cannot configure the Kubernetes client: {0}")]
-    Config(String),
+    #[error("cannot configure the Kubernetes client{}", context.as_ref().map(|c| format!(" (context {c})")).unwrap_or_default())]
+    Config {
+        context: Option<String>,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 
-    #[error("the shared watch on {resource} failed: {message}")]
-    Watch { resource: String, message: String },
+    #[error("the shared watch on {resource} failed ({hint})")]
+    Watch {
+        resource: String,
+        hint: String,
+        #[source]
+        source: std::sync::Arc<kube::runtime::watcher::Error>,
+    },
 
     #[error("timed out after {secs}s waiting for match {id}")]
     Timeout { id: String, secs: u64 },
 
     #[error("match {id} is not finished yet ({state}); use `wait`")]
     NotFinished { id: String, state: String },
+
+    #[error("match {id} is running; cancel it first (`launcher cancel {id}`)")]
+    StillRunning { id: String },
 
     #[error("{0} is not supported by the {1} backend")]
     Unsupported(&'static str, &'static str),
@@ -135,16 +215,19 @@ pub enum LaunchError {
 
 impl LaunchError {
     /// The launcher's process exit code for this error.
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> LauncherExit {
         match self {
-            Self::Request(_) | Self::Settings(_) | Self::Batch { .. } | Self::Unsupported(..) => {
-                exit::USAGE
-            }
-            Self::Conflict { .. } => exit::USAGE,
-            Self::NotFound { .. } => exit::NOT_FOUND,
-            Self::Timeout { .. } | Self::NotFinished { .. } => exit::TIMEOUT,
-            Self::Interrupted => exit::INTERRUPTED,
-            Self::Unisolated { .. } => exit::PREFLIGHT_FAILED,
+            Self::Request(_)
+            | Self::Settings(_)
+            | Self::SettingsFile { .. }
+            | Self::Batch { .. }
+            | Self::Unsupported(..)
+            | Self::Conflict { .. }
+            | Self::StillRunning { .. } => LauncherExit::Usage,
+            Self::NotFound { .. } => LauncherExit::NotFound,
+            Self::Timeout { .. } | Self::NotFinished { .. } => LauncherExit::Timeout,
+            Self::Interrupted => LauncherExit::Interrupted,
+            Self::Unisolated { .. } => LauncherExit::PreflightFailed,
             Self::Read { .. }
             | Self::Io { .. }
             | Self::RunnerNotFound { .. }
@@ -153,8 +236,70 @@ impl LaunchError {
             | Self::Rejected { .. }
             | Self::Api { .. }
             | Self::Unreachable { .. }
-            | Self::Config(_)
-            | Self::Watch { .. } => exit::BACKEND,
+            | Self::Config { .. }
+            | Self::Watch { .. } => LauncherExit::Backend,
+        }
+    }
+
+    /// A stable name for what failed, for machines (`--output json`): one per variant.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Request(_) => "invalid_request",
+            Self::Settings(_) | Self::SettingsFile { .. } => "invalid_settings",
+            Self::Read { .. } => "read_failed",
+            Self::Io { .. } => "io_failed",
+            Self::RunnerNotFound { .. } => "runner_not_found",
+            Self::GameDirNotFound { .. } => "game_dir_not_found",
+            Self::NotFound { .. } => "not_found",
+            Self::Conflict { .. } => "conflict",
+            Self::Forbidden { .. } => "forbidden",
+            Self::Rejected { .. } => "rejected",
+            Self::Api { .. } => "api_error",
+            Self::Unreachable { .. } => "unreachable",
+            Self::Config { .. } => "kube_config",
+            Self::Watch { .. } => "watch_failed",
+            Self::Timeout { .. } => "timeout",
+            Self::NotFinished { .. } => "not_finished",
+            Self::StillRunning { .. } => "still_running",
+            Self::Unsupported(..) => "unsupported",
+            Self::Unisolated { .. } => "unisolated_namespace",
+            Self::Batch { .. } => "invalid_batch",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    /// What the caller can do about it.
+    pub fn fix(&self) -> String {
+        match self {
+            Self::Request(_) => "correct the match request (see `launcher play --help`)".into(),
+            Self::Settings(_) | Self::SettingsFile { .. } => {
+                "correct the cluster settings (--settings FILE, --image, LAUNCHER_IMAGE)".into()
+            }
+            Self::Read { path, .. } => format!("check that {} exists and is readable", path.display()),
+            Self::Io { .. } => "check the work directory's disk space and permissions (--work-dir, LAUNCHER_WORK_DIR)".into(),
+            Self::RunnerNotFound { .. } => "pass --runner PATH or set LAUNCHER_RUNNER".into(),
+            Self::GameDirNotFound { .. } => "pass --game-dir DIR or set LAUNCHER_GAME_DIR".into(),
+            Self::NotFound { .. } => "check the match id and --namespace (`launcher list`)".into(),
+            Self::Conflict { .. } => "use another match id".into(),
+            Self::Forbidden { verb, resource, namespace, .. } => format!(
+                "grant `{verb}` on {resource} in namespace {namespace} to the launcher's identity (policies/kubernetes/base/role-launcher.yaml)"
+            ),
+            Self::Rejected { .. } => "correct what the API server named (cluster settings or request)".into(),
+            Self::Api { .. } => "retry; if it persists, check the API server's health".into(),
+            Self::Unreachable { .. } => {
+                "check KUBECONFIG or --context, and that the API server is up".into()
+            }
+            Self::Config { .. } => "check KUBECONFIG, --context, or the in-cluster service account".into(),
+            Self::Watch { hint, .. } => hint.clone(),
+            Self::Timeout { .. } => "wait again (`launcher wait ID`), or give a longer --timeout".into(),
+            Self::NotFinished { .. } => "wait for it (`launcher wait ID`)".into(),
+            Self::StillRunning { id } => format!("`launcher cancel {id}`, then delete it"),
+            Self::Unsupported(..) => "use the backend that supports it (--backend)".into(),
+            Self::Unisolated { namespace, .. } => format!(
+                "apply policies/kubernetes/base (or a tenant overlay) and check with `launcher preflight --namespace {namespace}`"
+            ),
+            Self::Batch { .. } => "correct the batch file".into(),
+            Self::Interrupted => "run it again".into(),
         }
     }
 

@@ -7,7 +7,6 @@
 //!   [`outcome::Outcome`];
 //! - [`batch`]: many matches with bounded concurrency and priorities;
 //! - [`terminal`]: match text (players' logs, reasons) escaped for the operator's terminal.
-#![forbid(unsafe_code)]
 
 pub mod backend;
 pub mod batch;
@@ -23,4 +22,4 @@ pub mod preflight;
 pub mod request;
 pub mod terminal;
 
-pub use error::{LaunchError, RequestError};
+pub use error::{LaunchError, LauncherExit, RequestError};

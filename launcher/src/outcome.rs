@@ -9,7 +9,7 @@ use runner::game_result::GameResult;
 use runner::report::{MatchReport, PlayerVerdict, Status, Summary};
 use serde::{Deserialize, Serialize};
 
-use crate::error::exit;
+use crate::error::LauncherExit;
 
 /// The match's verdict, from the launcher's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
@@ -47,10 +47,10 @@ impl Verdict {
         }
     }
 
-    pub fn exit_code(self) -> u8 {
+    pub fn exit_code(self) -> LauncherExit {
         match self {
-            Self::Ok => exit::OK,
-            _ => exit::MATCH_FAILED,
+            Self::Ok => LauncherExit::Ok,
+            _ => LauncherExit::MatchFailed,
         }
     }
 }
@@ -226,7 +226,7 @@ impl Outcome {
         }
     }
 
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> LauncherExit {
         self.verdict.exit_code()
     }
 

@@ -355,7 +355,9 @@ pub async fn read_and_judge(
         service_account_name,
     );
     if let Some(source) = errors.unreachable {
-        return Err(LaunchError::Unreachable { source });
+        return Err(LaunchError::Unreachable {
+            source: std::sync::Arc::new(source),
+        });
     }
     let failed_reads = !errors.by_rule.is_empty();
     for (rules, e) in errors.by_rule {

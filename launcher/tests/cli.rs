@@ -1,4 +1,8 @@
-//! The command-line contract: names of commands and flags, `--output json`, exit codes.
+//! The command-line contract through the real binary: names of commands and flags,
+//! `--output json`, exit codes, failures as data, a closed pipe, help, completions, batches.
+//!
+//! Over 600 lines on purpose: one test binary for the whole contract (each `tests/*.rs` is its
+//! own binary linking kube-rs, so splitting it costs a link per file).
 
 // Test helpers may unwrap: a panic there is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -6,7 +10,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{Fake, fake_runner, match_report, root};
 use runner::report::Status;
@@ -17,6 +22,8 @@ fn launcher(dir: &Path, runner: &Path) -> Command {
         .env("LAUNCHER_RUNNER", runner)
         .env("LAUNCHER_WORK_DIR", dir.join("work"))
         .env_remove("LAUNCHER_BACKEND")
+        .env_remove("LAUNCHER_OUTPUT")
+        .env_remove("RUST_LOG")
         .env_remove("LAUNCHER_IMAGE")
         .env_remove("LAUNCHER_SETTINGS");
     c
@@ -479,4 +486,508 @@ fn a_player_cannot_stat_the_opponents_code_by_name() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["winner"], "honest", "{out}");
     assert_eq!(v["players"]["snoop"]["verdict"], "ok", "{out}");
+}
+
+/// Runs a command that must end by itself within `limit` (a hang is a failure, not a stuck
+/// test run).
+fn run_within(c: &mut Command, limit: Duration) -> (i32, String, String) {
+    let mut child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "still running after {limit:?}: {c:?}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+/// The one JSON object a failure prints on stdout with `--output json`.
+fn json_error(out: &str) -> serde_json::Value {
+    assert_eq!(out.lines().count(), 1, "one line: {out:?}");
+    let v: serde_json::Value = serde_json::from_str(out).unwrap();
+    let e = &v["error"];
+    for key in ["code", "message", "fix"] {
+        assert!(
+            e[key].as_str().is_some_and(|s| !s.is_empty()),
+            "{key} in {v}"
+        );
+    }
+    v["error"].clone()
+}
+
+#[test]
+fn every_kube_command_says_the_api_server_cannot_be_reached_with_exit_4() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = fake(tmp.path(), Status::Ok, None);
+    let kc = unreachable_kubeconfig(tmp.path());
+    let image = format!("registry.example/runner@sha256:{}", "a".repeat(64));
+    let commands: &[&[&str]] = &[
+        &["status", "m1"],
+        &["wait", "m1"],
+        &["result", "m1"],
+        &["logs", "m1"],
+        &["cancel", "m1"],
+        &["suspend", "m1"],
+        &["resume", "m1"],
+        &["list"],
+        &["gc", "--older-than", "1h"],
+        &[
+            "play",
+            "--image",
+            &image,
+            "examples/bots/random.py",
+            "examples/bots/greedy.py",
+        ],
+    ];
+    for args in commands {
+        let (code, out, err) = run_within(
+            launcher(tmp.path(), &r)
+                .env("KUBECONFIG", &kc)
+                .args(["--backend", "kube"])
+                .args(*args),
+            Duration::from_secs(60),
+        );
+        assert_eq!(code, 4, "{args:?}: {out}{err}");
+        assert!(
+            err.contains("cannot reach the API server"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("Kubernetes API error"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn with_output_json_a_failure_is_one_json_object_and_the_documented_exit_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = fake(tmp.path(), Status::Ok, None);
+    let kc = unreachable_kubeconfig(tmp.path());
+    // No such match (local): 6.
+    let (code, out, err) = run(launcher(tmp.path(), &r).args(["status", "nosuch", "-o", "json"]));
+    assert_eq!(code, 6, "{out}{err}");
+    let e = json_error(&out);
+    assert_eq!(e["code"], "not_found");
+    assert_eq!(e["exit_code"], 6);
+    assert!(e["message"].as_str().unwrap().contains("nosuch"), "{e}");
+    // The API server is down (kube): 4, and the same for every spelling of the flag.
+    for flag in [
+        &["--output", "json"][..],
+        &["--output=json"],
+        &["-o", "json"],
+        &["-ojson"],
+    ] {
+        let (code, out, err) = run_within(
+            launcher(tmp.path(), &r)
+                .env("KUBECONFIG", &kc)
+                .args(["list", "--backend", "kube"])
+                .args(flag),
+            Duration::from_secs(60),
+        );
+        assert_eq!(code, 4, "{flag:?}: {out}{err}");
+        let e = json_error(&out);
+        assert_eq!(e["code"], "unreachable", "{flag:?}");
+        assert_eq!(e["exit_code"], 4);
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains("cannot reach the API server"),
+            "{e}"
+        );
+    }
+    // A bad command line: 2, as JSON too when JSON was asked for.
+    let (code, out, err) = run(launcher(tmp.path(), &r).args(["-o", "json", "list", "--bogus"]));
+    assert_eq!(code, 2, "{out}{err}");
+    let e = json_error(&out);
+    assert_eq!(e["code"], "usage");
+    assert!(e["message"].as_str().unwrap().contains("--bogus"), "{e}");
+    // An invalid request: 2.
+    let (code, out, _) =
+        run(launcher(tmp.path(), &r).args(["play", "-o", "json", "examples/bots/random.py"]));
+    assert_eq!(code, 2);
+    assert_eq!(json_error(&out)["code"], "invalid_request");
+    // Without JSON, stdout stays empty.
+    let (code, out, err) = run(launcher(tmp.path(), &r).args(["status", "nosuch"]));
+    assert_eq!(code, 6);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("no match nosuch"), "{err}");
+}
+
+/// Runs the launcher with its standard output a pipe whose reader has gone, as in
+/// `launcher logs ID | true`.
+fn run_into_closed_pipe(c: &mut Command) -> (i32, String) {
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = fake(tmp.path(), Status::Ok, Some("greedy"));
+    let (code, _, err) = run(launcher(tmp.path(), &r).args([
+        "play",
+        "--match-id",
+        "p1",
+        "examples/bots/random.py",
+        "examples/bots/greedy.py",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    for args in [
+        &["logs", "p1"][..],
+        &["list", "--output", "json"],
+        &["list"],
+        &["status", "p1", "-o", "json"],
+        &["completions", "bash"],
+        &["man"],
+        &["--help"],
+    ] {
+        let (code, err) = run_into_closed_pipe(launcher(tmp.path(), &r).args(args));
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn help_lists_every_exit_code_and_environment_variable_and_the_readme_agrees() {
+    use launcher::LauncherExit;
+    let tmp = tempfile::tempdir().unwrap();
+    let r = Path::new("/unused");
+    let (code, help, _) = run(launcher(tmp.path(), r).arg("--help"));
+    assert_eq!(code, 0);
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for e in LauncherExit::ALL {
+        let line = format!("  {:<4} {}", e.code(), e.meaning());
+        assert!(help.contains(&line), "{line:?} in\n{help}");
+        let row = format!("| {} | {} |", e.code(), e.meaning());
+        assert!(readme.contains(&row), "README.md lacks the row {row:?}");
+    }
+    for var in [
+        "LAUNCHER_BACKEND",
+        "LAUNCHER_OUTPUT",
+        "LAUNCHER_NAMESPACE",
+        "LAUNCHER_SETTINGS",
+        "LAUNCHER_IMAGE",
+        "LAUNCHER_WORK_DIR",
+        "LAUNCHER_RUNNER",
+        "LAUNCHER_GAME_DIR",
+        "KUBECONFIG",
+        "RUST_LOG",
+    ] {
+        assert!(help.contains(&format!("  {var} ")), "{var} in\n{help}");
+        assert!(
+            readme.contains(&format!("`{var}`")),
+            "README.md lacks {var}"
+        );
+    }
+}
+
+#[test]
+fn global_flags_are_listed_once_and_still_work_after_the_subcommand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = fake(tmp.path(), Status::Ok, None);
+    let (_, top, _) = run(launcher(tmp.path(), &r).arg("--help"));
+    assert!(top.contains("-o, --output <OUTPUT>"), "{top}");
+    assert!(top.contains("-v, --verbose"), "{top}");
+    assert!(top.contains("--backend <BACKEND>"), "{top}");
+    for sub in ["list", "play", "logs", "batch"] {
+        let (code, help, _) = run(launcher(tmp.path(), &r).args([sub, "--help"]));
+        assert_eq!(code, 0);
+        for global in ["--backend", "--namespace", "--output", "--work-dir"] {
+            assert!(
+                !help.contains(&format!("{global} <")),
+                "{sub} --help repeats {global}:\n{help}"
+            );
+        }
+        assert!(help.contains("see `launcher --help`"), "{help}");
+    }
+    // Given after the subcommand, a global flag still counts.
+    let (code, out, err) =
+        run(launcher(tmp.path(), &r).args(["list", "-o", "json", "--backend", "local"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "[]");
+}
+
+#[test]
+fn render_honours_output_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = Path::new("/unused");
+    let (code, out, err) = run(launcher(tmp.path(), r).args([
+        "render",
+        "-o",
+        "json",
+        "--match-id",
+        "r1",
+        "--image",
+        common::IMAGE,
+        "examples/bots/random.py",
+        "examples/bots/greedy.py",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["kind"], "ConfigMap");
+    assert_eq!(v[1]["kind"], "Job");
+    assert_eq!(v[1]["metadata"]["name"], "match-r1");
+}
+
+#[test]
+fn verbose_and_rust_log_show_the_kube_path_and_are_quiet_without() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = fake(tmp.path(), Status::Ok, None);
+    let kc = unreachable_kubeconfig(tmp.path());
+    let wait = |extra: &[&str], rust_log: Option<&str>| {
+        let mut c = launcher(tmp.path(), &r);
+        c.env("KUBECONFIG", &kc)
+            .args(["--backend", "kube", "wait", "m1"])
+            .args(extra);
+        if let Some(l) = rust_log {
+            c.env("RUST_LOG", l);
+        }
+        run_within(&mut c, Duration::from_secs(60))
+    };
+    let (code, _, quiet) = wait(&[], None);
+    assert_eq!(code, 4);
+    assert!(!quiet.contains("watch failed"), "{quiet}");
+    assert!(!quiet.contains("wait: decided"), "{quiet}");
+    let (code, _, verbose) = wait(&["-v"], None);
+    assert_eq!(code, 4);
+    assert!(verbose.contains("jobs watch failed"), "{verbose}");
+    assert!(verbose.contains("wait: decided"), "{verbose}");
+    let (code, _, logged) = wait(&[], Some("launcher=debug"));
+    assert_eq!(code, 4);
+    assert!(logged.contains("jobs watch failed"), "{logged}");
+    // -vv adds kube's own request log.
+    let (_, _, requests) = wait(&["-vv"], None);
+    assert!(requests.contains("requesting"), "{requests}");
+    // A RUST_LOG that does not parse is said, not ignored silently.
+    let (_, _, bad) = wait(&[], Some("launcher=nonsense[["));
+    assert!(bad.contains("RUST_LOG"), "{bad}");
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_command_line_definition() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = Path::new("/unused");
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = run(launcher(tmp.path(), r).args(["completions", shell]));
+        assert_eq!(code, 0, "{err}");
+        // Each shell spells long flags its own way (fish: `-l backend`).
+        for word in [
+            "preflight",
+            "backend",
+            "start-grace",
+            "allow-unisolated-namespace",
+        ] {
+            assert!(out.contains(word), "{shell}: {word}");
+        }
+    }
+    let (code, man, err) = run(launcher(tmp.path(), r).arg("man"));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH launcher"),
+        "{man}"
+    );
+    assert!(man.contains("allow\\-unisolated\\-namespace"), "{man}");
+    assert!(man.contains("LAUNCHER_BACKEND"), "{man}");
+}
+
+/// The launcher's lints are the workspace's (it cannot inherit and extend them) plus
+/// `unsafe_code = "forbid"`.
+#[test]
+fn the_launcher_forbids_unsafe_code_and_keeps_every_workspace_lint() {
+    let read = |p: &Path| -> toml::Table { std::fs::read_to_string(p).unwrap().parse().unwrap() };
+    let workspace = read(&root().join("Cargo.toml"));
+    let launcher = read(&root().join("launcher/Cargo.toml"));
+    let ours = &launcher["lints"];
+    assert_eq!(ours["rust"]["unsafe_code"].as_str(), Some("forbid"));
+    for (group, lints) in workspace["workspace"]["lints"].as_table().unwrap() {
+        for (name, level) in lints.as_table().unwrap() {
+            assert_eq!(
+                ours.get(group).and_then(|g| g.get(name)),
+                Some(level),
+                "launcher/Cargo.toml lints.{group}.{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_interrupted_batch_names_every_match_cancelled_or_never_started() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = fake_runner(
+        tmp.path(),
+        &Fake {
+            exit: 0,
+            sleep_secs: 60.0,
+            report: Some(match_report(&["random", "greedy"], Status::Ok, None)),
+        },
+    );
+    let file = tmp.path().join("batch.yaml");
+    let bots = root().join("examples/bots");
+    std::fs::write(
+        &file,
+        format!(
+            "matches:\n{}",
+            (0..3)
+                .map(|i| format!(
+                    "  - match_id: i{i}\n    priority: {i}\n    players:\n      - file: {b}/random.py\n      - file: {b}/greedy.py\n",
+                    b = bots.display()
+                ))
+                .collect::<String>()
+        ),
+    )
+    .unwrap();
+    let child = launcher(tmp.path(), &r)
+        .args(["batch", "--concurrency", "1", "-o", "json"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the first match (the highest priority, i2) runs.
+    let start = Instant::now();
+    while !tmp.path().join("calls.jsonl").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "i2 never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "three records and the summary: {stdout}");
+    let record = |id: &str| {
+        lines
+            .iter()
+            .find(|l| l["match_id"] == id)
+            .unwrap_or_else(|| panic!("no record of {id}: {stdout}"))
+    };
+    assert_eq!(record("i2")["verdict"], "cancelled");
+    assert!(
+        record("i2")["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("cancelled"),
+        "{stdout}"
+    );
+    for id in ["i1", "i0"] {
+        assert_eq!(record(id)["verdict"], "cancelled");
+        assert!(
+            record(id)["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("never started"),
+            "{stdout}"
+        );
+    }
+    let summary = &lines[3]["summary"];
+    assert_eq!(summary["cancelled"], 1, "{stdout}");
+    assert_eq!(summary["not_started"], 2, "{stdout}");
+}
+
+#[test]
+fn delete_removes_a_finished_match() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = fake(tmp.path(), Status::Ok, Some("greedy"));
+    let (code, _, err) = run(launcher(tmp.path(), &r).args([
+        "play",
+        "--match-id",
+        "d1",
+        "examples/bots/random.py",
+        "examples/bots/greedy.py",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(tmp.path().join("work/d1").exists());
+    let (code, out, err) = run(launcher(tmp.path(), &r).args(["delete", "d1"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "deleted match d1\n");
+    assert!(!tmp.path().join("work/d1").exists());
+    let (code, _, _) = run(launcher(tmp.path(), &r).args(["status", "d1"]));
+    assert_eq!(code, 6);
+    let (code, out, _) = run(launcher(tmp.path(), &r).args(["delete", "d1", "-o", "json"]));
+    assert_eq!(code, 6);
+    assert_eq!(json_error(&out)["code"], "not_found");
+}
+
+#[test]
+fn a_cancelled_match_is_run_again_not_attached_to() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = fake(tmp.path(), Status::Cancelled, None);
+    let play = |tmp: &Path| {
+        run(launcher(tmp, &r).args([
+            "play",
+            "-o",
+            "json",
+            "--match-id",
+            "c1",
+            "examples/bots/random.py",
+            "examples/bots/greedy.py",
+        ]))
+    };
+    let (code, out, err) = play(tmp.path());
+    assert_eq!(code, 3, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "cancelled");
+    assert_eq!(common::fake_calls(tmp.path()).len(), 1);
+    // The same request again: the runner runs again.
+    let (code, out, err) = play(tmp.path());
+    assert_eq!(code, 3, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["attached"], false, "{out}");
+    assert_eq!(common::fake_calls(tmp.path()).len(), 2);
+    // submit too.
+    let (code, out, err) = run(launcher(tmp.path(), &r).args([
+        "submit",
+        "-o",
+        "json",
+        "--match-id",
+        "c1",
+        "examples/bots/random.py",
+        "examples/bots/greedy.py",
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["attached"], false, "{out}");
 }

@@ -1,6 +1,9 @@
 //! The kube backend against the in-process API-server double (tests/double): real kube-rs
 //! requests, real JSON shapes, simulated Job controller and kubelet. Time is tokio's paused
 //! clock, so minutes of simulated matches take milliseconds.
+//!
+//! Over 600 lines on purpose: one test binary for every scenario against the double (each
+//! `tests/*.rs` is its own binary linking kube-rs, so splitting it costs a link per file).
 
 // Test helpers may unwrap: a panic there is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -917,7 +920,91 @@ async fn an_api_server_that_does_not_answer_is_unreachable_not_a_failed_prefligh
     let k = KubeBackend::new(client, settings(), KubeOptions::default()).unwrap();
     let e = k.preflight("games").await.unwrap_err();
     assert!(matches!(e, LaunchError::Unreachable { .. }), "{e}");
-    assert_eq!(e.exit_code(), launcher::error::exit::BACKEND);
+    assert_eq!(e.exit_code(), launcher::error::LauncherExit::Backend);
     let e = k.admit("games").await.unwrap_err();
     assert!(matches!(e, LaunchError::Unreachable { .. }), "{e}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn api_and_watch_errors_keep_the_client_error_as_their_source() {
+    use std::error::Error as _;
+    let (d, k) = setup(|_| {});
+    d.fail_next("GET", "jobs", 500);
+    let e = k.status(None, "x").await.unwrap_err();
+    assert!(matches!(e, LaunchError::Api { .. }), "{e}");
+    let source = e.source().and_then(|s| s.downcast_ref::<kube::Error>());
+    assert!(
+        matches!(source, Some(kube::Error::Api(s)) if s.code == 500),
+        "{e:?}"
+    );
+
+    k.submit(&request("w").validate().unwrap()).await.unwrap();
+    d.fail_next("LIST", "jobs", 403);
+    let e = k.wait(None, "w", None).await.unwrap_err();
+    assert!(matches!(e, LaunchError::Watch { .. }), "{e}");
+    let source = e
+        .source()
+        .and_then(|s| s.downcast_ref::<Arc<kube::runtime::watcher::Error>>());
+    assert!(source.is_some(), "{e:?}");
+    assert!(
+        e.source()
+            .and_then(|s| s.source())
+            .and_then(|s| s.downcast_ref::<kube::Error>())
+            .is_some_and(|c| matches!(c, kube::Error::Api(s) if s.code == 403)),
+        "{e:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn delete_removes_the_job_with_background_propagation() {
+    let (d, k) = setup(|_| {});
+    let b = Backend::Kube(Box::new(k));
+    b.submit(&request("del").validate().unwrap()).await.unwrap();
+    b.delete(None, "del").await.unwrap();
+    assert_eq!(d.count("DELETE jobs"), 1);
+    assert_eq!(d.deletes()[0].2.as_deref(), Some("Background"));
+    let e = b.status(None, "del").await.unwrap_err();
+    assert!(matches!(e, LaunchError::NotFound { .. }), "{e}");
+    let e = b.delete(None, "del").await.unwrap_err();
+    assert!(matches!(e, LaunchError::NotFound { .. }), "{e}");
+}
+
+/// A `tracing` writer into a shared buffer, to read what the launcher logged.
+#[derive(Clone, Default)]
+struct Logged(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logged {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollback_that_fails_is_warned_about_with_how_to_clean_up() {
+    let logged = Logged::default();
+    let writer = logged.clone();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_max_level(tracing::Level::WARN)
+            .finish(),
+    );
+    let (d, k) = setup(|_| {});
+    d.fail_next("POST", "configmaps", 403);
+    d.fail_next("DELETE", "jobs", 500);
+    let e = k
+        .submit(&request("rb").validate().unwrap())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("`create` on configmaps"), "{e}");
+    assert_eq!(d.count("DELETE jobs"), 1);
+    let text = String::from_utf8(logged.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("could not be deleted either") && text.contains("launcher cancel rb"),
+        "{text}"
+    );
 }
