@@ -28,7 +28,7 @@ import select
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Literal, Optional, TypedDict
+from typing import Literal, TypedDict
 
 from .rules import MAX_PLAYERS, MAX_SEED, MOVES, GameConfig, GameState, winner_by_score
 
@@ -326,14 +326,14 @@ class GameResult(TypedDict):
     """The result the referee prints (PROTOCOL.md). The runner reads it as
     `runner::game_result::GameResult`; tests validate it against schemas/v1/game-result.json,
     which is generated from that Rust type."""
-    winner: Optional[str]
+    winner: str | None
     scores: dict[str, int]
     reason: str
     turns: int
     players: dict[str, PlayerStanding]
 
 
-def make_result(ids: list[str], scores: list[int], winner: Optional[str], reason: str,
+def make_result(ids: list[str], scores: list[int], winner: str | None, reason: str,
                 turns: int, statuses: dict[str, PlayerStanding]) -> GameResult:
     return {
         "winner": winner,

@@ -73,11 +73,11 @@ class ResultSchemaTest(unittest.TestCase):
     """schemas/v1/game-result.json is generated from the runner's reader of the result; every
     real result in this suite goes through it (helpers.check_result). It must also refuse."""
 
-    GOOD = {"winner": "alice", "scores": {"alice": 3, "bob": 1}, "reason": "higher score",
+    GOOD: dict[str, object] = {"winner": "alice", "scores": {"alice": 3, "bob": 1}, "reason": "higher score",
             "turns": 100, "players": {"alice": {"status": "ok", "detail": "ok"},
                                       "bob": {"status": "forfeit", "detail": "turn 9: x"}}}
 
-    def test_make_result_matches_the_schema(self):
+    def test_make_result_matches_the_schema(self) -> None:
         r = make_result(["alice", "bob"], [3, 1], "alice", "higher score", 100,
                         {"alice": {"status": "ok", "detail": "ok"},
                          "bob": {"status": "ok", "detail": "ok"}})
@@ -86,9 +86,9 @@ class ResultSchemaTest(unittest.TestCase):
         draw = dict(self.GOOD, winner=None, reason="draw: equal scores")
         self.assertEqual(helpers.result_schema_errors(draw), [])
 
-    def test_the_schema_refuses_what_the_runner_refuses(self):
-        def broken(**changes):
-            r = json.loads(json.dumps(self.GOOD))
+    def test_the_schema_refuses_what_the_runner_refuses(self) -> None:
+        def broken(**changes: object) -> dict[str, object]:
+            r: dict[str, object] = json.loads(json.dumps(self.GOOD))
             r.update(changes)
             return r
         no_winner = broken()
