@@ -94,8 +94,7 @@ pub fn fresh_match_id() -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     );
     let d = sha2::Sha256::digest(seed.as_bytes());
-    let hex: String = d[..6].iter().map(|b| format!("{b:02x}")).collect();
-    format!("m-{hex}")
+    format!("m-{}", runner::digest::hex(&d[..6]))
 }
 
 /// Checks one user label: a valid Kubernetes label key and value, outside the reserved

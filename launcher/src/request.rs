@@ -294,10 +294,7 @@ fn code_file_names(match_id: &str, players: &mut [Player]) {
         let mut one = sha2::Sha256::new();
         one.update(all);
         one.update(p.id.as_str().as_bytes());
-        let token: String = one.finalize()[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let token = runner::digest::hex(&one.finalize()[..8]);
         p.file = format!("{}-{token}.py", p.id);
     }
 }

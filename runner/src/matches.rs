@@ -299,8 +299,7 @@ fn random_hex() -> Option<String> {
     let mut bytes = [0u8; 16];
     // SAFETY: getrandom writes at most `bytes.len()` bytes into the buffer it is given.
     let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    (usize::try_from(n).ok() == Some(bytes.len()))
-        .then(|| bytes.iter().map(|b| format!("{b:02x}")).collect())
+    (usize::try_from(n).ok() == Some(bytes.len())).then(|| crate::digest::hex(&bytes))
 }
 
 /// Creates the output directory (the runner's alone) and a fresh staging directory inside it
