@@ -154,26 +154,34 @@ impl FromStr for Secs {
     type Err = ParseError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        const KIND: &str = "duration";
-        const EXPECTED: &str = "expected seconds (2, 0.5) or a duration such as 500ms, 90s, 1m, 1h";
-        let s = input.trim();
-        if s.starts_with('-') {
-            return Err(ParseError::new(
-                KIND,
-                input,
-                "a duration cannot be negative",
-            ));
-        }
-        let secs = if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            s.parse::<f64>()
-                .map_err(|_| ParseError::new(KIND, input, EXPECTED))?
-        } else {
-            humantime::parse_duration(s)
-                .map_err(|_| ParseError::new(KIND, input, EXPECTED))?
-                .as_secs_f64()
-        };
-        secs_from_f64(secs)
-            .ok_or_else(|| ParseError::new(KIND, input, "must be more than 0 and at most 7 days"))
+        let d = parse_duration(input)?;
+        secs_from_f64(d.as_secs_f64()).ok_or_else(|| {
+            ParseError::new("duration", input, "must be more than 0 and at most 7 days")
+        })
+    }
+}
+
+/// The one duration grammar: plain seconds (`2`, `0.5`) or humantime (`500ms`, `90s`, `1m`,
+/// `1h 30m`, `7d`). [`Secs`] adds its range on top; a caller with another range (how old a
+/// finished match must be to be collected) checks its own.
+pub fn parse_duration(input: &str) -> Result<Duration, ParseError> {
+    const KIND: &str = "duration";
+    const EXPECTED: &str = "expected seconds (2, 0.5) or a duration such as 500ms, 90s, 1m, 1h";
+    let s = input.trim();
+    if s.starts_with('-') {
+        return Err(ParseError::new(
+            KIND,
+            input,
+            "a duration cannot be negative",
+        ));
+    }
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        let secs: f64 = s
+            .parse()
+            .map_err(|_| ParseError::new(KIND, input, EXPECTED))?;
+        Duration::try_from_secs_f64(secs).map_err(|_| ParseError::new(KIND, input, EXPECTED))
+    } else {
+        humantime::parse_duration(s).map_err(|_| ParseError::new(KIND, input, EXPECTED))
     }
 }
 
