@@ -44,7 +44,11 @@ fn pretty(schema: &schemars::Schema) -> String {
 pub fn check_or_update(repo: &Path, file: &str, text: &str) -> Result<(), String> {
     let path: PathBuf = repo.join(DIR).join(file);
     if std::env::var_os("SCHEMAS_UPDATE").is_some() {
-        return std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()));
+        // Renamed into place: a test reading the schema meanwhile sees the old or the new one.
+        let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+        return std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| format!("{}: {e}", path.display()));
     }
     let committed = std::fs::read_to_string(&path).map_err(|e| {
         format!(
