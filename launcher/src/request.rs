@@ -261,7 +261,7 @@ pub struct Player {
     /// Where the code came from, for messages.
     pub origin: String,
     /// The code's file name: the id and a token no other player can predict (see
-    /// [`code_file_names`]).
+    /// `code_file_names`).
     pub file: String,
 }
 
