@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 use std::{env, fs};
 
 use seccompiler::TargetArch;
-use sha2::{Digest, Sha256};
+
+// The same digest code as the runner's reports use.
+#[path = "src/digest.rs"]
+mod digest;
+use digest::sha256_hex;
 
 fn main() {
     if let Err(e) = run() {
@@ -223,13 +227,4 @@ fn canonical(path: &Path) -> Result<String, String> {
     fs::canonicalize(path)
         .map(|p| p.display().to_string())
         .map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::new(), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }

@@ -226,28 +226,10 @@ impl Backend {
     }
 }
 
-/// Parses `90s`, `15m`, `2h`, `7d` (or plain seconds).
+/// A command-line duration (`90s`, `15m`, `2h`, `7d`, plain seconds): the one grammar of
+/// [`runner::units::parse_duration`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("duration {s:?}: expected a number with s, m, h or d"))?;
-    let mult = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => {
-            return Err(format!(
-                "duration {s:?}: unknown unit {unit:?} (use s, m, h or d)"
-            ));
-        }
-    };
-    n.checked_mul(mult)
-        .map(Duration::from_secs)
-        .ok_or_else(|| format!("duration {s:?} is too long"))
+    runner::units::parse_duration(s).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -259,7 +241,11 @@ mod tests {
         assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
         assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
-        assert!(parse_duration("1w").is_err());
+        // One grammar with the spec's and the request's limits: humantime's weeks too.
+        assert_eq!(parse_duration("1w"), Ok(Duration::from_secs(604_800)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         assert!(parse_duration("").is_err());
+        assert!(parse_duration("1 fortnight").is_err());
+        assert!(parse_duration("-5m").unwrap_err().contains("negative"));
     }
 }

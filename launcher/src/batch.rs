@@ -16,9 +16,26 @@ use crate::error::{LaunchError, LauncherExit};
 use crate::outcome::{Outcome, Verdict};
 use crate::request::{Match, MatchRequest};
 
-/// A batch file (YAML or JSON): a list of match requests, or `{matches: [...]}`. Each entry is
-/// kept as a value with its line, so one bad entry is reported by its index, line and field
-/// instead of failing the whole file with an untagged-enum message.
+/// The shape of a batch file (YAML or JSON): a list of match requests, or `{matches: [...]}`.
+/// Only its JSON Schema (`schemas/v1/batch.json`) is made from it: [`load`] reads each entry on
+/// its own (see `BatchDoc`), so that one bad entry is refused by itself.
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum BatchFile {
+    List(Vec<MatchRequest>),
+    Doc(BatchFileDoc),
+}
+
+/// `{matches: [...]}`.
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchFileDoc {
+    pub matches: Vec<MatchRequest>,
+}
+
+/// A batch file as read: each entry kept as a value with its line, so one bad entry is
+/// reported by its index, line and field instead of failing the whole file with an
+/// untagged-enum message.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BatchDoc {

@@ -14,11 +14,11 @@
 //! reads, once per namespace for the backend's life, not per match) and refuses a namespace that
 //! fails it, unless [`KubeOptions::allow_unisolated_namespace`] says otherwise.
 //!
-//! Files: [`connection`] (kubeconfig), [`errors`] (API errors into launcher errors),
-//! [`admission`] (the per-namespace preflight cache), [`submit`] (creating and resuming a
-//! match's objects), [`tracker`] (the shared watches), [`wait`] (deciding from the watches'
-//! state), [`inspect`] (status, result, logs, list), [`control`] (cancel, suspend, gc) and
-//! [`lite`] (the partial objects the watches read).
+//! Files: `connection` (kubeconfig), `errors` (API errors into launcher errors),
+//! `admission` (the per-namespace preflight cache), `submit` (creating and resuming a
+//! match's objects), `tracker` (the shared watches), `wait` (deciding from the watches'
+//! state), `inspect` (status, result, logs, list), `control` (cancel, suspend, gc) and
+//! `lite` (the partial objects the watches read).
 
 mod admission;
 mod connection;

@@ -259,11 +259,9 @@ impl LocalBackend {
     }
 
     fn check_id(id: &str) -> Result<(), LaunchError> {
-        if crate::names::is_dns_label(id, crate::names::MATCH_ID_MAX) {
-            Ok(())
-        } else {
-            Err(crate::RequestError::new(format!("{id:?} is not a match id")).into())
-        }
+        runner::ids::MatchId::new(id)
+            .map(drop)
+            .map_err(|e| crate::RequestError::from(e).into())
     }
 
     /// Prepares the match directory and starts the runner, or attaches to an existing run of
@@ -450,11 +448,12 @@ impl LocalBackend {
         let dir = self.match_dir(id);
         let report_path = dir.join("report.json");
         let out = dir.join("out");
+        let existing = |p: PathBuf| p.is_file().then_some(p);
         let artifacts = Artifacts::Local {
             dir: out.clone(),
-            report: report_path.clone(),
-            result: out.join("result.json"),
-            replay: out.join("replay.jsonl"),
+            report: existing(report_path.clone()),
+            result: existing(out.join("result.json")),
+            replay: existing(out.join("replay.jsonl")),
         };
         let reported = code.is_none_or(|c| {
             c == i32::from(RunnerExit::Reported.code())

@@ -1,11 +1,11 @@
 //! Names: everything the launcher creates is named after the match id, so a retried submit
 //! finds what the first one created instead of running the match twice.
 
+use runner::ids::{IdError, MatchId, PlayerId};
+
 use crate::error::RequestError;
 
-/// Longest match id: `match-` plus the id must stay a DNS-1123 label (63), and the Job
-/// controller appends `-xxxxx` to name the pod, which must stay under 63 for labels too.
-pub const MATCH_ID_MAX: usize = 52;
+pub use runner::ids::MATCH_ID_MAX;
 /// Longest tenant: the namespace is `games-<tenant>`.
 pub const TENANT_MAX: usize = 57;
 /// Prefix of the Job and ConfigMap names.
@@ -49,28 +49,6 @@ pub fn match_id_of(object_name: &str) -> Option<&str> {
     object_name.strip_prefix(OBJECT_PREFIX)
 }
 
-/// Lower-cases and replaces everything outside `[a-z0-9-]` by `-`, collapsing runs and
-/// trimming `-` at both ends.
-pub fn sanitize(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        let c = c.to_ascii_lowercase();
-        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            c
-        } else {
-            '-'
-        };
-        if c == '-' && (out.is_empty() || out.ends_with('-')) {
-            continue;
-        }
-        out.push(c);
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
-}
-
 /// True for a DNS-1123 label of at most `max` characters.
 pub fn is_dns_label(s: &str, max: usize) -> bool {
     (1..=max.min(63)).contains(&s.len())
@@ -80,28 +58,25 @@ pub fn is_dns_label(s: &str, max: usize) -> bool {
         && !s.ends_with('-')
 }
 
-/// Sanitises `raw` and checks the result is a DNS-1123 label of at most `max` characters.
-pub fn label_name(what: &str, raw: &str, max: usize) -> Result<String, RequestError> {
-    let s = sanitize(raw);
-    if s.is_empty() {
-        return Err(RequestError::new(format!(
-            "{what} {raw:?} is not a DNS-1123 label even after sanitising (it needs letters or digits)"
-        )));
+impl From<IdError> for RequestError {
+    fn from(e: IdError) -> Self {
+        Self::new(e.to_string())
     }
-    if !is_dns_label(&s, max) {
-        return Err(RequestError::new(format!(
-            "{what} {raw:?} (sanitised: {s:?}) is not a DNS-1123 label of at most {max} characters"
-        )));
-    }
-    Ok(s)
+}
+
+/// Checks a name the launcher uses as a DNS-1123 label (a tenant, a namespace): refused with
+/// the valid spelling as a hint, never rewritten.
+pub fn label_name(what: &'static str, raw: &str, max: usize) -> Result<String, RequestError> {
+    runner::ids::check_name(what, raw, max)?;
+    Ok(raw.to_owned())
 }
 
 pub fn match_id(raw: &str) -> Result<String, RequestError> {
-    label_name("match id", raw, MATCH_ID_MAX)
+    Ok(MatchId::new(raw)?.into())
 }
 
-pub fn player_id(raw: &str) -> Result<String, RequestError> {
-    label_name("player id", raw, 63)
+pub fn player_id(raw: &str) -> Result<PlayerId, RequestError> {
+    Ok(PlayerId::new(raw)?)
 }
 
 /// A new match id, unique enough for one machine and one platform: time and process.
@@ -119,8 +94,7 @@ pub fn fresh_match_id() -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     );
     let d = sha2::Sha256::digest(seed.as_bytes());
-    let hex: String = d[..6].iter().map(|b| format!("{b:02x}")).collect();
-    format!("m-{hex}")
+    format!("m-{}", runner::digest::hex(&d[..6]))
 }
 
 /// Checks one user label: a valid Kubernetes label key and value, outside the reserved
@@ -171,11 +145,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sanitising() {
-        assert_eq!(sanitize("Greedy_Bot.v2"), "greedy-bot-v2");
-        assert_eq!(sanitize("--a__b--"), "a-b");
-        assert_eq!(sanitize("ÄÖ"), "");
-        assert_eq!(match_id("Match 42").unwrap(), "match-42");
+    fn names_are_refused_with_a_hint_never_rewritten() {
+        let e = label_name("tenant", "Greedy_Bot.v2", 57).unwrap_err().0;
+        assert!(e.contains("did you mean \"greedy-bot-v2\""), "{e}");
+        let e = match_id("Match 42").unwrap_err().0;
+        assert!(e.contains("did you mean \"match-42\""), "{e}");
+        assert_eq!(match_id("match-42").unwrap(), "match-42");
         assert!(match_id("é").is_err());
         assert!(is_dns_label("a-1", 63));
         assert!(!is_dns_label("-a", 63));

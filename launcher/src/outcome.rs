@@ -5,14 +5,17 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use runner::game_result::GameResult;
 use runner::report::{MatchReport, PlayerVerdict, Status, Summary, Violation};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LauncherExit;
 
 /// The match's verdict, from the launcher's point of view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Verdict {
     /// The referee's result was validated: there is a winner or a draw.
     Ok,
@@ -31,14 +34,7 @@ pub enum Verdict {
 
 impl Verdict {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::NoResult => "no_result",
-            Self::Cancelled => "cancelled",
-            Self::InfrastructureError => "infrastructure_error",
-            Self::CannotStart => "cannot_start",
-            Self::DeadlineExceeded => "deadline_exceeded",
-        }
+        self.into()
     }
 
     /// The runner's match status, as a launcher verdict.
@@ -59,14 +55,8 @@ impl Verdict {
     }
 }
 
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// One player's part of the outcome.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PlayerOutcome {
     /// The runner's verdict on the player's process (None when the runner never reported).
     pub verdict: Option<PlayerVerdict>,
@@ -83,15 +73,19 @@ pub struct PlayerOutcome {
 }
 
 /// Where a match's artifacts (result.json, replay.jsonl, logs, report) are.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Artifacts {
-    /// On this machine.
+    /// On this machine: the output directory, and each file only when it exists (a match
+    /// without an accepted result has no `result.json`).
     Local {
         dir: PathBuf,
-        report: PathBuf,
-        result: PathBuf,
-        replay: PathBuf,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        report: Option<PathBuf>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        result: Option<PathBuf>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        replay: Option<PathBuf>,
     },
     /// In the results PVC, under the match's sub-path.
     Pvc {
@@ -101,13 +95,22 @@ pub enum Artifacts {
     },
 }
 
+/// Version of the outcome document (`schemas/v1/outcome.json`); bumped when a field changes
+/// meaning or goes away.
+pub const OUTCOME_VERSION: u32 = 1;
+
 /// What a match came to. The same type from every backend.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Outcome {
+    /// [`OUTCOME_VERSION`].
+    pub version: u32,
     pub match_id: String,
     pub backend: &'static str,
+    /// How the match went: the one verdict of the outcome.
     pub verdict: Verdict,
-    /// The runner's match status, when it reported.
+    /// The runner's match status, when it reported. Not printed: `verdict` is the outcome's
+    /// one verdict field, and `reason` says what the runner saw.
+    #[serde(skip)]
     pub status: Option<Status>,
     pub reason: String,
     /// The winner's id; None for a draw or when there is no result.
@@ -116,7 +119,7 @@ pub struct Outcome {
     /// The validated game result (`winner`, `scores`, `reason`, `turns`, `players`), when the
     /// backend can read it (local: always; kube: from the artifacts, not the verdict; the
     /// winner and each player's verdict and score come from the verdict either way).
-    pub result: Option<serde_json::Value>,
+    pub result: Option<GameResult>,
     pub artifacts: Option<Artifacts>,
     /// True when this call attached to a run that already existed.
     pub attached: bool,
@@ -136,6 +139,7 @@ impl Outcome {
     /// An outcome with no runner report (the match failed around the runner).
     pub fn failed(match_id: &str, backend: &'static str, verdict: Verdict, reason: String) -> Self {
         Self {
+            version: OUTCOME_VERSION,
             match_id: match_id.to_owned(),
             backend,
             verdict,
@@ -167,13 +171,7 @@ impl Outcome {
                         verdict: Some(p.verdict),
                         score: scores.get(id).copied(),
                         detail: result.as_ref().and_then(|v| {
-                            Some(
-                                v.get("players")?
-                                    .get(id)?
-                                    .get("detail")?
-                                    .as_str()?
-                                    .to_owned(),
-                            )
+                            Some(v.players.as_ref()?.get(id.as_str())?.detail.clone())
                         }),
                         violation: p.process.violation.clone(),
                     },
@@ -181,6 +179,7 @@ impl Outcome {
             })
             .collect();
         Self {
+            version: OUTCOME_VERSION,
             match_id: match_id.to_owned(),
             backend,
             verdict: Verdict::from_status(r.status),
@@ -201,6 +200,7 @@ impl Outcome {
     /// From the runner's summary (the termination message).
     pub fn from_summary(match_id: &str, backend: &'static str, s: &Summary) -> Self {
         Self {
+            version: OUTCOME_VERSION,
             match_id: match_id.to_owned(),
             backend,
             verdict: Verdict::from_status(s.status),
@@ -267,7 +267,7 @@ impl Outcome {
         if !self.reason.is_empty() {
             let _ = writeln!(out, "reason    {}", self.reason);
         }
-        if let Some(turns) = self.result.as_ref().and_then(|r| r.get("turns")?.as_u64()) {
+        if let Some(turns) = self.result.as_ref().map(|r| r.turns) {
             let _ = writeln!(out, "turns     {turns}");
         }
         if let Some(ms) = self.wall_ms {
@@ -287,7 +287,7 @@ impl Outcome {
                 .map(|(id, p)| {
                     [
                         id.clone(),
-                        p.verdict.map_or_else(|| "-".to_owned(), verdict_name),
+                        p.verdict.map_or_else(|| "-".to_owned(), |v| v.to_string()),
                         p.score.map_or_else(|| "-".to_owned(), |s| s.to_string()),
                         match (&p.detail, &p.violation) {
                             (d, Some(v)) => format!(
@@ -333,14 +333,6 @@ impl Outcome {
     }
 }
 
-/// A player verdict's name, as the runner writes it.
-pub fn verdict_name(v: PlayerVerdict) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| format!("{v:?}"))
-}
-
 /// Left-aligned columns, two spaces apart; the last column is not padded.
 pub fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
@@ -372,6 +364,8 @@ pub fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String
 /// Where a match stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum State {
     /// Created, no pod running yet (or the runner not started).
     Pending,
@@ -385,13 +379,7 @@ pub enum State {
 
 impl State {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Running => "running",
-            Self::Suspended => "suspended",
-            Self::Finished => "finished",
-            Self::Failed => "failed",
-        }
+        self.into()
     }
 }
 
@@ -505,8 +493,16 @@ mod tests {
         assert_eq!(Verdict::Ok.exit_code(), 0);
         assert_eq!(Verdict::CannotStart.exit_code(), 3);
         assert_eq!(
-            verdict_name(PlayerVerdict::PolicyViolation),
+            PlayerVerdict::PolicyViolation.to_string(),
             "policy_violation"
         );
+        use strum::VariantArray as _;
+        for v in Verdict::VARIANTS {
+            assert_eq!(serde_json::to_string(v).unwrap(), format!("\"{v}\""));
+            assert_eq!(v.to_string().parse::<Verdict>().unwrap(), *v);
+        }
+        for s in State::VARIANTS {
+            assert_eq!(serde_json::to_string(s).unwrap(), format!("\"{s}\""));
+        }
     }
 }

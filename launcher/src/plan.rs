@@ -575,7 +575,7 @@ pub fn digest<'a>(entries: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Str
         h.update((v.len() as u64).to_be_bytes());
         h.update(v);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    runner::digest::hex(&h.finalize())
 }
 
 fn pod_spec(name: &str, m: &Match, s: &ClusterSettings, r: &PodResources) -> PodSpec {

@@ -24,7 +24,7 @@ pub const RULE_QUOTA: &str = "resource quota";
 pub const RULE_SERVICE_ACCOUNT: &str = "game service account";
 
 /// One rule's outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Check {
     pub rule: &'static str,
     pub pass: bool,

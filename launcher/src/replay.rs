@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use crate::error::LaunchError;
 use crate::game::Game;
-use crate::outcome::{Artifacts, Outcome, verdict_name};
+use crate::outcome::{Artifacts, Outcome};
 
 /// What the viewer makes of the replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,10 +27,13 @@ pub fn replay_path(o: &Outcome) -> Result<PathBuf, LaunchError> {
         why,
     };
     match &o.artifacts {
-        Some(Artifacts::Local { replay, .. }) if replay.is_file() => Ok(replay.clone()),
-        Some(Artifacts::Local { replay, .. }) => Err(no_replay(format!(
+        Some(Artifacts::Local {
+            replay: Some(replay),
+            ..
+        }) if replay.is_file() => Ok(replay.clone()),
+        Some(Artifacts::Local { dir, .. }) => Err(no_replay(format!(
             "{} does not exist (the match ended {}: {})",
-            replay.display(),
+            dir.join("replay.jsonl").display(),
             o.verdict,
             o.reason
         ))),
@@ -86,7 +89,7 @@ pub fn verdicts(o: &Outcome) -> serde_json::Value {
                 .unwrap_or_default();
             Some((
                 id.clone(),
-                serde_json::json!({ "verdict": verdict_name(v), "cause": cause }),
+                serde_json::json!({ "verdict": v.to_string(), "cause": cause }),
             ))
         })
         .collect::<serde_json::Map<_, _>>()
@@ -215,20 +218,22 @@ mod tests {
     #[test]
     fn a_missing_replay_says_where_it_is_or_why_not() {
         let dir = tempfile::tempdir().unwrap();
-        let local = |replay: PathBuf| Artifacts::Local {
+        let local = |replay: Option<PathBuf>| Artifacts::Local {
             dir: dir.path().to_owned(),
-            report: dir.path().join("report.json"),
-            result: dir.path().join("result.json"),
+            report: None,
+            result: None,
             replay,
         };
-        let missing = outcome(Some(local(dir.path().join("replay.jsonl"))));
+        // An outcome lists only artifacts that exist: no replay there.
+        let missing = outcome(Some(local(None)));
         let e = replay_path(&missing).unwrap_err();
         assert_eq!(e.exit_code(), crate::error::LauncherExit::MatchFailed);
         assert!(e.to_string().contains("replay.jsonl does not exist"), "{e}");
 
         std::fs::write(dir.path().join("replay.jsonl"), "{}\n").unwrap();
+        let present = outcome(Some(local(Some(dir.path().join("replay.jsonl")))));
         assert_eq!(
-            replay_path(&missing).unwrap(),
+            replay_path(&present).unwrap(),
             dir.path().join("replay.jsonl")
         );
 

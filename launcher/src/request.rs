@@ -19,7 +19,7 @@ pub const CONFIGMAP_MAX_BYTES: usize = 1024 * 1024;
 pub const SPEC_ALLOWANCE: usize = 16 * 1024;
 
 /// Limits per player process, as requested. Anything left out takes the default.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,7 +124,7 @@ pub enum CodeSource {
 }
 
 /// One player as requested: an optional id (default: the file's stem) and its code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "PlayerInputDoc", into = "PlayerInputDoc")]
 pub struct PlayerInput {
     pub id: Option<String>,
@@ -157,10 +157,11 @@ impl PlayerInput {
 }
 
 /// A player in a request document: `{"id": ..., "file": ...}` or `{"id": ..., "code": ...}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PlayerInputDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<runner::ids::PlayerId>")]
     id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     file: Option<PathBuf>,
@@ -198,12 +199,13 @@ impl From<PlayerInput> for PlayerInputDoc {
 }
 
 /// A match request. Validate it with [`MatchRequest::validate`] before planning or running it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchRequest {
     /// Names every object of the match; the same id twice attaches to the first run.
     /// None: a fresh id is generated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<runner::ids::MatchId>")]
     pub match_id: Option<String>,
     #[serde(default = "default_game")]
     pub game: String,
@@ -256,8 +258,8 @@ impl MatchRequest {
 /// A player of a validated match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Player {
-    /// `[a-z0-9-]{1,63}`, unique in the match.
-    pub id: String,
+    /// Unique in the match.
+    pub id: runner::ids::PlayerId,
     pub code: Vec<u8>,
     /// Where the code came from, for messages.
     pub origin: String,
@@ -285,7 +287,7 @@ fn code_file_names(match_id: &str, players: &mut [Player]) {
     all.update(match_id.as_bytes());
     for p in players.iter() {
         all.update(b"\0");
-        all.update(p.id.as_bytes());
+        all.update(p.id.as_str().as_bytes());
         all.update(b"\0");
         all.update((p.code.len() as u64).to_be_bytes());
         all.update(&p.code);
@@ -294,11 +296,8 @@ fn code_file_names(match_id: &str, players: &mut [Player]) {
     for p in players.iter_mut() {
         let mut one = sha2::Sha256::new();
         one.update(all);
-        one.update(p.id.as_bytes());
-        let token: String = one.finalize()[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        one.update(p.id.as_str().as_bytes());
+        let token = runner::digest::hex(&one.finalize()[..8]);
         p.file = format!("{}-{token}.py", p.id);
     }
 }
@@ -359,7 +358,7 @@ impl MatchRequest {
                 )));
             }
             // The name's length is known before its token: id, '-', 16 hex digits, '.py'.
-            total += player.code.len() + player.id.len() + 20;
+            total += player.code.len() + player.id.as_str().len() + 20;
             players.push(player);
         }
         code_file_names(&id, &mut players);
@@ -490,14 +489,24 @@ fn read_player(index: usize, p: &PlayerInput, base: &Path) -> Result<Player, Req
         }
         CodeSource::Bytes(b) => (b.clone(), format!("player #{}", index + 1), None),
     };
-    let raw_id = p.id.clone().or(stem).ok_or_else(|| {
-        RequestError::new(format!(
-            "player #{} has code but no id; give one",
-            index + 1
-        ))
-    })?;
-    let id = names::player_id(&raw_id)
-        .map_err(|e| RequestError::new(format!("player {origin}: {}", e.0)))?;
+    let id = match (&p.id, stem) {
+        (Some(raw), _) => names::player_id(raw)
+            .map_err(|e| RequestError::new(format!("player {origin}: {}", e.0)))?,
+        // The id a file name gives is checked like any other: `numpy_bot.py` is refused with
+        // the hint to write `numpy-bot=numpy_bot.py`, not renamed behind the writer's back.
+        (None, Some(stem)) => names::player_id(&stem).map_err(|e| {
+            RequestError::new(format!(
+                "player {origin}: the file name gives the {}; name the player with ID=FILE",
+                e.0
+            ))
+        })?,
+        (None, None) => {
+            return Err(RequestError::new(format!(
+                "player #{} has code but no id; give one",
+                index + 1
+            )));
+        }
+    };
     if code.iter().all(u8::is_ascii_whitespace) {
         return Err(RequestError::new(format!(
             "player {id} ({origin}): the code is empty"
@@ -595,12 +604,16 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut r = MatchRequest::new(vec![
             PlayerInput::parse_arg("examples/bots/random.py"),
-            PlayerInput::parse_arg("Greedy_Bot=examples/bots/greedy.py"),
+            PlayerInput::parse_arg("greedy-bot=examples/bots/greedy.py"),
         ]);
         r.match_id = Some("x".into());
         let m = r.validate_in(&root).unwrap();
         let ids: Vec<_> = m.players.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, ["random", "greedy-bot"]);
+        // An id that is not valid is refused with the valid spelling, never rewritten.
+        r.players[1] = PlayerInput::parse_arg("Greedy_Bot=examples/bots/greedy.py");
+        let e = r.validate_in(&root).unwrap_err().0;
+        assert!(e.contains("did you mean \"greedy-bot\""), "{e}");
     }
 
     #[test]
@@ -662,6 +675,8 @@ mod tests {
 
         let mut r = two("a", "b");
         r.tenant = Some("Tenant A".into());
+        assert!(err(&r).contains("did you mean \"tenant-a\""), "{}", err(&r));
+        r.tenant = Some("tenant-a".into());
         assert_eq!(r.validate().unwrap().tenant.as_deref(), Some("tenant-a"));
 
         let mut r = two("a", "b");

@@ -71,6 +71,9 @@ fn play_json_is_one_object_with_verdicts_result_and_artifacts() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 1, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    common::assert_matches_schema("outcome.json", &v);
+    assert_eq!(v["version"], launcher::outcome::OUTCOME_VERSION);
+    assert!(v.get("status").is_none(), "one verdict field: {v}");
     assert_eq!(v["match_id"], "j1");
     assert_eq!(v["backend"], "local");
     assert_eq!(v["verdict"], "ok");
@@ -664,6 +667,7 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
         &["status", "p1", "-o", "json"],
         &["completions", "bash"],
         &["man"],
+        &["--help"],
     ] {
         let (code, err) = run_into_closed_pipe(launcher(tmp.path(), &r).args(args));
         assert_eq!(code, 0, "{args:?}: {err}");

@@ -83,6 +83,7 @@ async fn play_creates_watches_to_complete_and_leaves_nothing_behind() {
     let m = request("m1").validate().unwrap();
     let o = k.play(&m, None, false).await.unwrap();
     assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
+    common::assert_matches_schema("outcome.json", &serde_json::to_value(&o).unwrap());
     assert_eq!(o.winner.as_deref(), Some("alice"));
     assert_eq!(o.players["bob"].verdict, Some(PlayerVerdict::Ok));
     // The scores travel in the termination message: no volume is needed for the standing.
@@ -163,6 +164,7 @@ async fn a_failed_job_is_reported_with_the_runners_reason() {
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::InfrastructureError);
+    common::assert_matches_schema("outcome.json", &serde_json::to_value(&o).unwrap());
     assert_eq!(o.status, Some(Status::SandboxError));
     assert_eq!(o.runner_exit_code, Some(3));
     assert_eq!(o.exit_code(), 3);
@@ -201,6 +203,7 @@ async fn a_no_result_match_and_a_deadline() {
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::DeadlineExceeded, "{}", o.reason);
+    common::assert_matches_schema("outcome.json", &serde_json::to_value(&o).unwrap());
     assert!(o.reason.contains("DeadlineExceeded"), "{}", o.reason);
     assert_eq!(left_behind(&d), Vec::<String>::new());
 }

@@ -330,7 +330,24 @@ async fn a_real_match_through_the_real_runner() {
     assert_eq!(o.verdict, Verdict::Ok, "{o:?}");
     assert_eq!(o.runner_exit_code, Some(0));
     let result = o.result.as_ref().unwrap();
-    assert_eq!(result["turns"], 100);
+    assert_eq!(result.turns, 100);
+    // The real runner's and referee's documents, and the outcome, against the schemas.
+    let read = |p: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let work = tmp.path().join("work/real");
+    common::assert_matches_schema("match-report.json", &read(&work.join("report.json")));
+    common::assert_matches_schema("game-result.json", &read(&work.join("out/result.json")));
+    common::assert_matches_schema("outcome.json", &serde_json::to_value(&o).unwrap());
+    let Some(Artifacts::Local {
+        report: Some(_),
+        result: Some(_),
+        replay: Some(_),
+        ..
+    }) = &o.artifacts
+    else {
+        panic!("every artifact exists and is listed: {:?}", o.artifacts)
+    };
     assert!(o.players.contains_key("random") && o.players.contains_key("greedy"));
     assert!(tmp.path().join("work/real/out/replay.jsonl").exists());
     assert!(tmp.path().join("work/real/out/result.json").exists());

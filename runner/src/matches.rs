@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use nix::sys::signalfd::SignalFd;
-use serde_json::Value;
 
 use crate::control::Control;
+use crate::game_result::GameResult;
 use crate::profile::Profile;
 use crate::report::{MatchReport, PlayerReport, PlayerVerdict, REPORT_VERSION, Report, Status};
 use crate::spec::{MatchSpec, ProcessSpec, SpecError};
@@ -30,8 +30,7 @@ use crate::supervise::{
     self, OutputDir, Proc, Settings, Sink, StdoutTo, Wiring, create_sink, pipe,
 };
 
-/// Largest result the referee may print.
-pub const RESULT_MAX_BYTES: usize = 64 * 1024;
+pub use crate::game_result::RESULT_MAX_BYTES;
 /// Largest replay the runner accepts from the staging directory.
 pub const REPLAY_MAX_BYTES: u64 = 64 * 1024 * 1024;
 const STAGING: &str = ".referee-staging";
@@ -93,7 +92,9 @@ pub fn run(
     let player_settings = spec
         .players
         .iter()
-        .map(|p| player_settings(&p.process, profile, report_path).map_err(|e| prefix(&p.id, e)))
+        .map(|p| {
+            player_settings(&p.process, profile, report_path).map_err(|e| prefix(p.id.as_str(), e))
+        })
         .collect::<Result<Vec<_>, _>>()?;
 
     // Pipes, players, then the referee with the other ends.
@@ -125,7 +126,7 @@ pub fn run(
             None => Proc::failed(settings, "cannot create the player's pipes".into()),
         });
     }
-    let player_ids = spec.players.iter().map(|p| p.id.clone()).collect();
+    let player_ids = spec.players.iter().map(|p| p.id.to_string()).collect();
     let mut control = match (pipe(), pipe()) {
         (Ok((requests_r, requests_w)), Ok((answers_r, answers_w))) => {
             referee_fds.push((control_fd, answers_r));
@@ -199,7 +200,7 @@ pub fn run(
             ),
         );
     } else {
-        match validate_result(&result_bytes, &ids) {
+        match GameResult::parse(&result_bytes, &ids) {
             Err(why) => {
                 (report.status, report.reason) = (
                     Status::RuntimeError,
@@ -208,7 +209,7 @@ pub fn run(
             }
             Ok(result) => match publish(&out_dir, &staging_dir, &result_bytes) {
                 Ok((result_sha, replay_sha)) => {
-                    report.reason = describe(&result);
+                    report.reason = result.describe();
                     report.result = Some(result);
                     report.result_sha256 = Some(result_sha);
                     report.replay_sha256 = replay_sha;
@@ -222,9 +223,12 @@ pub fn run(
             },
         }
     }
-    let forfeits = forfeited(report.result.as_ref());
     for (id, r) in ids.iter().zip(player_reports) {
-        let verdict = player_verdict(&r, forfeits.iter().any(|f| f == id));
+        let forfeit = report
+            .result
+            .as_ref()
+            .is_some_and(|res| res.forfeited().any(|f| f == id));
+        let verdict = player_verdict(&r, forfeit);
         report.players.insert(
             (*id).to_owned(),
             PlayerReport {
@@ -295,8 +299,7 @@ fn random_hex() -> Option<String> {
     let mut bytes = [0u8; 16];
     // SAFETY: getrandom writes at most `bytes.len()` bytes into the buffer it is given.
     let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    (usize::try_from(n).ok() == Some(bytes.len()))
-        .then(|| bytes.iter().map(|b| format!("{b:02x}")).collect())
+    (usize::try_from(n).ok() == Some(bytes.len())).then(|| crate::digest::hex(&bytes))
 }
 
 /// Creates the output directory (the runner's alone) and a fresh staging directory inside it
@@ -328,89 +331,6 @@ fn prepare_output_dir(out: &Path, profile: &Profile) -> Result<PathBuf, MatchErr
         nix::unistd::chown(&staging, Some(uid), Some(gid)).map_err(|e| err(e.into()))?;
     }
     Ok(staging)
-}
-
-/// Accepts the referee's result only in the documented shape, naming only real players.
-pub fn validate_result(bytes: &[u8], ids: &[&str]) -> Result<Value, String> {
-    if bytes.is_empty() {
-        return Err("the referee printed no result".into());
-    }
-    if bytes.len() > RESULT_MAX_BYTES {
-        return Err(format!(
-            "the result is {} bytes, over the {RESULT_MAX_BYTES}-byte cap",
-            bytes.len()
-        ));
-    }
-    let v: Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("the result is not JSON: {e}"))?;
-    let obj = v.as_object().ok_or("the result is not a JSON object")?;
-    let known = ["winner", "scores", "reason", "turns", "players"];
-    if let Some(k) = obj.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(format!("unknown field {k:?}"));
-    }
-    match obj.get("winner") {
-        Some(Value::Null) => {}
-        Some(Value::String(w)) if ids.contains(&w.as_str()) => {}
-        Some(w) => return Err(format!("winner {w} is not one of the players")),
-        None => return Err("missing field winner".into()),
-    }
-    let scores = obj
-        .get("scores")
-        .and_then(Value::as_object)
-        .ok_or("scores must be an object")?;
-    let mut named: Vec<&str> = scores.keys().map(String::as_str).collect();
-    named.sort_unstable();
-    let mut expected = ids.to_vec();
-    expected.sort_unstable();
-    if named != expected {
-        return Err(format!(
-            "scores name {named:?}, the players are {expected:?}"
-        ));
-    }
-    if let Some((k, _)) = scores.iter().find(|(_, s)| !s.is_i64()) {
-        return Err(format!("score of {k} is not an integer"));
-    }
-    obj.get("reason")
-        .and_then(Value::as_str)
-        .ok_or("reason must be a string")?;
-    obj.get("turns")
-        .and_then(Value::as_u64)
-        .ok_or("turns must be a non-negative integer")?;
-    if let Some(players) = obj.get("players") {
-        let players = players.as_object().ok_or("players must be an object")?;
-        for (id, p) in players {
-            if !ids.contains(&id.as_str()) {
-                return Err(format!("players names {id}, who is not playing"));
-            }
-            match p.get("status").and_then(Value::as_str) {
-                Some("ok" | "forfeit") => {}
-                _ => return Err(format!("players.{id}.status must be \"ok\" or \"forfeit\"")),
-            }
-        }
-    }
-    Ok(v)
-}
-
-fn forfeited(result: Option<&Value>) -> Vec<String> {
-    let Some(players) = result
-        .and_then(|r| r.get("players"))
-        .and_then(Value::as_object)
-    else {
-        return Vec::new();
-    };
-    players
-        .iter()
-        .filter(|(_, p)| p.get("status").and_then(Value::as_str) == Some("forfeit"))
-        .map(|(id, _)| id.clone())
-        .collect()
-}
-
-fn describe(result: &Value) -> String {
-    let why = result.get("reason").and_then(Value::as_str).unwrap_or("");
-    match result.get("winner").and_then(Value::as_str) {
-        Some(w) => format!("{w} won ({why})"),
-        None => format!("no winner ({why})"),
-    }
 }
 
 /// A player's verdict: its own process first (limits, crashes, violations), then the referee.
@@ -465,57 +385,6 @@ fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const IDS: &[&str] = &["random", "greedy"];
-
-    #[test]
-    fn a_good_result_is_accepted() {
-        let r = br#"{"winner":"greedy","scores":{"random":1,"greedy":5},"reason":"higher score","turns":100,
-                    "players":{"random":{"status":"ok","detail":""},"greedy":{"status":"ok","detail":""}}}"#;
-        let v = validate_result(r, IDS).unwrap();
-        assert_eq!(describe(&v), "greedy won (higher score)");
-    }
-
-    #[test]
-    fn forged_or_broken_results_are_refused() {
-        for (doc, needle) in [
-            (
-                r#"{"winner":"mallory","scores":{"random":1,"greedy":5},"reason":"","turns":1}"#,
-                "not one of the players",
-            ),
-            (
-                r#"{"winner":null,"scores":{"random":1},"reason":"","turns":1}"#,
-                "scores name",
-            ),
-            (
-                r#"{"winner":null,"scores":{"random":1,"greedy":"9"},"reason":"","turns":1}"#,
-                "not an integer",
-            ),
-            (
-                r#"{"winner":null,"scores":{"random":1,"greedy":2},"reason":"","turns":-1}"#,
-                "turns",
-            ),
-            (
-                r#"{"winner":null,"scores":{"random":1,"greedy":2},"reason":"","turns":1,"bonus":1}"#,
-                "unknown field",
-            ),
-            (r#"[1,2]"#, "not a JSON object"),
-            ("garbage", "not JSON"),
-            ("", "no result"),
-        ] {
-            let e = validate_result(doc.as_bytes(), IDS).unwrap_err();
-            assert!(e.contains(needle), "{doc}: {e}");
-        }
-        let huge = format!(
-            r#"{{"winner":null,"scores":{{"random":1,"greedy":2}},"reason":"{}","turns":1}}"#,
-            "x".repeat(70_000)
-        );
-        assert!(
-            validate_result(huge.as_bytes(), IDS)
-                .unwrap_err()
-                .contains("cap")
-        );
-    }
 
     #[test]
     fn verdicts_for_players() {

@@ -12,8 +12,10 @@ pub const REPORT_VERSION: u32 = 3;
 pub const SUMMARY_MAX_BYTES: usize = 4096;
 
 /// How the run ended. Exactly one per report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     /// Exited with status 0.
     Ok,
@@ -42,33 +44,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// The name reports, summaries and tests use (the same as serde's, checked by a test).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::RuntimeError => "runtime_error",
-            Self::Signaled => "signaled",
-            Self::TimeoutWall => "timeout_wall",
-            Self::TimeoutCpu => "timeout_cpu",
-            Self::MemoryLimit => "memory_limit",
-            Self::OutputLimit => "output_limit",
-            Self::FileSizeLimit => "file_size_limit",
-            Self::DiskLimit => "disk_limit",
-            Self::PolicyViolation => "policy_violation",
-            Self::Cancelled => "cancelled",
-            Self::SandboxError => "sandbox_error",
-        }
-    }
-}
-
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
 /// Which observation decided a `memory_limit` verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum MemorySignal {
     /// The runner's sampler saw the resident size pass the limit and killed the program.
     RssSampler,
@@ -82,7 +68,7 @@ pub enum MemorySignal {
 }
 
 /// The whole report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Report {
     pub version: u32,
@@ -115,7 +101,7 @@ pub struct Report {
 }
 
 /// A forbidden system call, as the seccomp listener saw it before it could run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Violation {
     /// The call's name (`socket`), or `syscall N` for a number this runner cannot name.
@@ -129,7 +115,7 @@ pub struct Violation {
 }
 
 /// Limits as applied, in plain units.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppliedLimits {
     pub wall_ms: u64,
@@ -146,7 +132,7 @@ pub struct AppliedLimits {
 }
 
 /// What the sandbox actually put in place, so an auditor can see it per run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Enforcement {
     pub runner_version: String,
@@ -167,7 +153,7 @@ pub struct Enforcement {
 }
 
 /// The short form written to the termination message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Summary {
     pub version: u32,
@@ -261,8 +247,10 @@ pub fn fit_summary(mut s: Summary) -> String {
 }
 
 /// A player's verdict in a match, from its own process and the referee's result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum PlayerVerdict {
     /// Played to the end within its limits.
     Ok,
@@ -283,7 +271,7 @@ pub enum PlayerVerdict {
 }
 
 /// One player of a match.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlayerReport {
     pub verdict: PlayerVerdict,
@@ -293,7 +281,7 @@ pub struct PlayerReport {
 
 /// The report of a match: the referee's and every player's process, and the referee's result,
 /// accepted only after validation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchReport {
     pub version: u32,
@@ -304,7 +292,7 @@ pub struct MatchReport {
     pub reason: String,
     pub wall_ms: u64,
     /// The validated result (winner, scores, reason, turns, players), as the referee wrote it.
-    pub result: Option<serde_json::Value>,
+    pub result: Option<crate::game_result::GameResult>,
     /// sha256 of `result.json` as written to the output directory.
     pub result_sha256: Option<String>,
     /// sha256 of `replay.jsonl` as moved to the output directory.
@@ -318,25 +306,16 @@ pub struct MatchReport {
 impl MatchReport {
     /// Winner named by a validated result.
     pub fn winner(&self) -> Option<String> {
-        self.result
-            .as_ref()?
-            .get("winner")?
-            .as_str()
-            .map(str::to_owned)
+        Some(self.result.as_ref()?.winner.as_ref()?.to_string())
     }
 
-    /// Scores named by a validated result (validation made every one an i64 of a real player).
+    /// Scores named by a validated result.
     pub fn scores(&self) -> BTreeMap<String, i64> {
         self.result
-            .as_ref()
-            .and_then(|r| r.get("scores")?.as_object())
-            .map(|scores| {
-                scores
-                    .iter()
-                    .filter_map(|(id, v)| Some((id.clone(), v.as_i64()?)))
-                    .collect()
-            })
-            .unwrap_or_default()
+            .iter()
+            .flat_map(|r| &r.scores)
+            .map(|(id, s)| (id.to_string(), *s))
+            .collect()
     }
 
     /// The summary for the termination message, guaranteed under [`SUMMARY_MAX_BYTES`].
@@ -387,16 +366,20 @@ mod tests {
         let ids: Vec<String> = (0..crate::spec::MAX_PLAYERS)
             .map(|i| format!("{i:02}{}", "p".repeat(61)))
             .collect();
-        let scores: serde_json::Map<String, serde_json::Value> = ids
-            .iter()
-            .map(|id| (id.clone(), serde_json::Value::from(i64::MIN)))
-            .collect();
+        let pid = |id: &String| crate::ids::PlayerId::new(id).unwrap();
+        let scores = ids.iter().map(|id| (pid(id), i64::MIN)).collect();
         let r = MatchReport {
             version: REPORT_VERSION,
             status: Status::Ok,
             reason: "é".repeat(10_000),
             wall_ms: u64::MAX,
-            result: Some(serde_json::json!({ "winner": ids[0], "scores": scores })),
+            result: Some(crate::game_result::GameResult {
+                winner: Some(pid(&ids[0])),
+                scores,
+                reason: String::new(),
+                turns: 0,
+                players: None,
+            }),
             result_sha256: None,
             replay_sha256: None,
             output_dir: std::path::PathBuf::new(),
@@ -417,6 +400,28 @@ mod tests {
         assert_eq!(back.players.len(), ids.len());
         assert_eq!(back.scores, r.scores());
         assert_eq!(back.scores.len(), ids.len());
+    }
+
+    /// The names come from two derives (serde for JSON, strum for Display and FromStr) that
+    /// must agree: a reader parsing a report's status with FromStr gets the same variant.
+    #[test]
+    fn serde_and_display_names_agree() {
+        use strum::VariantArray as _;
+        fn agree<T>(all: &[T])
+        where
+            T: Serialize + std::fmt::Display + std::str::FromStr + PartialEq + std::fmt::Debug,
+            <T as std::str::FromStr>::Err: std::fmt::Debug,
+        {
+            for v in all {
+                let json = serde_json::to_string(v).unwrap();
+                assert_eq!(json, format!("\"{v}\""));
+                assert_eq!(&v.to_string().parse::<T>().unwrap(), v);
+            }
+        }
+        agree(Status::VARIANTS);
+        agree(MemorySignal::VARIANTS);
+        agree(PlayerVerdict::VARIANTS);
+        assert!("timeout".parse::<Status>().is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::PlayerId;
 use crate::units::{Secs, Size};
 
 /// The only spec format version this runner understands.
@@ -32,7 +33,7 @@ pub enum SpecError {
 }
 
 /// One program to run in the sandbox.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunSpec {
     /// Format version; must be 1.
@@ -78,7 +79,7 @@ pub struct RunSpec {
 }
 
 /// Per-run limits. Every field is optional; the profile supplies the rest.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Wall-clock time on a monotonic clock.
@@ -114,7 +115,7 @@ impl Limits {
 }
 
 /// Landlock paths added to the profile's defaults.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Paths {
     /// Read-only files and directories.
@@ -329,7 +330,7 @@ mod tests {
 /// - `GAME_OUTPUT_DIR`: a private directory where it writes `replay.jsonl`.
 ///
 /// It prints its result as one JSON document on its standard output.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchSpec {
     #[serde(default = "spec_version")]
@@ -347,7 +348,7 @@ pub struct MatchSpec {
 }
 
 /// One process of a match.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessSpec {
     pub program: Vec<String>,
@@ -359,31 +360,17 @@ pub struct ProcessSpec {
     pub env: BTreeMap<String, String>,
 }
 
-/// A player: a process with an id (DNS-label-like: `[a-z0-9-]`, at most 63 characters).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// A player: a process with an id, checked as it is read (see [`PlayerId`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlayerSpec {
-    pub id: String,
+    pub id: PlayerId,
     #[serde(flatten)]
     pub process: ProcessSpec,
 }
 
 /// Most players one match may have: the referee gets two descriptors per player.
 pub const MAX_PLAYERS: usize = 16;
-
-/// Ids no player may take: the referee's files in the output directory use it.
-pub const RESERVED_IDS: &[&str] = &["referee"];
-
-/// A player id: `[a-z0-9-]`, 1 to 63 characters, not starting or ending with `-`, not reserved.
-pub fn valid_player_id(id: &str) -> bool {
-    !RESERVED_IDS.contains(&id)
-        && (1..=63).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !id.starts_with('-')
-        && !id.ends_with('-')
-}
 
 impl ProcessSpec {
     /// The single-process spec this process runs as (paths and outputs filled in by the match).
@@ -431,12 +418,6 @@ impl MatchSpec {
         }
         let mut seen = std::collections::BTreeSet::new();
         for p in &self.players {
-            if !valid_player_id(&p.id) {
-                return bad(format!(
-                    "player id {:?} must be 1-63 characters of a-z, 0-9 and -",
-                    p.id
-                ));
-            }
             if !seen.insert(p.id.as_str()) {
                 return bad(format!("player id {} appears twice", p.id));
             }
@@ -531,6 +512,7 @@ mod match_tests {
 
     #[test]
     fn ids() {
+        let valid_player_id = |id: &str| PlayerId::new(id).is_ok();
         for ok in ["a", "random", "bot-2", &"x".repeat(63)] {
             assert!(valid_player_id(ok), "{ok}");
         }

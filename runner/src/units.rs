@@ -1,7 +1,10 @@
 //! Human-friendly sizes and durations, shared by the command line, the spec and the profile.
 //!
-//! Sizes accept plain bytes or a binary suffix (`KiB`, `MiB`, `GiB`; `K`, `M`, `G` are read the
-//! same way). Durations accept plain seconds (`2`, `0.5`) or a suffix (`ms`, `s`, `m`).
+//! One grammar for each, wherever a size or a duration is written (command line, spec, profile,
+//! request and batch files): sizes are plain bytes or an IEC suffix (`KiB`, `MiB`, `GiB`; `K`,
+//! `M`, `G` are read the same way); `MB`-style decimal suffixes are refused with a hint rather
+//! than read as something the writer may not have meant. Durations are plain seconds (`2`,
+//! `0.5`) or humantime (`500ms`, `90s`, `1m`, `1h`, `1h 30m`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -51,6 +54,9 @@ impl FromStr for Size {
     fn from_str(input: &str) -> Result<Self, Self::Err> {
         const KIND: &str = "size";
         let s = input.trim();
+        if s.starts_with('-') {
+            return Err(ParseError::new(KIND, input, "a size cannot be negative"));
+        }
         let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
         let (digits, suffix) = s.split_at(split);
         if digits.is_empty() {
@@ -65,9 +71,12 @@ impl FromStr for Size {
             .map_err(|_| ParseError::new(KIND, input, "number too large"))?;
         let mult = match suffix.trim() {
             "" | "B" => 1,
-            "K" | "KiB" | "k" | "KB" => Size::KIB,
-            "M" | "MiB" | "MB" => Size::MIB,
-            "G" | "GiB" | "GB" => Size::GIB,
+            "K" | "KiB" | "k" => Size::KIB,
+            "M" | "MiB" => Size::MIB,
+            "G" | "GiB" => Size::GIB,
+            "kB" | "KB" => return Err(ParseError::new(KIND, input, DECIMAL_HINT_K)),
+            "MB" => return Err(ParseError::new(KIND, input, DECIMAL_HINT_M)),
+            "GB" => return Err(ParseError::new(KIND, input, DECIMAL_HINT_G)),
             _ => {
                 return Err(ParseError::new(
                     KIND,
@@ -81,6 +90,12 @@ impl FromStr for Size {
             .ok_or_else(|| ParseError::new(KIND, input, "size overflows 64 bits"))
     }
 }
+
+// Decimal units are refused rather than read as binary: `256MB` means 256,000,000 bytes to some
+// writers and 256 MiB to others, and a limit must not depend on which one wrote it.
+const DECIMAL_HINT_K: &str = "decimal units are not accepted: write KiB (1024 bytes)";
+const DECIMAL_HINT_M: &str = "decimal units are not accepted: write MiB (1024 KiB)";
+const DECIMAL_HINT_G: &str = "decimal units are not accepted: write GiB (1024 MiB)";
 
 impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -139,29 +154,34 @@ impl FromStr for Secs {
     type Err = ParseError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        const KIND: &str = "duration";
-        let s = input.trim();
-        let split = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(s.len());
-        let (num, suffix) = s.split_at(split);
-        let n: f64 = num.parse().map_err(|_| {
-            ParseError::new(KIND, input, "expected seconds, e.g. 2, 0.5, 500ms, 1m")
-        })?;
-        let secs = match suffix.trim() {
-            "" | "s" => n,
-            "ms" => n / 1000.0,
-            "m" | "min" => n * 60.0,
-            _ => {
-                return Err(ParseError::new(
-                    KIND,
-                    input,
-                    "unknown suffix (use ms, s or m)",
-                ));
-            }
-        };
-        secs_from_f64(secs)
-            .ok_or_else(|| ParseError::new(KIND, input, "must be more than 0 and at most 7 days"))
+        let d = parse_duration(input)?;
+        secs_from_f64(d.as_secs_f64()).ok_or_else(|| {
+            ParseError::new("duration", input, "must be more than 0 and at most 7 days")
+        })
+    }
+}
+
+/// The one duration grammar: plain seconds (`2`, `0.5`) or humantime (`500ms`, `90s`, `1m`,
+/// `1h 30m`, `7d`). [`Secs`] adds its range on top; a caller with another range (how old a
+/// finished match must be to be collected) checks its own.
+pub fn parse_duration(input: &str) -> Result<Duration, ParseError> {
+    const KIND: &str = "duration";
+    const EXPECTED: &str = "expected seconds (2, 0.5) or a duration such as 500ms, 90s, 1m, 1h";
+    let s = input.trim();
+    if s.starts_with('-') {
+        return Err(ParseError::new(
+            KIND,
+            input,
+            "a duration cannot be negative",
+        ));
+    }
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        let secs: f64 = s
+            .parse()
+            .map_err(|_| ParseError::new(KIND, input, EXPECTED))?;
+        Duration::try_from_secs_f64(secs).map_err(|_| ParseError::new(KIND, input, EXPECTED))
+    } else {
+        humantime::parse_duration(s).map_err(|_| ParseError::new(KIND, input, EXPECTED))
     }
 }
 
@@ -200,6 +220,36 @@ impl<'de> Deserialize<'de> for Secs {
     }
 }
 
+impl schemars::JsonSchema for Size {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Size".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Bytes: a whole number, or a string with an IEC suffix (`64MiB`, `1GiB`; `K`, `M`, `G` read the same). Decimal units (`MB`) are refused.",
+            "anyOf": [
+                { "type": "integer", "minimum": 0 },
+                { "type": "string", "pattern": "^\\s*[0-9]+\\s*(B|K|k|KiB|M|MiB|G|GiB)?\\s*$" }
+            ]
+        })
+    }
+}
+
+impl schemars::JsonSchema for Secs {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "More than 0 and at most 7 days: seconds as a number or a string (`2`, `0.5`), or a humantime string (`500ms`, `90s`, `1m`, `1h`).",
+            "anyOf": [
+                { "type": "number", "exclusiveMinimum": 0, "maximum": MAX_SECS },
+                { "type": "string", "pattern": "^\\s*[0-9]" }
+            ]
+        })
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum NumOrStr {
@@ -219,6 +269,11 @@ mod tests {
         assert_eq!("1K".parse::<Size>(), Ok(Size(1024)));
         assert!("".parse::<Size>().is_err());
         assert!("-1".parse::<Size>().is_err());
+        let negative = "-1".parse::<Size>().unwrap_err().to_string();
+        assert!(negative.contains("negative"), "{negative}");
+        let decimal = "256MB".parse::<Size>().unwrap_err().to_string();
+        assert!(decimal.contains("MiB"), "{decimal}");
+        assert!("1GB".parse::<Size>().is_err());
         assert!("12XB".parse::<Size>().is_err());
         assert!("99999999999999999999GiB".parse::<Size>().is_err());
         assert_eq!(Size(64 << 20).to_string(), "64MiB");
@@ -232,7 +287,13 @@ mod tests {
         assert_eq!("1m".parse::<Secs>(), Ok(Secs::from_millis(60_000)));
         assert!("0".parse::<Secs>().is_err());
         assert!("nan".parse::<Secs>().is_err());
-        assert!("1h".parse::<Secs>().is_err());
+        assert_eq!("90s".parse::<Secs>(), Ok(Secs::from_millis(90_000)));
+        assert_eq!("1h".parse::<Secs>(), Ok(Secs::from_millis(3_600_000)));
+        assert_eq!("1h 30m".parse::<Secs>(), Ok(Secs::from_millis(5_400_000)));
+        assert!("8days".parse::<Secs>().is_err());
         assert!("1e9".parse::<Secs>().is_err());
+        assert!("2 parsecs".parse::<Secs>().is_err());
+        let negative = "-2s".parse::<Secs>().unwrap_err().to_string();
+        assert!(negative.contains("negative"), "{negative}");
     }
 }

@@ -78,21 +78,6 @@ const DATA_CONTENT: &str = "alpha beta gamma\ndelta epsilon zeta\neta theta iota
 const RUNNER_STDIN_CONTENT: &str = "runner-stdin-7e3a9c51 (only --inherit-stdin hands this on)\n";
 const VICTIM_CONTENT: &str = "victim: the runner must not write through a symlink\n";
 
-const STATUSES: &[&str] = &[
-    "ok",
-    "runtime_error",
-    "signaled",
-    "timeout_wall",
-    "timeout_cpu",
-    "memory_limit",
-    "output_limit",
-    "file_size_limit",
-    "disk_limit",
-    "policy_violation",
-    "cancelled",
-    "sandbox_error",
-];
-
 const CHECKS: &[&str] = &["tcp", "udp", "report-symlink", "stdout-full", "stderr-full"];
 
 // ---------------------------------------------------------------------------------------------
@@ -173,7 +158,7 @@ fn parse_header(path: &Path) -> Res<Header> {
         path.display()
     );
     ensure!(
-        STATUSES.contains(&h.expect.as_str()),
+        h.expect.parse::<runner::report::Status>().is_ok(),
         "{}: `# expect: {}` is not a report status",
         path.display(),
         h.expect

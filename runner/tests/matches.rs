@@ -92,16 +92,6 @@ const PLAYER_LIMITS: &[(&str, &str)] = &[
     ("output", "64KiB"),
 ];
 const OUTPUT_CAP: u64 = 64 * 1024;
-const VERDICTS: &[&str] = &[
-    "ok",
-    "timeout",
-    "memory",
-    "crash",
-    "policy_violation",
-    "forfeit",
-    "sandbox_error",
-    "cancelled",
-];
 /// Trials run at once unless `--test-threads` says otherwise: matches mostly wait.
 const DEFAULT_THREADS: usize = 8;
 
@@ -435,7 +425,7 @@ fn check_report_shape(r: &Value) -> Res {
     for (id, p) in players {
         let v = p["verdict"].as_str().unwrap_or("");
         ensure!(
-            VERDICTS.contains(&v),
+            v.parse::<runner::report::PlayerVerdict>().is_ok(),
             "player {id}: verdict {v:?} is not a documented one"
         );
         ensure!(
@@ -770,7 +760,7 @@ fn parse_cheater(path: &Path) -> Res<Cheater> {
         path.display()
     );
     ensure!(
-        VERDICTS.contains(&c.verdict.as_str()),
+        c.verdict.parse::<runner::report::PlayerVerdict>().is_ok(),
         "{}: `# verdict: {}` is not a player verdict",
         path.display(),
         c.verdict

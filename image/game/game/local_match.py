@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import IO
 
-    from .referee import Json, Settings
+    from .referee import GameResult, Settings
 
 GAME_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -55,7 +55,7 @@ class ProcessPauser(Pauser):
 
 
 def run_local_match(bots: Sequence[str], settings: Settings, output_dir: str,
-                    ids: Sequence[str] | None = None) -> Json:
+                    ids: Sequence[str] | None = None) -> GameResult:
     ids = ids or unique_ids([player_id_from_path(b) for b in bots])
     if len(ids) != len(bots) or len(set(ids)) != len(ids) or not all(ID_RE.fullmatch(i) for i in ids):
         raise ConfigError("need one distinct id matching [a-z0-9-]{1,63} per bot")

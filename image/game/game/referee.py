@@ -35,11 +35,27 @@ from .rules import MAX_PLAYERS, MAX_SEED, MOVES, GameConfig, GameState, winner_b
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import Any, NoReturn, TextIO
+    from typing import Any, Literal, NoReturn, TextIO, TypedDict
 
     from .rules import Cell
 
     Json = dict[str, Any]  # a JSON object as json.dumps writes it
+
+    class PlayerStanding(TypedDict):
+        """One player's standing in the result: `ok`, or `forfeit` with the turn and why."""
+        status: Literal["ok", "forfeit"]
+        detail: str
+
+    class GameResult(TypedDict):
+        """The result the referee prints (PROTOCOL.md). The runner reads it as
+        `runner::game_result::GameResult`; tests validate it against schemas/v1/game-result.json,
+        which is generated from that Rust type."""
+        winner: str | None
+        scores: dict[str, int]
+        reason: str
+        turns: int
+        players: dict[str, PlayerStanding]
+
     Conn = tuple[str, int, int]  # (player id, read fd, write fd)
 
 LINE_CAP = 4096  # bytes per line, newline included, both directions
@@ -333,7 +349,7 @@ def replay_turn(state: GameState, ids: Sequence[str], moves: Sequence[object],
 
 
 def make_result(ids: Sequence[str], scores: Sequence[int], winner: str | None, reason: str, turns: int,
-                statuses: dict[str, dict[str, str]]) -> Json:
+                statuses: dict[str, PlayerStanding]) -> GameResult:
     return {
         "winner": winner,
         "scores": {pid: scores[i] for i, pid in enumerate(ids)},
@@ -494,7 +510,7 @@ class Match:
 
     # the game
 
-    def play(self) -> Json:
+    def play(self) -> GameResult:
         st, ids = self.state, self.ids
         self.replay.write(replay_header(self.settings, st, ids))
         ended_by_forfeit = False
@@ -544,9 +560,9 @@ class Match:
                               "turns": result["turns"]})
         return result
 
-    def result(self, ended_by_forfeit: bool) -> Json:
+    def result(self, ended_by_forfeit: bool) -> GameResult:
         st = self.state
-        statuses: dict[str, dict[str, str]] = {}
+        statuses: dict[str, PlayerStanding] = {}
         for p in self.players:
             if p.active:
                 detail = "ok"
@@ -574,7 +590,7 @@ class Match:
 
 
 def play_match(conns: Sequence[Conn], settings: Settings, output_dir: str | None = None,
-               pauser: Pauser | None = None) -> Json:
+               pauser: Pauser | None = None) -> GameResult:
     """Play a match over already-open descriptors: conns = [(id, rfd, wfd), ...]."""
     return Match(conns, settings, output_dir, pauser).play()
 

@@ -43,7 +43,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from .referee import Json
+    from .referee import GameResult, PlayerStanding
     from .sdk import Act, Observation
 
 DEFAULT_TARGET = 15
@@ -108,7 +108,7 @@ def _describe(e: BaseException) -> str:
 # --- the game -------------------------------------------------------------------------------
 
 def play_solo(bot_path: str, settings: Settings, opponent: str = "greedy",
-              target: int = DEFAULT_TARGET, output_dir: str | None = None) -> Json:
+              target: int = DEFAULT_TARGET, output_dir: str | None = None) -> GameResult:
     ids = [player_id_from_path(bot_path)]
     if opponent != "none":
         ids = unique_ids([*ids, f"scripted-{opponent}"])
@@ -158,7 +158,7 @@ def play_solo(bot_path: str, settings: Settings, opponent: str = "greedy",
         if detail is not None:
             break
 
-    statuses = {pid: {"status": "ok", "detail": "scripted"} for pid in ids[1:]}
+    statuses: dict[str, PlayerStanding] = {pid: {"status": "ok", "detail": "scripted"} for pid in ids[1:]}
     if detail is not None:
         statuses[ids[0]] = {"status": "forfeit", "detail": detail}
     else:

@@ -1,5 +1,6 @@
 """Shared paths and checks for the game tests."""
 
+import importlib
 import json
 import os
 import subprocess
@@ -76,8 +77,24 @@ def _rmtree(path: str) -> None:
     os.rmdir(path)
 
 
+RESULT_SCHEMA_PATH = os.path.join(REPO, "schemas", "v1", "game-result.json")
+
+
+def result_schema_errors(r: object) -> list[str]:
+    """What keeps `r` from matching schemas/v1/game-result.json, the schema generated from the
+    runner's `GameResult` (the type that reads the referee's result)."""
+    # The reference validator; a missing module fails the test, never skips it. Imported by
+    # name: it ships no type information.
+    jsonschema = importlib.import_module("jsonschema")
+    with open(RESULT_SCHEMA_PATH, encoding="utf-8") as f:
+        schema = json.load(f)
+    validator = jsonschema.Draft202012Validator(schema)
+    return [str(e.message) for e in validator.iter_errors(r)]
+
+
 def check_result(tc: unittest.TestCase, r: dict[str, Any], ids: Sequence[str]) -> None:
-    """The result schema of PROTOCOL.md, strictly."""
+    """The result schema of PROTOCOL.md, strictly, and the runner's schema of it."""
+    tc.assertEqual(result_schema_errors(r), [], r)
     tc.assertIsInstance(r, dict)
     tc.assertEqual(set(r), {"winner", "scores", "reason", "turns", "players"})
     tc.assertTrue(r["winner"] is None or r["winner"] in ids, r["winner"])

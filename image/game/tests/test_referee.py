@@ -8,6 +8,7 @@ import threading
 import time
 import unittest
 from collections.abc import Sequence
+from typing import ClassVar
 
 import helpers
 from helpers import FAST, bot_path, check_replay, check_result, example, local_match, pipes
@@ -19,6 +20,7 @@ from game.referee import (
     ConfigError,
     LineReader,
     Settings,
+    make_result,
     parse_control,
     parse_move,
     parse_players,
@@ -78,6 +80,38 @@ class PlayersEnvTest(unittest.TestCase):
 
 
 IDS = ["random", "greedy"]
+
+
+class ResultSchemaTest(unittest.TestCase):
+    """schemas/v1/game-result.json is generated from the runner's reader of the result; every
+    real result in this suite goes through it (helpers.check_result). It must also refuse."""
+
+    GOOD: ClassVar[dict[str, object]] = {
+        "winner": "alice", "scores": {"alice": 3, "bob": 1}, "reason": "higher score",
+        "turns": 100, "players": {"alice": {"status": "ok", "detail": "ok"},
+                                      "bob": {"status": "forfeit", "detail": "turn 9: x"}}}
+
+    def test_make_result_matches_the_schema(self) -> None:
+        r = make_result(["alice", "bob"], [3, 1], "alice", "higher score", 100,
+                        {"alice": {"status": "ok", "detail": "ok"},
+                         "bob": {"status": "ok", "detail": "ok"}})
+        self.assertEqual(helpers.result_schema_errors(r), [])
+        self.assertEqual(helpers.result_schema_errors(self.GOOD), [])
+        draw = dict(self.GOOD, winner=None, reason="draw: equal scores")
+        self.assertEqual(helpers.result_schema_errors(draw), [])
+
+    def test_the_schema_refuses_what_the_runner_refuses(self) -> None:
+        def broken(**changes: object) -> dict[str, object]:
+            r: dict[str, object] = json.loads(json.dumps(self.GOOD))
+            r.update(changes)
+            return r
+        no_winner = broken()
+        del no_winner["winner"]
+        for bad in (no_winner, broken(bonus=1), broken(turns=-1), broken(scores={"alice": "3"}),
+                    broken(winner="Alice"), broken(winner="referee"),
+                    broken(players={"alice": {"status": "won", "detail": ""}}),
+                    broken(players={"alice": {"status": "ok", "detail": "", "x": 1}})):
+            self.assertNotEqual(helpers.result_schema_errors(bad), [], bad)
 
 
 class MatchTest(unittest.TestCase):

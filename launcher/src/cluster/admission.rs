@@ -41,7 +41,7 @@ impl KubeBackend {
 
     /// Whether matches may be submitted into `ns`: `Ok` with no checks when it passes
     /// preflight, `Ok` with the failed checks when it fails and
-    /// [`KubeOptions::allow_unisolated_namespace`] is set, [`LaunchError::Unisolated`]
+    /// [`KubeOptions::allow_unisolated_namespace`](super::KubeOptions::allow_unisolated_namespace) is set, [`LaunchError::Unisolated`]
     /// otherwise.
     pub async fn admit(&self, ns: &str) -> Result<Vec<Check>, LaunchError> {
         let p = self.preflight(ns).await?;

@@ -36,13 +36,14 @@ fn process(status: Status) -> Report {
 /// A runner report: `winner` wins over everyone else (or no result when the status is not ok).
 pub fn match_report(ids: &[&str], status: Status, winner: Option<&str>) -> MatchReport {
     let result = (status == Status::Ok).then(|| {
-        serde_json::json!({
+        serde_json::from_value(serde_json::json!({
             "winner": winner,
             "scores": ids.iter().map(|i| (i.to_string(), if Some(*i) == winner { 12 } else { 3 })).collect::<BTreeMap<_, _>>(),
             "reason": "higher score",
             "turns": 100,
             "players": ids.iter().map(|i| (i.to_string(), serde_json::json!({"status": "ok", "detail": "ok"}))).collect::<BTreeMap<_, _>>(),
-        })
+        }))
+        .expect("the test's result is a valid game result")
     });
     MatchReport {
         version: REPORT_VERSION,
@@ -145,4 +146,24 @@ pub fn fake_calls(dir: &Path) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// What keeps `doc` from matching `schemas/v1/<file>` (empty when it matches). The schemas are
+/// generated from the types (`runner::schema`); this checks the documents real runs print.
+pub fn schema_errors(file: &str, doc: &serde_json::Value) -> Vec<String> {
+    let path = root().join(runner::schema::DIR).join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let validator = jsonschema::draft202012::new(&schema)
+        .unwrap_or_else(|e| panic!("{}: not a valid schema: {e}", path.display()));
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("{file}: {} at {}", e, e.instance_path()))
+        .collect()
+}
+
+/// Panics with every error when `doc` does not match `schemas/v1/<file>`.
+pub fn assert_matches_schema(file: &str, doc: &serde_json::Value) {
+    let errors = schema_errors(file, doc);
+    assert!(errors.is_empty(), "{}\n{doc:#}", errors.join("\n"));
 }

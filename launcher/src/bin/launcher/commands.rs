@@ -463,8 +463,10 @@ mod tests {
 
     use crate::args::Cli;
 
+    /// clap's own checks, with `help_expected`: every flag and argument has a description.
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+        crate::args::command().debug_assert();
     }
 }

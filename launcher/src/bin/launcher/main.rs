@@ -18,10 +18,19 @@ fn main() -> ExitCode {
     let cli = match args::parse() {
         Ok(c) => c,
         Err(e) if !e.use_stderr() => {
-            // --help, --version: asked for, so success.
-            return match commands::emit(|w| write!(w, "{}", e.render())) {
+            // --help, --version: asked for, so success. clap prints them (in colour on a
+            // terminal); a reader that went away is no failure.
+            return match e.print() {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(&e, json),
+                Err(io) if io.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(source) => fail(
+                    &LaunchError::Io {
+                        what: "cannot write to standard output".to_owned(),
+                        source,
+                    }
+                    .into(),
+                    json,
+                ),
             };
         }
         Err(e) if json => {
