@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use runner::game_result::GameResult;
-use runner::report::{MatchReport, PlayerVerdict, Status, Summary, Violation};
+use runner::report::{Cause, MatchReport, PlayerVerdict, Status, Summary, Violation};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LauncherExit;
@@ -70,6 +70,28 @@ pub struct PlayerOutcome {
     /// report; the termination message carries only verdicts).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub violation: Option<Violation>,
+    /// Why the runner ended the player as it did, in its words (`exited with status 1:
+    /// KeyError: 'missing_key'`, `used more than 256MiB of memory`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The turn it ended in: how many turns the referee had let it play.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u32>,
+    /// The last lines of its standard error (at most 20 lines, 2 KiB), control characters
+    /// escaped by the runner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stderr_tail: Option<String>,
+}
+
+impl PlayerOutcome {
+    fn with_cause(mut self, c: Option<&Cause>) -> Self {
+        if let Some(c) = c {
+            self.reason = Some(c.reason.clone()).filter(|r| !r.is_empty());
+            self.turn = c.turn;
+            self.stderr_tail = Some(c.stderr_tail.clone()).filter(|t| !t.is_empty());
+        }
+        self
+    }
 }
 
 /// Where a match's artifacts (result.json, replay.jsonl, logs, report) are.
@@ -174,7 +196,11 @@ impl Outcome {
                             Some(v.players.as_ref()?.get(id.as_str())?.detail.clone())
                         }),
                         violation: p.process.violation.clone(),
-                    },
+                        reason: None,
+                        turn: None,
+                        stderr_tail: None,
+                    }
+                    .with_cause(Some(&Cause::of(&p.process))),
                 )
             })
             .collect();
@@ -218,7 +244,11 @@ impl Outcome {
                             score: s.scores.get(id).copied(),
                             detail: None,
                             violation: None,
-                        },
+                            reason: None,
+                            turn: None,
+                            stderr_tail: None,
+                        }
+                        .with_cause(s.causes.get(id)),
                     )
                 })
                 .collect(),
@@ -304,6 +334,21 @@ impl Outcome {
                 .collect();
             out.push('\n');
             out.push_str(&table(&["PLAYER", "VERDICT", "SCORE", "DETAIL"], &rows));
+            // Why each player that did not simply play to the end ended, with the end of
+            // its standard error: what a player whose bot lost reads first.
+            for (id, p) in &self.players {
+                let Some(v) = p.verdict.filter(|v| *v != PlayerVerdict::Ok) else {
+                    continue;
+                };
+                let turn = p.turn.map(|t| format!(" on turn {t}")).unwrap_or_default();
+                let reason = p.reason.as_deref().unwrap_or("no reason reported");
+                let _ = writeln!(out, "\n{id}: {v}{turn}: {reason}");
+                if let Some(tail) = &p.stderr_tail {
+                    for line in tail.lines() {
+                        let _ = writeln!(out, "  | {line}");
+                    }
+                }
+            }
         }
         match &self.artifacts {
             Some(Artifacts::Local { dir, .. }) => {
@@ -477,6 +522,50 @@ mod tests {
             ],
         );
         assert_eq!(t, "A    BB  C\nxxx  y   z\n\n");
+    }
+
+    /// On kube only the termination message comes back: the players' causes ride in it.
+    #[test]
+    fn a_kube_outcome_carries_each_players_cause_from_the_summary() {
+        let mut r = MatchReport {
+            version: runner::report::REPORT_VERSION,
+            status: Status::Ok,
+            reason: "greedy won".into(),
+            wall_ms: 1,
+            result: None,
+            result_sha256: None,
+            replay_sha256: None,
+            output_dir: PathBuf::new(),
+            referee: runner::report::Report::not_run(String::new()),
+            players: BTreeMap::new(),
+        };
+        let mut process = runner::report::Report::not_run("exited with status 1 (KeyError)".into());
+        process.turns = Some(3);
+        process.stderr_tail = "Traceback\nKeyError: 'missing_key'".into();
+        r.players.insert(
+            "bot".into(),
+            runner::report::PlayerReport {
+                verdict: PlayerVerdict::Crash,
+                process,
+            },
+        );
+        let summary: Summary = serde_json::from_str(&r.summary_json()).unwrap();
+        let o = Outcome::from_summary("m1", "kube", &summary);
+        let bot = &o.players["bot"];
+        assert_eq!(
+            bot.reason.as_deref(),
+            Some("exited with status 1 (KeyError)")
+        );
+        assert_eq!(bot.turn, Some(3));
+        assert_eq!(
+            bot.stderr_tail.as_deref(),
+            Some("Traceback\nKeyError: 'missing_key'")
+        );
+        assert!(
+            o.table().contains(
+                "\nbot: crash on turn 3: exited with status 1 (KeyError)\n  | Traceback\n"
+            )
+        );
     }
 
     #[test]

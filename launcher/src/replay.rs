@@ -81,12 +81,14 @@ pub fn verdicts(o: &Outcome) -> serde_json::Value {
         .iter()
         .filter_map(|(id, p)| {
             let v = p.verdict?;
-            // The runner's cause, where it named one: the forbidden call a player made.
-            let cause = p
-                .violation
-                .as_ref()
-                .map(|x| format!("{} {}", x.sentence, x.decoded))
-                .unwrap_or_default();
+            // The runner's cause: its reason (which names a forbidden call), and the turn.
+            let cause = match (&p.reason, p.turn) {
+                (Some(r), Some(t)) if v != runner::report::PlayerVerdict::Ok => {
+                    format!("turn {t}: {r}")
+                }
+                (Some(r), _) if v != runner::report::PlayerVerdict::Ok => r.clone(),
+                _ => String::new(),
+            };
             Some((
                 id.clone(),
                 serde_json::json!({ "verdict": v.to_string(), "cause": cause }),
@@ -166,6 +168,9 @@ mod tests {
                     score: Some(1),
                     detail: None,
                     violation: None,
+                    reason: None,
+                    turn: None,
+                    stderr_tail: None,
                 },
             ),
             (
@@ -175,6 +180,9 @@ mod tests {
                     score: None,
                     detail: None,
                     violation: None,
+                    reason: None,
+                    turn: None,
+                    stderr_tail: None,
                 },
             ),
         ]);

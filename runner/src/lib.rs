@@ -11,6 +11,7 @@ pub mod profile;
 pub mod report;
 pub mod schema;
 pub mod spec;
+pub mod terminal;
 pub mod units;
 
 pub mod control;

@@ -223,7 +223,9 @@ pub fn run(
             },
         }
     }
-    for (id, r) in ids.iter().zip(player_reports) {
+    for (id, mut r) in ids.iter().zip(player_reports) {
+        // A player starts running on turn 1 and the referee resumes it for every later turn.
+        r.turns = Some(r.turns.unwrap_or(0).saturating_add(1));
         let forfeit = report
             .result
             .as_ref()

@@ -11,6 +11,11 @@ pub const REPORT_VERSION: u32 = 3;
 /// The termination message of a container is cut by the kubelet at 4096 bytes.
 pub const SUMMARY_MAX_BYTES: usize = 4096;
 
+/// Lines of a program's standard error quoted in its report and outcome (its last ones).
+pub const STDERR_TAIL_LINES: usize = 20;
+/// Bytes of a program's standard error quoted in its report and outcome, at most.
+pub const STDERR_TAIL_BYTES: usize = 2048;
+
 /// How the run ended. Exactly one per report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -94,6 +99,15 @@ pub struct Report {
     /// (every call but x32 and foreign-architecture numbers, which the kernel kills unseen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub violation: Option<Violation>,
+    /// The end of what the program wrote to standard error, for the player: at most
+    /// [`STDERR_TAIL_LINES`] lines and [`STDERR_TAIL_BYTES`] bytes, control characters escaped
+    /// (`\x1b`), so a bot cannot paint the terminal of whoever reads it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stderr_tail: String,
+    /// For a match player: how many turns the referee had let it play (each turn resumes it),
+    /// so the turn it ended in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turns: Option<u32>,
     /// The limits that were applied.
     pub limits: AppliedLimits,
     /// What the sandbox enforced.
@@ -179,6 +193,65 @@ pub struct Summary {
     /// only the termination message still has the whole standing.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub scores: BTreeMap<String, i64>,
+    /// For a match: why each player ended as it did, for the player. Cut to fit the
+    /// termination message: the stderr tails first, then the calls, then the reasons; never a
+    /// verdict or a score.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub causes: BTreeMap<String, Cause>,
+}
+
+/// Why one player ended as it did: what a player whose bot lost reads first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cause {
+    /// The runner's reason (`exited with status 1: KeyError: 'missing_key'`).
+    pub reason: String,
+    /// The turns the referee had let it play: the turn it ended in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u32>,
+    /// The forbidden call, decoded (`socket(AF_INET, SOCK_STREAM, 0)`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub call: String,
+    /// The end of its standard error, escaped (see [`Report::stderr_tail`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stderr_tail: String,
+}
+
+impl Cause {
+    /// The cause a player's own process report gives.
+    pub fn of(r: &Report) -> Self {
+        Self {
+            reason: r.reason.clone(),
+            turn: r.turns,
+            call: r
+                .violation
+                .as_ref()
+                .map(|v| v.decoded.clone())
+                .unwrap_or_default(),
+            stderr_tail: r.stderr_tail.clone(),
+        }
+    }
+}
+
+/// The end of a program's standard error as a player may read it, and an operator print: the
+/// last [`STDERR_TAIL_LINES`] lines within the last [`STDERR_TAIL_BYTES`] bytes (a line cut by
+/// the byte bound is dropped), invalid UTF-8 replaced, and escaped by
+/// [`crate::terminal::escape`] (`\x1b`, `\u{202e}`, a backslash doubled), so what a bot printed
+/// cannot move a cursor, clear a screen or reorder the text around it.
+pub fn escape_tail(bytes: &[u8]) -> String {
+    let start = bytes.len().saturating_sub(STDERR_TAIL_BYTES);
+    let mut window = &bytes[start..];
+    if start > 0
+        && let Some(nl) = window.iter().position(|&b| b == b'\n')
+    {
+        // Cut at a line start so no half line leads.
+        window = &window[nl + 1..];
+    }
+    let text = String::from_utf8_lossy(window);
+    let text = text.trim_end_matches(['\n', '\r']);
+    let lines: Vec<&str> = text.split('\n').collect();
+    let kept = lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join("\n");
+    crate::terminal::escape(&kept).into_owned()
 }
 
 impl Report {
@@ -200,6 +273,8 @@ impl Report {
             stderr_truncated: false,
             memory_signal: None,
             violation: None,
+            stderr_tail: String::new(),
+            turns: None,
             limits: AppliedLimits::default(),
             enforced: Enforcement::default(),
         }
@@ -222,13 +297,49 @@ impl Report {
             winner: None,
             players: BTreeMap::new(),
             scores: BTreeMap::new(),
+            causes: BTreeMap::new(),
         };
         fit_summary(s)
     }
 }
 
-/// Serialises a summary, shortening its reason until it fits the termination message.
+/// Serialises a summary so that it fits the termination message. What a player reads first
+/// goes last: the players' stderr tails are cut first (halved, then dropped), then their
+/// decoded calls, then their reasons, then the match's reason; verdicts, scores and the winner
+/// are never cut.
 pub fn fit_summary(mut s: Summary) -> String {
+    let fits = |s: &Summary| {
+        let text = serde_json::to_string(s).unwrap_or_default();
+        (text.len() <= SUMMARY_MAX_BYTES).then_some(text)
+    };
+    // Halving every tail at once keeps as much of each as fits, in few rounds.
+    while s.causes.values().any(|c| !c.stderr_tail.is_empty()) {
+        if let Some(text) = fits(&s) {
+            return text;
+        }
+        for c in s.causes.values_mut() {
+            c.stderr_tail = keep_end(&c.stderr_tail, c.stderr_tail.len() / 2);
+        }
+    }
+    let ids: Vec<String> = s.causes.keys().cloned().collect();
+    for field in [0, 1, 2] {
+        for id in &ids {
+            if let Some(text) = fits(&s) {
+                return text;
+            }
+            if let Some(c) = s.causes.get_mut(id) {
+                match field {
+                    0 => c.call.clear(),
+                    1 => c.reason = keep_start(&c.reason, 80),
+                    _ => c.reason.clear(),
+                }
+            }
+        }
+    }
+    if fits(&s).is_none() {
+        // Sixteen players with the longest ids: their causes cannot ride along at all.
+        s.causes.clear();
+    }
     loop {
         let text = serde_json::to_string(&s).unwrap_or_default();
         if text.len() <= SUMMARY_MAX_BYTES || s.reason.is_empty() {
@@ -238,11 +349,32 @@ pub fn fit_summary(mut s: Summary) -> String {
             .reason
             .len()
             .saturating_sub(text.len() - SUMMARY_MAX_BYTES + 8);
-        let cut = (0..=keep)
-            .rev()
-            .find(|&i| s.reason.is_char_boundary(i))
-            .unwrap_or(0);
-        s.reason.truncate(cut);
+        s.reason = keep_start(&s.reason, keep);
+    }
+}
+
+/// The first `n` bytes of `s`, cut at a character boundary.
+fn keep_start(s: &str, n: usize) -> String {
+    let cut = (0..=n.min(s.len()))
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0);
+    s[..cut].to_owned()
+}
+
+/// The last `n` bytes of `s`, cut at a line start when there is one (else a character
+/// boundary); empty when `n` is small.
+fn keep_end(s: &str, n: usize) -> String {
+    if n < 16 {
+        return String::new();
+    }
+    let from = (s.len() - n.min(s.len())..=s.len())
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(s.len());
+    let tail = &s[from..];
+    match tail.find('\n') {
+        Some(nl) if from > 0 && nl + 1 < tail.len() => tail[nl + 1..].to_owned(),
+        _ => tail.to_owned(),
     }
 }
 
@@ -344,6 +476,11 @@ impl MatchReport {
                 .map(|(id, p)| (id.clone(), p.verdict))
                 .collect(),
             scores: self.scores(),
+            causes: self
+                .players
+                .iter()
+                .map(|(id, p)| (id.clone(), Cause::of(&p.process)))
+                .collect(),
         })
     }
 }
@@ -400,6 +537,66 @@ mod tests {
         assert_eq!(back.players.len(), ids.len());
         assert_eq!(back.scores, r.scores());
         assert_eq!(back.scores.len(), ids.len());
+    }
+
+    #[test]
+    fn a_tail_is_the_last_lines_escaped() {
+        let mut bytes = Vec::new();
+        for i in 0..40 {
+            bytes.extend_from_slice(format!("line {i}\n").as_bytes());
+        }
+        bytes.extend_from_slice(b"\x1b[2J\x07 \\x1b \xff\xfe end\n\n");
+        let tail = escape_tail(&bytes);
+        let lines: Vec<&str> = tail.lines().collect();
+        assert_eq!(lines.len(), STDERR_TAIL_LINES);
+        assert_eq!(lines[0], "line 21");
+        // A real escape and a typed one stay apart: the typed backslash is doubled.
+        assert_eq!(lines[19], "\\x1b[2J\\x07 \\\\x1b \u{fffd}\u{fffd} end");
+        // Past the byte bound the cut starts at a line, and the bound holds.
+        let long = "x".repeat(100) + "\n";
+        let tail = escape_tail(long.repeat(100).as_bytes());
+        assert!(tail.len() <= STDERR_TAIL_BYTES, "{}", tail.len());
+        assert!(tail.lines().all(|l| l.len() == 100));
+        assert_eq!(escape_tail(b""), "");
+    }
+
+    #[test]
+    fn a_summary_cuts_tails_before_reasons_and_never_a_verdict() {
+        let players: BTreeMap<String, PlayerVerdict> = (0..8)
+            .map(|i| (format!("p{i}"), PlayerVerdict::Crash))
+            .collect();
+        let causes = players
+            .keys()
+            .map(|id| {
+                let cause = Cause {
+                    reason: format!("{id} exited with status 1 (last error line: KeyError)"),
+                    turn: Some(7),
+                    call: String::new(),
+                    stderr_tail: "Traceback line\n".repeat(120),
+                };
+                (id.clone(), cause)
+            })
+            .collect();
+        let s = Summary {
+            causes,
+            players: players.clone(),
+            ..serde_json::from_str::<Summary>(&Report::not_run(String::new()).summary_json())
+                .unwrap()
+        };
+        let text = fit_summary(s);
+        assert!(text.len() <= SUMMARY_MAX_BYTES, "{}", text.len());
+        let back: Summary = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.players, players);
+        for (id, c) in &back.causes {
+            assert!(c.reason.starts_with(id.as_str()) && c.reason.ends_with("KeyError)"));
+            assert_eq!(c.turn, Some(7));
+            assert!(c.stderr_tail.len() < 1800, "the tails were cut");
+            assert!(
+                c.stderr_tail.starts_with("Traceback line"),
+                "{:?}",
+                c.stderr_tail
+            );
+        }
     }
 
     /// The names come from two derives (serde for JSON, strum for Display and FromStr) that

@@ -207,10 +207,17 @@ pub(crate) fn supervise(
 fn serve_control(c: &mut Control, procs: &mut [Proc], buf: &mut [u8]) -> nix::Result<()> {
     for request in c.read(buf)? {
         let answer = match request {
-            Ok((j, action)) => match procs.get_mut(j).map(|p| p.pause(action)) {
-                Some(Ok(true)) => "ok".to_owned(),
-                None | Some(Ok(false)) => "gone".to_owned(),
-                Some(Err(e)) => format!("error cannot signal the player: {e}"),
+            Ok((j, action)) => match procs.get_mut(j).map(|p| (p.pause(action), p)) {
+                Some((Ok(true), p)) => {
+                    // The referee resumes each player still in for every turn after the
+                    // first: the count says which turn a player ended in.
+                    if action == Action::Cont {
+                        p.turns = Some(p.turns.map_or(1, |t| t.saturating_add(1)));
+                    }
+                    "ok".to_owned()
+                }
+                None | Some((Ok(false), _)) => "gone".to_owned(),
+                Some((Err(e), _)) => format!("error cannot signal the player: {e}"),
             },
             Err(why) => format!("error {why}"),
         };

@@ -6,8 +6,9 @@ use std::os::fd::OwnedFd;
 
 use nix::errno::Errno;
 
-/// Bytes of standard error kept in memory to quote the last line in the report's reason.
-const STDERR_TAIL: usize = 512;
+/// Bytes of standard error kept in memory: the report quotes its last line in the reason and
+/// its last lines as `stderr_tail` (a little over the quoted bound, to start at a line).
+const STDERR_TAIL: usize = crate::report::STDERR_TAIL_BYTES + 512;
 
 /// What the runner could not do with a captured stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

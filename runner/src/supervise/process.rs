@@ -73,6 +73,9 @@ pub struct Proc {
     /// counts only the time the program may run (a player waits stopped between its turns).
     pub(super) paused_since: Option<Instant>,
     pub(super) held: Duration,
+    /// How many times the referee resumed this process (a player: once per turn after its
+    /// first, which it starts running). `matches` turns it into the player's turn.
+    pub(super) turns: Option<u32>,
     pub(super) peak_rss_kib: u64,
     pub(super) next_sample: Instant,
     pub(super) next_disk: Instant,
@@ -121,6 +124,7 @@ impl Proc {
             paused: false,
             paused_since: None,
             held: Duration::ZERO,
+            turns: None,
             peak_rss_kib: 0,
             next_sample: now,
             next_disk: now,
@@ -560,6 +564,8 @@ impl Proc {
             violation: self.violation.clone(),
         };
         let v = verdict(&facts, l, last_line(tail));
+        report.stderr_tail = crate::report::escape_tail(tail);
+        report.turns = self.turns;
         report.status = v.status;
         report.reason = v.reason;
         report.memory_signal = v.memory_signal;
