@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use crate::confine::Confinement;
 use crate::profile::{CONTAINER_JSON, Profile, ProfileError, SECCOMP_JSON, SECCOMP_SHA256};
 use crate::sandbox::kernel_landlock_abi;
 
@@ -141,12 +142,29 @@ fn render_text(p: &Profile, doc: &Value, kernel_abi: Option<u32>) -> String {
         "  identity when started as root: uid {} gid {}, no supplementary groups",
         p.identity.uid, p.identity.gid
     );
-    let _ = writeln!(
-        s,
-        "  Landlock: minimum ABI {}; this kernel: {}; below the minimum nothing runs",
-        p.min_landlock_abi,
-        kernel_abi.map_or("unavailable".to_owned(), |a| a.to_string())
-    );
+    match p.confinement {
+        Confinement::Landlock => {
+            let _ = writeln!(
+                s,
+                "  confinement: landlock, minimum ABI {}; this kernel: {}; below the minimum nothing runs",
+                p.min_landlock_abi,
+                kernel_abi.map_or("unavailable".to_owned(), |a| a.to_string())
+            );
+        }
+        Confinement::Namespaces => {
+            let _ = writeln!(
+                s,
+                "  confinement: namespaces (user, mount, PID, network, IPC; a root of bind mounts of the\n               granted paths), no Landlock; where they cannot be created nothing runs"
+            );
+        }
+    }
+    if !p.rlimits_runtime_may_refuse.is_empty() {
+        let _ = writeln!(
+            s,
+            "  limits the runtime may refuse to set: {}",
+            p.rlimits_runtime_may_refuse.join(", ")
+        );
+    }
     let _ = writeln!(
         s,
         "  limits: wall {}, CPU {}, memory {} (address-space backstop +{}), output {} per stream,",

@@ -17,8 +17,10 @@ use landlock::{
     RulesetAttr, RulesetCreated, RulesetCreatedAttr, Scope,
 };
 use nix::errno::Errno;
-use nix::sys::resource::{Resource, setrlimit};
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use nix::unistd::{Gid, Uid};
+
+use crate::confine::{self, Confinement, Namespaces};
 
 /// The steps of the child, in order. The number is what crosses the setup pipe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +39,8 @@ pub enum Step {
     Landlock = 11,
     Seccomp = 12,
     Exec = 13,
+    Mounts = 14,
+    PivotRoot = 15,
 }
 
 impl Step {
@@ -56,6 +60,8 @@ impl Step {
             Landlock,
             Seccomp,
             Exec,
+            Mounts,
+            PivotRoot,
         ]
         .into_iter()
         .find(|s| *s as u8 == n)
@@ -76,6 +82,8 @@ impl Step {
             Self::Landlock => "enforcing the Landlock ruleset",
             Self::Seccomp => "loading the seccomp filter",
             Self::Exec => "executing the program",
+            Self::Mounts => "building the sandbox's root of bind mounts",
+            Self::PivotRoot => "entering the sandbox's root (pivot_root)",
         }
     }
 }
@@ -162,6 +170,8 @@ pub enum PrepareError {
     Descriptor(Errno),
     #[error("argument or environment contains a NUL byte")]
     Nul(#[from] std::ffi::NulError),
+    #[error("preparing the `namespaces` confinement: {0}")]
+    Confine(#[from] confine::ConfineError),
 }
 
 /// Paths the program may reach, by kind of access.
@@ -178,6 +188,8 @@ pub struct Rlimit {
     pub resource: Resource,
     pub soft: u64,
     pub hard: u64,
+    /// The profile lets the runtime refuse it (`rlimits_runtime_may_refuse`): EPERM skips it.
+    pub may_refuse: bool,
 }
 
 /// Everything the child needs, prepared before the fork.
@@ -195,10 +207,17 @@ pub struct Plan {
     rlimits: Vec<Rlimit>,
     identity: Option<(Uid, Gid)>,
     /// The Landlock ruleset, built and checked in the parent, at a descriptor number above
-    /// any the child places (see [`HIGH_FD`]).
-    ruleset: OwnedFd,
+    /// any the child places (see [`HIGH_FD`]); None when the profile's confinement is
+    /// `namespaces`.
+    ruleset: Option<OwnedFd>,
+    /// The namespace plan when the profile's confinement is `namespaces`:
+    /// [`crate::confine::fork`] creates the child in them.
+    pub namespaces: Option<Namespaces>,
     filters: [(&'static str, Vec<seccompiler::sock_filter>); 2],
+    /// What `getppid` returns while the supervisor lives: its pid, or 0 in a PID namespace
+    /// of the child's own (the parent is outside it).
     parent: nix::unistd::Pid,
+    /// 0 when no Landlock is applied (confinement `namespaces`).
     pub landlock_abi: u32,
 }
 
@@ -251,22 +270,15 @@ impl Plan {
         rlimits: Vec<Rlimit>,
         identity: Option<(Uid, Gid)>,
         min_landlock_abi: u32,
+        confinement: Confinement,
     ) -> Result<Self, PrepareError> {
-        let abi = kernel_landlock_abi().map_err(PrepareError::LandlockUnavailable)?;
-        if abi < min_landlock_abi {
-            return Err(PrepareError::LandlockTooOld {
-                found: abi,
-                min: min_landlock_abi,
-            });
-        }
-        let ruleset: Option<OwnedFd> = build_ruleset(abi, access)?.into();
-        let ruleset = ruleset.ok_or(PrepareError::LandlockUnavailable(Errno::ENOSYS))?;
-        let ruleset = nix::fcntl::fcntl(&ruleset, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(HIGH_FD))
-            .map(|n| {
-                // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
-                unsafe { OwnedFd::from_raw_fd(n) }
-            })
-            .map_err(PrepareError::Descriptor)?;
+        let (abi, ruleset, namespaces) = match confinement {
+            Confinement::Landlock => {
+                let (abi, ruleset) = landlock_ruleset(access, min_landlock_abi)?;
+                (abi, Some(ruleset), None)
+            }
+            Confinement::Namespaces => (0, None, Some(Namespaces::prepare(access, identity)?)),
+        };
         let argv: Vec<CString> = argv
             .iter()
             .map(|a| CString::new(a.as_bytes()))
@@ -296,11 +308,37 @@ impl Plan {
             rlimits,
             identity,
             ruleset,
+            parent: if namespaces.is_some() {
+                nix::unistd::Pid::from_raw(0)
+            } else {
+                nix::unistd::getpid()
+            },
+            namespaces,
             filters: crate::profile::seccomp_filters(),
-            parent: nix::unistd::getpid(),
             landlock_abi: abi,
         })
     }
+}
+
+/// The kernel's Landlock ABI, checked against the profile's minimum, and the ruleset built
+/// for it at a descriptor number above any the child places.
+fn landlock_ruleset(access: &Access3, min_abi: u32) -> Result<(u32, OwnedFd), PrepareError> {
+    let abi = kernel_landlock_abi().map_err(PrepareError::LandlockUnavailable)?;
+    if abi < min_abi {
+        return Err(PrepareError::LandlockTooOld {
+            found: abi,
+            min: min_abi,
+        });
+    }
+    let ruleset: Option<OwnedFd> = build_ruleset(abi, access)?.into();
+    let ruleset = ruleset.ok_or(PrepareError::LandlockUnavailable(Errno::ENOSYS))?;
+    let ruleset = nix::fcntl::fcntl(&ruleset, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(HIGH_FD))
+        .map(|n| {
+            // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+            unsafe { OwnedFd::from_raw_fd(n) }
+        })
+        .map_err(PrepareError::Descriptor)?;
+    Ok((abi, ruleset))
 }
 
 /// Builds (in the parent) the ruleset the child will enforce. Every right of the kernel's ABI is
@@ -370,6 +408,11 @@ fn harden_and_exec(plan: &mut Plan, fds: &ChildFds) -> Result<Infallible, Failur
     //    checked against the race where the parent died before the prctl.
     nix::unistd::setsid().step(Step::Session)?;
     arm_parent_death(plan.parent)?;
+    //    In namespaces of its own, the child waits for the parent to write its uid and gid
+    //    maps; the byte is also the proof the parent outlived the prctl.
+    if let Some(ns) = plan.namespaces.as_mut() {
+        confine::released(ns).map_err(confine_failure)?;
+    }
     reset_signals().step(Step::Session)?;
 
     // 2. Standard streams onto the capture pipes and the stdin file; descriptors handed on
@@ -392,11 +435,26 @@ fn harden_and_exec(plan: &mut Plan, fds: &ChildFds) -> Result<Infallible, Failur
 
     // 5. Resource limits: address space, CPU, file size, open files, stack, core 0,
     //    memlock 0, message queues 0, ... (see `Settings::rlimits` in supervise/settings.rs for the values).
+    //    Never above the limit the runner was started with: lowering needs no privilege and
+    //    keeps the profile's ceiling, and a runtime may start the container below it (gVisor
+    //    reports RLIMIT_SIGPENDING as 0, and raising it to 64 would be refused).
     for r in &plan.rlimits {
-        setrlimit(r.resource, r.soft, r.hard).step(Step::Rlimits)?;
+        let (_, hard_now) = getrlimit(r.resource).step(Step::Rlimits)?;
+        match setrlimit(r.resource, r.soft.min(hard_now), r.hard.min(hard_now)) {
+            Err(Errno::EPERM) if r.may_refuse => {}
+            other => other.step(Step::Rlimits)?,
+        }
     }
     // The OOM killer's first choice, so a memory bomb takes itself down and not the runner.
     write_file(c"/proc/self/oom_score_adj", b"1000").step(Step::OomScore)?;
+
+    //    Confinement `namespaces` (the profile's choice where there is no Landlock): the
+    //    program's ids, then a root holding only the granted paths, entered with pivot_root.
+    //    Here, while the child still has CAP_SYS_ADMIN in its own user namespace; step 6
+    //    empties every set afterwards.
+    if let Some(ns) = &plan.namespaces {
+        confine::enter(ns).map_err(confine_failure)?;
+    }
 
     // 6. Identity and capabilities: drop to the unprivileged uid/gid when started as root,
     //    empty every capability set, then verify they are empty.
@@ -416,16 +474,14 @@ fn harden_and_exec(plan: &mut Plan, fds: &ChildFds) -> Result<Infallible, Failur
     //    signals and abstract unix sockets scoped to the sandbox. The ruleset was built with
     //    every right of the kernel's ABI handled and HardRequirement, so it is enforced in
     //    full or this call fails.
-    // SAFETY: landlock_restrict_self takes a ruleset descriptor we own and flags 0.
-    if unsafe {
-        libc::syscall(
-            libc::SYS_landlock_restrict_self,
-            plan.ruleset.as_raw_fd(),
-            0u32,
-        )
-    } != 0
-    {
-        return Err(Failure::new(Step::Landlock, Errno::last()));
+    //    Absent exactly when the profile's confinement is `namespaces` (entered above).
+    if let Some(ruleset) = &plan.ruleset {
+        // SAFETY: landlock_restrict_self takes a ruleset descriptor we own and flags 0.
+        if unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset.as_raw_fd(), 0u32) }
+            != 0
+        {
+            return Err(Failure::new(Step::Landlock, Errno::last()));
+        }
     }
 
     // 9. seccomp, last, so the filter need not allow any of the calls above: the ENOSYS
@@ -446,6 +502,19 @@ fn harden_and_exec(plan: &mut Plan, fds: &ChildFds) -> Result<Infallible, Failur
         )
     };
     Err(Failure::new(Step::Exec, Errno::last()))
+}
+
+fn confine_failure(f: confine::Failed) -> Failure {
+    match f {
+        confine::Failed::Release => Failure {
+            step: Step::ParentDeath,
+            detail: DETAIL_PARENT_GONE,
+            errno: 0,
+        },
+        confine::Failed::Identity(e) => Failure::new(Step::Identity, e),
+        confine::Failed::Mount(e) => Failure::new(Step::Mounts, e),
+        confine::Failed::PivotRoot(e) => Failure::new(Step::PivotRoot, e),
+    }
 }
 
 fn arm_parent_death(parent: nix::unistd::Pid) -> Result<(), Failure> {

@@ -156,15 +156,15 @@ impl Proc {
             s.rlimits(),
             s.identity,
             s.min_landlock_abi,
+            s.confinement,
         )
         .map_err(|e| format!("{e}; the program was not run"))?;
         self.start = Instant::now();
         // SAFETY: the runner is single-threaded (no thread is ever started), so the child may
         // run arbitrary code; it only runs `sandbox::enter`, which execs or _exits.
-        let child = match unsafe { nix::unistd::fork() } {
-            Ok(ForkResult::Child) => crate::sandbox::enter(&mut plan, &fds),
-            Ok(ForkResult::Parent { child }) => child,
-            Err(e) => return Err(format!("fork failed: {e}")),
+        let child = match unsafe { crate::confine::fork(plan.namespaces.as_mut()) }? {
+            ForkResult::Child => crate::sandbox::enter(&mut plan, &fds),
+            ForkResult::Parent { child } => child,
         };
         drop(fds); // the parent's copies of the child's ends: EOF must mean the child is done
         self.child = Some(child);
@@ -337,8 +337,12 @@ impl Proc {
         if let Some(f) = Failure::decode(&self.setup_bytes) {
             return sandbox_error(report, f.message());
         }
-        report.enforced.landlock_abi = Some(self.landlock_abi);
-        report.enforced.landlock_status = "fully_enforced".into();
+        // A Landlock ABI of 0 means the profile's confinement applied no Landlock.
+        if self.landlock_abi > 0 {
+            report.enforced.landlock_abi = Some(self.landlock_abi);
+            report.enforced.landlock_status = "fully_enforced".into();
+        }
+        report.enforced.confinement = Some(self.settings.confinement);
         report.enforced.no_new_privs = true;
         report.enforced.capabilities_dropped = true;
 
