@@ -141,6 +141,11 @@ impl Profile {
         Self::parse(&text, &path.display().to_string(), sha)
     }
 
+    /// A profile given as text (the launcher checks the one its cluster settings ship).
+    pub fn from_text(text: &str, origin: &str) -> Result<Self, ProfileError> {
+        Self::parse(text, origin, crate::sha256_hex(text.as_bytes()))
+    }
+
     /// The embedded profile, or the file named.
     pub fn load(path: Option<&Path>) -> Result<Self, ProfileError> {
         path.map_or_else(Self::embedded, Self::from_file)
