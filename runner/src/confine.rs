@@ -9,7 +9,7 @@
 //!
 //! | Landlock | namespaces |
 //! | --- | --- |
-//! | file-system rights on the granted paths | only the granted paths exist; `ro`/`rx` mounts read-only, `rw` mounts `noexec`; all `nosuid,nodev` |
+//! | file-system rights on the granted paths | only the granted paths exist; `ro`/`rx` mounts read-only, `rw` mounts `noexec`; all `nosuid`, and `nodev` but a device granted by name |
 //! | TCP bind/connect denied | a network namespace with no interface up |
 //! | signal scoping | a PID namespace of its own: nothing outside it can be named |
 //! | abstract unix socket scoping | abstract sockets belong to the network namespace |
@@ -196,11 +196,16 @@ impl Namespaces {
                 path: path.clone(),
                 source,
             };
-            let dir = std::fs::metadata(path)
-                .map_err(|e| inspect(Errno::from_raw(e.raw_os_error().unwrap_or(0))))?
-                .is_dir();
+            let meta = std::fs::metadata(path)
+                .map_err(|e| inspect(Errno::from_raw(e.raw_os_error().unwrap_or(0))))?;
+            let dir = meta.is_dir();
             let existing = nix::sys::statvfs::statvfs(path).map_err(inspect)?.flags();
-            let mut flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_NOSUID | libc::MS_NODEV;
+            let mut flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_NOSUID;
+            // A device node granted by name (/dev/null, /dev/urandom) must open; anything
+            // else gets nodev, so no device node reachable below a grant ever opens.
+            if !std::os::unix::fs::FileTypeExt::is_char_device(&meta.file_type()) {
+                flags |= libc::MS_NODEV;
+            }
             for (st, ms) in [
                 (FsFlags::ST_RDONLY, libc::MS_RDONLY),
                 (FsFlags::ST_NOEXEC, libc::MS_NOEXEC),
