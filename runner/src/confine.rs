@@ -21,8 +21,8 @@
 //! Namespaces have to be created by the parent: a process cannot move itself into a new PID
 //! namespace, so [`fork`] is `clone` with the namespace flags, the parent writes the child's
 //! uid and gid maps (it owns the new user namespace) and only then lets the child go on
-//! ([`enter`]). If any of this is refused (a runc pod's seccomp profile refuses the namespace
-//! flags, a kernel without unprivileged user namespaces), the program does not run.
+//! ([`enter`]). If any of this is refused (a kernel without unprivileged user namespaces, a
+//! runc pod's seccomp profile, which has no `mount`), the program does not run.
 
 use std::ffi::{CStr, CString};
 use std::os::fd::OwnedFd;
