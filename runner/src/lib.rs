@@ -20,6 +20,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
             s
         })
 }
+pub mod confine;
 pub mod control;
 pub mod matches;
 pub mod notify;
