@@ -1310,6 +1310,77 @@ fn confinement_fails_closed(without: common::Without, profile: Option<&Path>, wa
     check().map_err(|e| format!("{e}\n{}", w.context(st.ok())))
 }
 
+/// `namespaces.toml` naming `notify` instead, in a file of its own the sandbox user can read.
+fn namespaces_profile_notify() -> Res<PathBuf> {
+    let text = fs::read_to_string(common::namespaces_profile()).map_err(|e| e.to_string())?;
+    let kill = "seccomp_default = \"kill_process\"";
+    ensure!(text.contains(kill), "namespaces.toml does not name {kill}");
+    let path = std::env::temp_dir().join(format!(
+        "runner-attacks-{}-namespaces-notify.toml",
+        std::process::id()
+    ));
+    fs::write(&path, text.replace(kill, "seccomp_default = \"notify\""))
+        .map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// The namespaces profile (`kill_process`) under a filter refusing the listener as gVisor
+/// does: the program runs, and a forbidden call ends by SIGSYS, unnamed.
+fn kill_process_without_a_listener() -> Res {
+    let w = World::new()?;
+    let script = tiny_program(
+        &w,
+        "import socket\nprint('started', flush=True)\nsocket.socket(socket.AF_INET)\nprint('ESCAPED: a socket')\n",
+    )?;
+    let profile = common::namespaces_profile().display().to_string();
+    let args = flag_run(
+        &w,
+        &script,
+        &["--profile", &profile],
+        &[PYTHON, &script.display().to_string()],
+    )?;
+    let mut cmd = Mode::Uid65532.command();
+    common::under(&mut cmd, common::Without::LandlockAndListener);
+    let input = fs::File::open(&w.runner_in).map_err(|e| e.to_string())?;
+    let out = fs::File::create(&w.runner_out).map_err(|e| e.to_string())?;
+    let err = fs::File::create(&w.runner_err).map_err(|e| e.to_string())?;
+    let mut child = cmd
+        .args(&args)
+        .stdin(input)
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("spawn runner: {e}"))?;
+    let st = wait_deadline(&mut child, Duration::from_secs(30));
+    let check = || -> Res {
+        let st = st.clone()?;
+        ensure!(st.code() == Some(0), "runner exit status {st:?}, want 0");
+        let report = read_report(&w)?;
+        ensure!(
+            report["status"] == "policy_violation"
+                && report["signal_name"] == "SIGSYS"
+                && report["violation"].is_null(),
+            "want an unnamed policy_violation by SIGSYS: {} {} {}",
+            report["status"],
+            report["signal_name"],
+            report["violation"]
+        );
+        ensure!(
+            report["enforced"]["seccomp_default"] == "kill_process"
+                && report["enforced"]["confinement"] == "namespaces",
+            "enforced: {}",
+            report["enforced"]
+        );
+        let stdout = read_lossy(&w.stdout);
+        ensure!(
+            stdout.contains("started") && !stdout.contains("ESCAPED"),
+            "stdout: {stdout}"
+        );
+        Ok(())
+    };
+    check().map_err(|e| format!("{e}\n{}", w.context(st.ok())))
+}
+
 /// Exit code 3: a profile whose minimum Landlock ABI this kernel cannot meet. The program must
 /// not run, and the report says `sandbox_error` with the reason.
 fn exit3_landlock_abi() -> Res {
@@ -1622,6 +1693,29 @@ fn main() {
                 "cannot create the sandbox's user, mount, PID, network and IPC namespaces",
             )
         },
+    ));
+    // gVisor refuses the seccomp listener: a profile naming `notify` fails closed there rather
+    // than falling back to kill_process, and the namespaces profile, naming kill_process,
+    // runs (its whole attack mode runs under this filter's Landlock half; this adds the
+    // listener refusal).
+    trials.push(moded(
+        "confinement::notify_profile_without_a_listener_fails_closed".into(),
+        Mode::Namespaces,
+        || {
+            let profile = namespaces_profile_notify()?;
+            let result = confinement_fails_closed(
+                common::Without::LandlockAndListener,
+                Some(&profile),
+                "loading the seccomp allowlist with a listener for the supervisor",
+            );
+            let _ = fs::remove_file(&profile);
+            result
+        },
+    ));
+    trials.push(moded(
+        "confinement::kill_process_profile_without_a_listener_runs".into(),
+        Mode::Namespaces,
+        kill_process_without_a_listener,
     ));
     trials.push(moded(
         "sandbox::enforced::namespaces".into(),

@@ -57,6 +57,9 @@ pub(crate) enum Without {
     Landlock,
     /// As `Landlock`, and `clone` with CLONE_NEWUSER answers EPERM (a runc pod's profile).
     LandlockAndNamespaces,
+    /// As `Landlock`, and `seccomp` with SECCOMP_FILTER_FLAG_NEW_LISTENER answers EINVAL, as
+    /// gVisor's runsc does (google/gvisor#14627).
+    LandlockAndListener,
 }
 
 /// The BPF programs for [`Without`]; everything else is allowed.
@@ -85,6 +88,31 @@ pub(crate) fn without_filter(without: Without) -> Vec<seccompiler::BpfProgram> {
         )
         .expect("the Landlock filter"),
     ];
+    if without == Without::LandlockAndListener {
+        let flag = libc::SECCOMP_FILTER_FLAG_NEW_LISTENER;
+        let cond = SeccompCondition::new(
+            1,
+            SeccompCmpArgLen::Dword,
+            SeccompCmpOp::MaskedEq(flag),
+            flag,
+        )
+        .expect("a seccomp condition");
+        let rules = std::collections::BTreeMap::from([(
+            libc::SYS_seccomp,
+            vec![SeccompRule::new(vec![cond]).expect("a seccomp rule")],
+        )]);
+        filters.push(
+            SeccompFilter::new(
+                rules,
+                SeccompAction::Allow,
+                SeccompAction::Errno(libc::EINVAL as u32),
+                std::env::consts::ARCH
+                    .try_into()
+                    .expect("a seccompiler arch"),
+            )
+            .expect("the listener filter"),
+        );
+    }
     if without == Without::LandlockAndNamespaces {
         let newuser = libc::CLONE_NEWUSER as u64;
         let cond = SeccompCondition::new(
