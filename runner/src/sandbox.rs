@@ -498,6 +498,16 @@ mod tests {
             m.contains("listener") && m.contains("gVisor") && m.contains("not run"),
             "{m}"
         );
+        // The namespaces confinement's steps, numbered after verdicts' 16 and 17.
+        for (step, n, says) in [
+            (Step::Mounts, 18, "root of bind mounts"),
+            (Step::PivotRoot, 19, "pivot_root"),
+        ] {
+            assert_eq!(step as u8, n);
+            let f = Failure::new(step, Errno::EPERM);
+            assert_eq!(Failure::decode(&f.encode()), Some(f));
+            assert!(f.message().contains(says), "{}", f.message());
+        }
         assert_eq!(Failure::decode(&[0, 0, 0, 0, 0, 0]), None);
         assert_eq!(Failure::decode(&[1, 0]), None);
     }
