@@ -45,6 +45,8 @@ pub const OUT_DIR: &str = "/out";
 pub const SCRATCH_DIR: &str = "/tmp";
 pub const TERMINATION_LOG: &str = "/dev/termination-log";
 pub const SPEC_KEY: &str = "spec.json";
+/// The ConfigMap key of the runner profile, when the cluster settings ship one.
+pub const PROFILE_KEY: &str = "profile.toml";
 /// An image reference that says "set me": `render` works with it, the kube backend refuses it.
 pub const PLACEHOLDER_IMAGE: &str = "localhost/game-sandbox/runner@sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -92,6 +94,10 @@ pub struct ClusterSettings {
     pub max_pod_cpu_millis: u32,
     pub max_pod_memory: Size,
     pub max_pod_ephemeral_storage: Size,
+    /// A runner profile (its TOML text) shipped in the match's ConfigMap and named by the
+    /// spec instead of the one embedded in the runner: `policies/sandbox/namespaces.toml` with
+    /// a runtime class that has no Landlock (gVisor). None: the embedded profile (Landlock).
+    pub sandbox_profile: Option<String>,
 }
 
 impl Default for ClusterSettings {
@@ -115,6 +121,7 @@ impl Default for ClusterSettings {
             max_pod_cpu_millis: 2000,
             max_pod_memory: Size::mib(2048),
             max_pod_ephemeral_storage: Size::mib(1024),
+            sandbox_profile: None,
         }
     }
 }
@@ -122,6 +129,10 @@ impl Default for ClusterSettings {
 impl ClusterSettings {
     /// Checks what the types cannot: the image is pinned by digest, names are valid.
     pub fn validate(&self) -> Result<(), RequestError> {
+        if let Some(text) = &self.sandbox_profile {
+            runner::profile::Profile::from_text(text, "sandbox_profile")
+                .map_err(|e| RequestError::new(format!("cluster settings: {e}")))?;
+        }
         let Some((repo, digest)) = self.image.split_once("@sha256:") else {
             return Err(RequestError::new(format!(
                 "image {:?} must be pinned by digest (REPOSITORY@sha256:HEX)",
@@ -393,12 +404,18 @@ pub fn plan(m: &Match, s: &ClusterSettings) -> Result<Plan, RequestError> {
     let namespace = s.namespace_for(m);
     let name = names::object_name(&m.id);
     let resources = pod_resources(m, s)?;
-    let spec = match_spec(m, &Layout::pod());
+    let mut spec = match_spec(m, &Layout::pod());
+    if s.sandbox_profile.is_some() {
+        spec.profile = Some(Path::new(CODE_DIR).join(PROFILE_KEY));
+    }
     let spec_json = serde_json::to_string_pretty(&spec)
         .map_err(|e| RequestError::new(format!("cannot serialise the spec: {e}")))?;
 
     // The ConfigMap: spec.json and one file per player.
     let mut data = BTreeMap::from([(SPEC_KEY.to_owned(), spec_json)]);
+    if let Some(text) = &s.sandbox_profile {
+        data.insert(PROFILE_KEY.to_owned(), text.clone());
+    }
     let mut binary = BTreeMap::new();
     for p in &m.players {
         match String::from_utf8(p.code.clone()) {

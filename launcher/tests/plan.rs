@@ -377,3 +377,49 @@ fn binary_code_goes_to_binary_data() {
     );
     assert!(!p.config_map.data.as_ref().unwrap().contains_key(&bob));
 }
+
+#[test]
+fn a_sandbox_profile_rides_in_the_configmap_and_the_spec_names_it() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../policies/sandbox/namespaces.toml"),
+    )
+    .unwrap();
+    let s = ClusterSettings {
+        runtime_class: Some("gvisor".into()),
+        sandbox_profile: Some(text.clone()),
+        ..settings()
+    };
+    let p = plan_with(&s);
+    let data = p.config_map.data.as_ref().unwrap();
+    assert_eq!(data[plan::PROFILE_KEY], text);
+    assert_eq!(
+        p.spec.profile.as_deref().and_then(|p| p.to_str()),
+        Some("/match/profile.toml")
+    );
+    assert_eq!(
+        pod_spec(&p.job).runtime_class_name.as_deref(),
+        Some("gvisor")
+    );
+    // Without one, the runner's embedded profile (Landlock) is used and nothing is shipped.
+    let p = plan_with(&settings());
+    assert!(p.spec.profile.is_none());
+    assert!(
+        !p.config_map
+            .data
+            .as_ref()
+            .unwrap()
+            .contains_key(plan::PROFILE_KEY)
+    );
+    // A profile the runner would refuse is refused before anything is created.
+    let m = request().validate().unwrap();
+    let bad = ClusterSettings {
+        sandbox_profile: Some(text.replace("min_landlock_abi = 0", "min_landlock_abi = 6")),
+        ..settings()
+    };
+    let e = plan::plan(&m, &bad).unwrap_err().to_string();
+    assert!(
+        e.contains("sandbox_profile") && e.contains("set it to 0"),
+        "{e}"
+    );
+}

@@ -14,6 +14,7 @@ pub mod spec;
 pub mod terminal;
 pub mod units;
 
+pub mod confine;
 pub mod control;
 pub mod matches;
 pub mod notify;

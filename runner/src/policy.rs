@@ -5,7 +5,10 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::profile::{CONTAINER_JSON, Profile, ProfileError, SECCOMP_JSON, SECCOMP_SHA256};
+use crate::confine::Confinement;
+use crate::profile::{
+    CONTAINER_JSON, Profile, ProfileError, SECCOMP_JSON, SECCOMP_SHA256, SeccompDefault,
+};
 use crate::sandbox::kernel_landlock_abi;
 
 /// One rule of the seccomp JSON, flattened for display.
@@ -111,6 +114,7 @@ pub fn print(profile_path: Option<&Path>, as_json: bool) -> Result<(), ProfileEr
             "seccomp": {
                 "sha256": SECCOMP_SHA256,
                 "x32_syscalls": "kill_process",
+                "default": profile.seccomp_default,
                 "filters": doc,
             },
         });
@@ -141,12 +145,29 @@ fn render_text(p: &Profile, doc: &Value, kernel_abi: Option<u32>) -> String {
         "  identity when started as root: uid {} gid {}, no supplementary groups",
         p.identity.uid, p.identity.gid
     );
-    let _ = writeln!(
-        s,
-        "  Landlock: minimum ABI {}; this kernel: {}; below the minimum nothing runs",
-        p.min_landlock_abi,
-        kernel_abi.map_or("unavailable".to_owned(), |a| a.to_string())
-    );
+    match p.confinement {
+        Confinement::Landlock => {
+            let _ = writeln!(
+                s,
+                "  confinement: landlock, minimum ABI {}; this kernel: {}; below the minimum nothing runs",
+                p.min_landlock_abi,
+                kernel_abi.map_or("unavailable".to_owned(), |a| a.to_string())
+            );
+        }
+        Confinement::Namespaces => {
+            let _ = writeln!(
+                s,
+                "  confinement: namespaces (user, mount, PID, network, IPC; a root of bind mounts of the\n               granted paths), no Landlock; where they cannot be created nothing runs"
+            );
+        }
+    }
+    if !p.rlimits_runtime_may_refuse.is_empty() {
+        let _ = writeln!(
+            s,
+            "  limits the runtime may refuse to set: {}",
+            p.rlimits_runtime_may_refuse.join(", ")
+        );
+    }
     let _ = writeln!(
         s,
         "  limits: wall {}, CPU {}, memory {} (address-space backstop +{}), output {} per stream,",
@@ -196,14 +217,24 @@ fn render_text(p: &Profile, doc: &Value, kernel_abi: Option<u32>) -> String {
         s,
         "  non-x86_64 architectures and x32 syscall numbers: the process is killed in the kernel (kill_process)"
     );
-    let _ = writeln!(
-        s,
-        "  user_notif: the call is stopped before it runs and handed to the runner, which names it in the report and kills the program; it is never executed"
-    );
-    let _ = writeln!(
-        s,
-        "  allocation guard (added at run time, before the allowlist): mmap or mremap asking for more than the address-space backstop in one request is stopped the same way and judged memory_limit"
-    );
+    match p.seccomp_default {
+        SeccompDefault::Notify => {
+            let _ = writeln!(
+                s,
+                "  the profile's seccomp_default is notify: user_notif, the call is stopped before it runs and handed to the runner, which names it in the report and kills the program; it is never executed"
+            );
+            let _ = writeln!(
+                s,
+                "  allocation guard (added at run time, before the allowlist): mmap or mremap asking for more than the address-space backstop in one request is stopped the same way and judged memory_limit"
+            );
+        }
+        SeccompDefault::KillProcess => {
+            let _ = writeln!(
+                s,
+                "  the profile's seccomp_default is kill_process: every user_notif below is compiled as kill_process, the kernel kills the program with SIGSYS before the call runs (policy_violation; the call is not named); no allocation guard (an allocation over the backstop is ENOMEM)"
+            );
+        }
+    }
     for (name, f) in doc.as_object().into_iter().flatten() {
         let _ = writeln!(
             s,

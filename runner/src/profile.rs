@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::confine::Confinement;
 use crate::units::{Secs, Size};
 
 mod embedded {
@@ -28,6 +29,41 @@ pub fn seccomp_filters() -> [(&'static str, Vec<seccompiler::sock_filter>); 2] {
     ]
 }
 
+/// The limits a profile may let the runtime refuse: what each guards is out of reach anyway
+/// (the seccomp allowlist has no mq_open, no sched_setscheduler, no rt_sigqueueinfo, no flock
+/// and kills fcntl locks; RLIMIT_RTPRIO 0 is still set).
+pub const REFUSABLE_RLIMITS: [&str; 4] = [
+    "RLIMIT_MSGQUEUE",
+    "RLIMIT_RTTIME",
+    "RLIMIT_SIGPENDING",
+    "RLIMIT_LOCKS",
+];
+
+/// How a call outside the seccomp allowlist ends: the profile names it, the runner applies
+/// exactly that (never one in place of the other), and the report says which was in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SeccompDefault {
+    /// `SECCOMP_RET_USER_NOTIF`: the call stops before it runs and the supervisor names it in
+    /// the report (`crate::notify`). Needs `SECCOMP_FILTER_FLAG_NEW_LISTENER`, which gVisor
+    /// refuses (EINVAL).
+    Notify,
+    /// `SECCOMP_RET_KILL_PROCESS`: the kernel kills the program with SIGSYS before the call
+    /// runs; the verdict is still `policy_violation`, but the call is not named, and an
+    /// allocation over the address-space limit is an ENOMEM the program sees, not a
+    /// `memory_limit` stop.
+    KillProcess,
+}
+
+impl SeccompDefault {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Notify => "notify",
+            Self::KillProcess => "kill_process",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     #[error("cannot read profile {path}: {source}")]
@@ -49,7 +85,20 @@ pub enum ProfileError {
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     pub version: u32,
+    /// What keeps the program to its granted paths: `landlock`, or `namespaces` where the
+    /// kernel has no Landlock (gVisor). Named, never inferred from the kernel.
+    pub confinement: Confinement,
+    /// 0 exactly when `confinement` is `namespaces`, which applies no Landlock at all.
     pub min_landlock_abi: u32,
+    /// How a call outside the allowlist ends: `notify` (named by the supervisor) or
+    /// `kill_process` (SIGSYS from the kernel, for runtimes without seccomp user notification
+    /// such as gVisor).
+    pub seccomp_default: SeccompDefault,
+    /// Resource limits the container runtime may refuse to set, each one's purpose covered by
+    /// another wall (gVisor cannot set RLIMIT_MSGQUEUE, RLIMIT_RTTIME, RLIMIT_SIGPENDING or
+    /// RLIMIT_LOCKS). A refusal of any other limit still stops the run.
+    #[serde(default)]
+    pub rlimits_runtime_may_refuse: Vec<String>,
     pub identity: Identity,
     pub limits: ProfileLimits,
     pub paths: ProfilePaths,
@@ -121,6 +170,11 @@ impl Profile {
         Self::parse(&text, &path.display().to_string(), sha)
     }
 
+    /// A profile given as text (the launcher checks the one its cluster settings ship).
+    pub fn from_text(text: &str, origin: &str) -> Result<Self, ProfileError> {
+        Self::parse(text, origin, crate::sha256_hex(text.as_bytes()))
+    }
+
     /// The embedded profile, or the file named.
     pub fn load(path: Option<&Path>) -> Result<Self, ProfileError> {
         path.map_or_else(Self::embedded, Self::from_file)
@@ -141,11 +195,29 @@ impl Profile {
         if p.version != 1 {
             return invalid(format!("version {} is not supported", p.version));
         }
-        if p.min_landlock_abi == 0 {
-            return invalid(
-                "min_landlock_abi must be at least 1: the runner never runs without Landlock"
-                    .into(),
-            );
+        match (p.confinement, p.min_landlock_abi) {
+            (Confinement::Landlock, 0) => {
+                return invalid(
+                    "min_landlock_abi must be at least 1 when confinement is `landlock`".into(),
+                );
+            }
+            (Confinement::Namespaces, n) if n != 0 => {
+                return invalid(format!(
+                    "min_landlock_abi is {n} but confinement `namespaces` applies no Landlock: \
+                     set it to 0"
+                ));
+            }
+            _ => {}
+        }
+        if let Some(r) = p
+            .rlimits_runtime_may_refuse
+            .iter()
+            .find(|r| !REFUSABLE_RLIMITS.contains(&r.as_str()))
+        {
+            return invalid(format!(
+                "rlimits_runtime_may_refuse names {r}: only {} may be left to the runtime",
+                REFUSABLE_RLIMITS.join(", ")
+            ));
         }
         if p.identity.uid == 0 || p.identity.gid == 0 {
             return invalid("identity must not be root".into());
@@ -199,5 +271,58 @@ mod tests {
         assert!(e.to_string().contains("root"), "{e}");
         let e = Profile::parse(&format!("{text}\nextra = 1\n"), "t", String::new()).unwrap_err();
         assert!(e.to_string().contains("extra"), "{e}");
+    }
+
+    #[test]
+    fn confinement_is_named_and_agrees_with_the_landlock_minimum() {
+        let text = embedded::PROFILE_TOML;
+        assert_eq!(
+            Profile::embedded().unwrap().confinement,
+            Confinement::Landlock
+        );
+        let ns = text.replace("confinement = \"landlock\"", "confinement = \"namespaces\"");
+        let e = Profile::parse(&ns, "t", String::new()).unwrap_err();
+        assert!(e.to_string().contains("set it to 0"), "{e}");
+        let ns = ns.replace("min_landlock_abi = 6", "min_landlock_abi = 0");
+        assert_eq!(
+            Profile::parse(&ns, "t", String::new()).unwrap().confinement,
+            Confinement::Namespaces
+        );
+        let e = Profile::parse(
+            &ns.replace("\"namespaces\"", "\"landlock\""),
+            "t",
+            String::new(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("at least 1"), "{e}");
+        let e = Profile::parse(
+            &ns.replace("\"namespaces\"", "\"chroot\""),
+            "t",
+            String::new(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("chroot"), "{e}");
+        assert_eq!(
+            Profile::embedded().unwrap().seccomp_default,
+            SeccompDefault::Notify
+        );
+        let kill = text.replace(
+            "seccomp_default = \"notify\"",
+            "seccomp_default = \"kill_process\"",
+        );
+        assert_eq!(
+            Profile::parse(&kill, "t", String::new())
+                .unwrap()
+                .seccomp_default,
+            SeccompDefault::KillProcess
+        );
+        for bad in ["seccomp_default = \"errno\"\n", ""] {
+            let t = text.replace("seccomp_default = \"notify\"\n", bad);
+            let e = Profile::parse(&t, "t", String::new()).unwrap_err();
+            assert!(e.to_string().contains("seccomp_default"), "{e}");
+        }
+        let missing = text.replace("confinement = \"landlock\"\n", "");
+        let e = Profile::parse(&missing, "t", String::new()).unwrap_err();
+        assert!(e.to_string().contains("confinement"), "{e}");
     }
 }

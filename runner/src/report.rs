@@ -152,8 +152,18 @@ pub struct Enforcement {
     pub runner_version: String,
     /// Landlock ABI the ruleset was built for (None when the sandbox never got that far).
     pub landlock_abi: Option<u32>,
-    /// `fully_enforced`, or `not_applied` when setup stopped before Landlock.
+    /// `fully_enforced`, or `not_applied` when setup stopped before Landlock or the profile's
+    /// confinement is `namespaces`.
     pub landlock_status: String,
+    /// The file-system confinement that was in place when the program started (the profile
+    /// names it: `landlock` or `namespaces`); None when the sandbox never got that far.
+    #[serde(default)]
+    pub confinement: Option<crate::confine::Confinement>,
+    /// How a call outside the allowlist ended for this program (the profile names it:
+    /// `notify`, named in `violation`; `kill_process`, SIGSYS and not named); None when the
+    /// sandbox never got that far.
+    #[serde(default)]
+    pub seccomp_default: Option<crate::profile::SeccompDefault>,
     /// sha256 of the seccomp policy JSON compiled into this runner.
     pub seccomp_policy_sha256: String,
     /// sha256 of the sandbox profile in force.

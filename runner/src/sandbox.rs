@@ -25,6 +25,9 @@ use nix::errno::Errno;
 use nix::sys::resource::Resource;
 use nix::unistd::{Gid, Uid};
 
+use crate::confine::{self, Confinement, Namespaces};
+use crate::profile::SeccompDefault;
+
 pub(crate) use child::enter;
 pub use readback::{Expected, Mismatch, Observed};
 
@@ -50,6 +53,10 @@ pub enum Step {
     SeccompListener = 16,
     /// Within Seccomp: the allowlist, installed with its listener.
     SeccompNotify = 17,
+    /// Confinement `namespaces`: the root of bind mounts.
+    Mounts = 18,
+    /// Confinement `namespaces`: entering that root.
+    PivotRoot = 19,
 }
 
 impl Step {
@@ -72,6 +79,8 @@ impl Step {
             Exec,
             SeccompListener,
             SeccompNotify,
+            Mounts,
+            PivotRoot,
         ]
         .into_iter()
         .find(|s| *s as u8 == n)
@@ -95,8 +104,10 @@ impl Step {
             Self::Exec => "executing the program",
             Self::SeccompListener => "handing the seccomp listener to the supervisor",
             Self::SeccompNotify => {
-                "loading the seccomp allowlist with a listener for the supervisor (seccomp user notification, which gVisor does not support; a runtime profile that already holds a listener gives EBUSY)"
+                "loading the seccomp allowlist with a listener for the supervisor (seccomp user notification, which gVisor does not support: its profile must name seccomp_default = \"kill_process\"; a runtime profile that already holds a listener gives EBUSY)"
             }
+            Self::Mounts => "building the sandbox's root of bind mounts",
+            Self::PivotRoot => "entering the sandbox's root (pivot_root)",
         }
     }
 }
@@ -191,6 +202,8 @@ pub enum PrepareError {
         "the embedded seccomp filter does not start with the x32 guard; cannot add the allocation guard"
     )]
     AllocationGuard,
+    #[error("preparing the `namespaces` confinement: {0}")]
+    Confine(#[from] confine::ConfineError),
 }
 
 /// Paths the program may reach, by kind of access.
@@ -207,6 +220,8 @@ pub struct Rlimit {
     pub resource: Resource,
     pub soft: u64,
     pub hard: u64,
+    /// The profile lets the runtime refuse it (`rlimits_runtime_may_refuse`): EPERM skips it.
+    pub may_refuse: bool,
 }
 
 /// Everything the child needs, prepared before the fork.
@@ -224,12 +239,22 @@ pub struct Plan {
     rlimits: Vec<Rlimit>,
     identity: Option<(Uid, Gid)>,
     /// The Landlock ruleset, built and checked in the parent, at a descriptor number above
-    /// any the child places (see [`HIGH_FD`]).
-    ruleset: OwnedFd,
+    /// any the child places (see [`HIGH_FD`]); None when the profile's confinement is
+    /// `namespaces`.
+    ruleset: Option<OwnedFd>,
+    /// The namespace plan when the profile's confinement is `namespaces`:
+    /// [`crate::confine::fork`] creates the child in them.
+    pub namespaces: Option<Namespaces>,
     filters: [(&'static str, Vec<seccompiler::sock_filter>); 2],
+    /// The profile's choice: with `notify` the allowlist is installed with a listener that
+    /// goes to the supervisor; with `kill_process` its default action is the kernel's kill.
+    seccomp_default: SeccompDefault,
+    /// What `getppid` returns while the supervisor lives: its pid, or 0 in a PID namespace
+    /// of the child's own (the parent is outside it).
     parent: libc::pid_t,
     /// What the child must read back before exec.
     pub expected: Expected,
+    /// 0 when no Landlock is applied (confinement `namespaces`).
     pub landlock_abi: u32,
 }
 
@@ -283,22 +308,16 @@ impl Plan {
         rlimits: Vec<Rlimit>,
         identity: Option<(Uid, Gid)>,
         min_landlock_abi: u32,
+        confinement: Confinement,
+        seccomp_default: SeccompDefault,
     ) -> Result<Self, PrepareError> {
-        let abi = kernel_landlock_abi().map_err(PrepareError::LandlockUnavailable)?;
-        if abi < min_landlock_abi {
-            return Err(PrepareError::LandlockTooOld {
-                found: abi,
-                min: min_landlock_abi,
-            });
-        }
-        let ruleset: Option<OwnedFd> = build_ruleset(abi, access)?.into();
-        let ruleset = ruleset.ok_or(PrepareError::LandlockUnavailable(Errno::ENOSYS))?;
-        let ruleset = nix::fcntl::fcntl(&ruleset, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(HIGH_FD))
-            .map(|n| {
-                // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
-                unsafe { OwnedFd::from_raw_fd(n) }
-            })
-            .map_err(PrepareError::Descriptor)?;
+        let (abi, ruleset, namespaces) = match confinement {
+            Confinement::Landlock => {
+                let (abi, ruleset) = landlock_ruleset(access, min_landlock_abi)?;
+                (abi, Some(ruleset), None)
+            }
+            Confinement::Namespaces => (0, None, Some(Namespaces::prepare(access, identity)?)),
+        };
         let argv: Vec<CString> = argv
             .iter()
             .map(|a| CString::new(a.as_bytes()))
@@ -318,7 +337,10 @@ impl Plan {
             .map(|a| a.as_ptr())
             .chain(std::iter::once(std::ptr::null()))
             .collect();
-        let filters = with_guard(crate::profile::seccomp_filters(), &rlimits)?;
+        let filters = match seccomp_default {
+            SeccompDefault::Notify => with_guard(crate::profile::seccomp_filters(), &rlimits)?,
+            SeccompDefault::KillProcess => killing(crate::profile::seccomp_filters()),
+        };
         Ok(Self {
             program,
             argv,
@@ -329,16 +351,63 @@ impl Plan {
             rlimits,
             identity,
             ruleset,
+            parent: if namespaces.is_some() {
+                0
+            } else {
+                nix::unistd::getpid().as_raw()
+            },
+            namespaces,
             filters,
-            parent: nix::unistd::getpid().as_raw(),
+            seccomp_default,
             expected: Expected {
                 uid: identity.map_or_else(|| nix::unistd::geteuid().as_raw(), |(u, _)| u.as_raw()),
                 gid: identity.map_or_else(|| nix::unistd::getegid().as_raw(), |(_, g)| g.as_raw()),
                 no_groups: identity.is_some(),
+                confinement,
             },
             landlock_abi: abi,
         })
     }
+}
+
+/// The kernel's Landlock ABI, checked against the profile's minimum, and the ruleset built
+/// for it at a descriptor number above any the child places.
+fn landlock_ruleset(access: &Access3, min_abi: u32) -> Result<(u32, OwnedFd), PrepareError> {
+    let abi = kernel_landlock_abi().map_err(PrepareError::LandlockUnavailable)?;
+    if abi < min_abi {
+        return Err(PrepareError::LandlockTooOld {
+            found: abi,
+            min: min_abi,
+        });
+    }
+    let ruleset: Option<OwnedFd> = build_ruleset(abi, access)?.into();
+    let ruleset = ruleset.ok_or(PrepareError::LandlockUnavailable(Errno::ENOSYS))?;
+    let ruleset = nix::fcntl::fcntl(&ruleset, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(HIGH_FD))
+        .map(|n| {
+            // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+            unsafe { OwnedFd::from_raw_fd(n) }
+        })
+        .map_err(PrepareError::Descriptor)?;
+    Ok((abi, ruleset))
+}
+
+/// The compiled filters for `seccomp_default = "kill_process"`: every `ret USER_NOTIF` of the
+/// allowlist becomes `ret KILL_PROCESS`, so a call outside it kills the program with SIGSYS
+/// instead of waiting for a listener. No allocation guard: it only has meaning for a
+/// supervisor that can see the request, so an allocation over RLIMIT_AS is the kernel's
+/// ENOMEM, as without the guard.
+fn killing(
+    filters: [(&'static str, Vec<seccompiler::sock_filter>); 2],
+) -> [(&'static str, Vec<seccompiler::sock_filter>); 2] {
+    const RET_K: u16 = 0x06;
+    filters.map(|(name, mut prog)| {
+        for i in &mut prog {
+            if i.code == RET_K && i.k == libc::SECCOMP_RET_USER_NOTIF {
+                i.k = libc::SECCOMP_RET_KILL_PROCESS;
+            }
+        }
+        (name, prog)
+    })
 }
 
 /// The compiled filters with the allocation guard (`notify::with_allocation_guard`) in the
@@ -429,6 +498,16 @@ mod tests {
             m.contains("listener") && m.contains("gVisor") && m.contains("not run"),
             "{m}"
         );
+        // The namespaces confinement's steps, numbered after verdicts' 16 and 17.
+        for (step, n, says) in [
+            (Step::Mounts, 18, "root of bind mounts"),
+            (Step::PivotRoot, 19, "pivot_root"),
+        ] {
+            assert_eq!(step as u8, n);
+            let f = Failure::new(step, Errno::EPERM);
+            assert_eq!(Failure::decode(&f.encode()), Some(f));
+            assert!(f.message().contains(says), "{}", f.message());
+        }
         assert_eq!(Failure::decode(&[0, 0, 0, 0, 0, 0]), None);
         assert_eq!(Failure::decode(&[1, 0]), None);
     }
@@ -447,9 +526,28 @@ mod tests {
             vec![],
             None,
             1,
+            Confinement::Landlock,
+            SeccompDefault::Notify,
         )
         .unwrap_err();
         assert!(matches!(e, PrepareError::RootGranted(_)), "{e}");
+    }
+
+    #[test]
+    fn kill_process_compiles_every_notify_as_a_kill_and_adds_no_guard() {
+        let ret = |prog: &[seccompiler::sock_filter], k: u32| {
+            prog.iter().filter(|i| i.code == 0x06 && i.k == k).count()
+        };
+        let [_, (_, notify)] = crate::profile::seccomp_filters();
+        assert!(ret(&notify, libc::SECCOMP_RET_USER_NOTIF) > 0);
+        let [_, (_, killing)] = killing(crate::profile::seccomp_filters());
+        assert_eq!(ret(&killing, libc::SECCOMP_RET_USER_NOTIF), 0);
+        assert_eq!(
+            ret(&killing, libc::SECCOMP_RET_KILL_PROCESS),
+            ret(&notify, libc::SECCOMP_RET_KILL_PROCESS)
+                + ret(&notify, libc::SECCOMP_RET_USER_NOTIF)
+        );
+        assert_eq!(killing.len(), notify.len(), "no allocation guard");
     }
 
     #[test]

@@ -86,7 +86,7 @@ const CHECKS: &[&str] = &["tcp", "udp", "report-symlink", "stdout-full", "stderr
 impl Mode {
     /// The uid the program must run as.
     fn program_uid(self) -> u32 {
-        if is_root() || self == Mode::Uid65532 {
+        if is_root() || self != Mode::Root {
             SANDBOX_UID
         } else {
             // SAFETY: geteuid has no preconditions and cannot fail.
@@ -340,7 +340,7 @@ impl World {
         let out = fs::File::create(&self.runner_out).map_err(|e| e.to_string())?;
         let err = fs::File::create(&self.runner_err).map_err(|e| e.to_string())?;
         let mut cmd = mode.command();
-        cmd.args(args)
+        cmd.args(mode.args(args))
             .envs(RUNNER_ENV.iter().copied())
             .stdin(input)
             .stdout(out)
@@ -432,16 +432,45 @@ fn read_report(w: &World) -> Res<Value> {
 /// The sandbox the report claims must be the one the policy asks for.
 fn check_enforced(report: &Value, mode: Mode) -> Res {
     let e = &report["enforced"];
+    let seccomp_default = if mode == Mode::Namespaces {
+        "kill_process"
+    } else {
+        "notify"
+    };
     ensure!(
-        e["landlock_status"] == "fully_enforced",
-        "landlock_status is {}",
-        e["landlock_status"]
+        e["seccomp_default"] == seccomp_default,
+        "seccomp_default is {}, the profile names {seccomp_default}",
+        e["seccomp_default"]
     );
-    ensure!(
-        e["landlock_abi"].as_u64().is_some_and(|a| a >= 6),
-        "landlock_abi is {} (want >= 6)",
-        e["landlock_abi"]
-    );
+    if mode == Mode::Namespaces {
+        ensure!(
+            e["confinement"] == "namespaces",
+            "confinement is {}",
+            e["confinement"]
+        );
+        ensure!(
+            e["landlock_status"] == "not_applied" && e["landlock_abi"].is_null(),
+            "Landlock claimed under the namespaces confinement: {} {}",
+            e["landlock_status"],
+            e["landlock_abi"]
+        );
+    } else {
+        ensure!(
+            e["confinement"] == "landlock",
+            "confinement is {}",
+            e["confinement"]
+        );
+        ensure!(
+            e["landlock_status"] == "fully_enforced",
+            "landlock_status is {}",
+            e["landlock_status"]
+        );
+        ensure!(
+            e["landlock_abi"].as_u64().is_some_and(|a| a >= 6),
+            "landlock_abi is {} (want >= 6)",
+            e["landlock_abi"]
+        );
+    }
     ensure!(
         e["no_new_privs"] == true,
         "no_new_privs is {}",
@@ -585,6 +614,29 @@ fn check_program(w: &World, p: &Program, mode: Mode, exit: ExitStatus) -> Res {
                 report["violation"].is_null(),
                 "the kernel kill was named: {}",
                 report["violation"]
+            );
+        }
+        // Every other forbidden call under the namespaces profile, whose seccomp_default is
+        // kill_process (gVisor has no listener): the kernel kills with SIGSYS and nothing names
+        // the call. That the attack reached that call is what the other two modes prove, with
+        // the same program and the call named.
+        Some(_) if mode == Mode::Namespaces => {
+            ensure!(
+                report["signal_name"] == "SIGSYS",
+                "under kill_process a forbidden call ends by SIGSYS, not {}",
+                report["signal_name"]
+            );
+            ensure!(
+                report["violation"].is_null(),
+                "a call named under kill_process: {}",
+                report["violation"]
+            );
+            ensure!(
+                report["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("kill_process") && r.contains("not named")),
+                "the reason does not say the call was killed unnamed: {}",
+                report["reason"]
             );
         }
         // Every other forbidden call: the supervisor saw it, named it and killed the group.
@@ -1185,6 +1237,135 @@ fn tiny_program(w: &World, code: &str) -> Res<PathBuf> {
     w.install(&src, "prog")
 }
 
+/// Where the confinement the profile names cannot be applied, nothing runs: the Landlock
+/// profile on a kernel whose Landlock calls answer ENOSYS (gVisor), and the namespaces profile
+/// where creating the namespaces is refused as well (a runc pod's seccomp profile).
+fn confinement_fails_closed(without: common::Without, profile: Option<&Path>, want: &str) -> Res {
+    let w = World::new()?;
+    let script = tiny_program(&w, "print('ESCAPED: ran without its confinement')\n")?;
+    let profile_args: Vec<String> = profile
+        .map(|p| vec!["--profile".to_owned(), p.display().to_string()])
+        .unwrap_or_default();
+    let extra: Vec<&str> = profile_args.iter().map(String::as_str).collect();
+    let args = flag_run(
+        &w,
+        &script,
+        &extra,
+        &[PYTHON, &script.display().to_string()],
+    )?;
+    let mut cmd = Mode::Uid65532.command();
+    common::under(&mut cmd, without);
+    let input = fs::File::open(&w.runner_in).map_err(|e| e.to_string())?;
+    let out = fs::File::create(&w.runner_out).map_err(|e| e.to_string())?;
+    let err = fs::File::create(&w.runner_err).map_err(|e| e.to_string())?;
+    let mut child = cmd
+        .args(&args)
+        .stdin(input)
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("spawn runner: {e}"))?;
+    let st = wait_deadline(&mut child, Duration::from_secs(30));
+    let check = || -> Res {
+        let st = st.clone()?;
+        ensure!(st.code() == Some(3), "runner exit status {st:?}, want 3");
+        let report = read_report(&w)?;
+        ensure!(
+            report["status"] == "sandbox_error",
+            "status {}",
+            report["status"]
+        );
+        let reason = report["reason"].as_str().unwrap_or("");
+        ensure!(
+            reason.contains(want),
+            "reason does not say {want:?}: {reason}"
+        );
+        ensure!(
+            report["enforced"]["confinement"].is_null()
+                && report["enforced"]["landlock_status"] == "not_applied",
+            "the report claims a confinement: {}",
+            report["enforced"]
+        );
+        ensure!(
+            !read_lossy(&w.stdout).contains("ESCAPED"),
+            "the program ran"
+        );
+        Ok(())
+    };
+    check().map_err(|e| format!("{e}\n{}", w.context(st.ok())))
+}
+
+/// `namespaces.toml` naming `notify` instead, in a file of its own the sandbox user can read.
+fn namespaces_profile_notify() -> Res<PathBuf> {
+    let text = fs::read_to_string(common::namespaces_profile()).map_err(|e| e.to_string())?;
+    let kill = "seccomp_default = \"kill_process\"";
+    ensure!(text.contains(kill), "namespaces.toml does not name {kill}");
+    let path = std::env::temp_dir().join(format!(
+        "runner-attacks-{}-namespaces-notify.toml",
+        std::process::id()
+    ));
+    fs::write(&path, text.replace(kill, "seccomp_default = \"notify\""))
+        .map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// The namespaces profile (`kill_process`) under a filter refusing the listener as gVisor
+/// does: the program runs, and a forbidden call ends by SIGSYS, unnamed.
+fn kill_process_without_a_listener() -> Res {
+    let w = World::new()?;
+    let script = tiny_program(
+        &w,
+        "import socket\nprint('started', flush=True)\nsocket.socket(socket.AF_INET)\nprint('ESCAPED: a socket')\n",
+    )?;
+    let profile = common::namespaces_profile().display().to_string();
+    let args = flag_run(
+        &w,
+        &script,
+        &["--profile", &profile],
+        &[PYTHON, &script.display().to_string()],
+    )?;
+    let mut cmd = Mode::Uid65532.command();
+    common::under(&mut cmd, common::Without::LandlockAndListener);
+    let input = fs::File::open(&w.runner_in).map_err(|e| e.to_string())?;
+    let out = fs::File::create(&w.runner_out).map_err(|e| e.to_string())?;
+    let err = fs::File::create(&w.runner_err).map_err(|e| e.to_string())?;
+    let mut child = cmd
+        .args(&args)
+        .stdin(input)
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("spawn runner: {e}"))?;
+    let st = wait_deadline(&mut child, Duration::from_secs(30));
+    let check = || -> Res {
+        let st = st.clone()?;
+        ensure!(st.code() == Some(0), "runner exit status {st:?}, want 0");
+        let report = read_report(&w)?;
+        ensure!(
+            report["status"] == "policy_violation"
+                && report["signal_name"] == "SIGSYS"
+                && report["violation"].is_null(),
+            "want an unnamed policy_violation by SIGSYS: {} {} {}",
+            report["status"],
+            report["signal_name"],
+            report["violation"]
+        );
+        ensure!(
+            report["enforced"]["seccomp_default"] == "kill_process"
+                && report["enforced"]["confinement"] == "namespaces",
+            "enforced: {}",
+            report["enforced"]
+        );
+        let stdout = read_lossy(&w.stdout);
+        ensure!(
+            stdout.contains("started") && !stdout.contains("ESCAPED"),
+            "stdout: {stdout}"
+        );
+        Ok(())
+    };
+    check().map_err(|e| format!("{e}\n{}", w.context(st.ok())))
+}
+
 /// Exit code 3: a profile whose minimum Landlock ABI this kernel cannot meet. The program must
 /// not run, and the report says `sandbox_error` with the reason.
 fn exit3_landlock_abi() -> Res {
@@ -1390,13 +1571,81 @@ fn moded(name: String, mode: Mode, f: impl FnOnce() -> Res + Send + 'static) -> 
     })
 }
 
+/// Attack programs whose expectations are Landlock's own answers, or the allocation guard's
+/// (which only `seccomp_default = "notify"` has), that the namespaces profile gives differently
+/// (listed, never silently skipped; each still runs in the other two modes). Everything else in
+/// the suite runs in the `namespaces` mode too.
+const NAMESPACES_DIFFER: &[(&str, &str)] = &[
+    (
+        "abort_self",
+        "the program is PID 1 of its own PID namespace, which ignores a default-action signal it sends itself: abort() ends in SIGSEGV, not SIGABRT",
+    ),
+    (
+        "sigstop_self",
+        "PID 1 of a PID namespace cannot SIGSTOP itself: it runs on, and the wall clock ends it",
+    ),
+    (
+        "kill_runner",
+        "getppid() is 0 in a PID namespace of its own: the runner cannot be named, and pid 0 is the program's own group",
+    ),
+    ("kill_runner_tgkill", "as kill_runner"),
+    (
+        "prlimit_runner",
+        "as kill_runner: prlimit(0) is the program itself",
+    ),
+    (
+        "fs_etc_files",
+        "listing / shows the granted paths' mount points on the tmpfs root (tmp, usr, lib64, dev, etc) and nothing else",
+    ),
+    (
+        "fs_dotdot_report_dir",
+        "a granted path's parent lists the other granted mount points (prog, scratch); the report directory does not exist there",
+    ),
+    (
+        "fs_proc_self",
+        "there is no /proc in the sandbox's root at all",
+    ),
+    (
+        "dev_other",
+        "a mount's read-only flag does not cover device nodes: /dev/urandom, granted read-only, opens for writing, which unprivileged only stirs the pool (no entropy credited)",
+    ),
+    (
+        "exec_ldso_scratch_binary",
+        "scratch is mounted noexec: the loader cannot even map the copy (runtime_error, not policy_violation)",
+    ),
+    (
+        "exec_ldso_sh",
+        "/bin/sh does not exist in the sandbox's root: No such file, not Permission denied",
+    ),
+    (
+        "ok_read_data",
+        "writing the read-only data file fails with EROFS (a read-only mount), which the honest program does not expect",
+    ),
+    (
+        "mem_single_over_backstop",
+        "the namespaces profile's seccomp_default is kill_process, which has no allocation guard: the allocation over the backstop is the kernel's ENOMEM, the program catches the MemoryError (memory_limit needs notify)",
+    ),
+    (
+        "mem_mmap_over_backstop",
+        "as mem_single_over_backstop: without the allocation guard the mmap fails with ENOMEM in the program, not memory_limit",
+    ),
+];
+
 fn main() {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
     match load_programs() {
         Ok(programs) => {
             for p in programs {
-                for mode in Mode::ALL {
+                if let Some((_, why)) = NAMESPACES_DIFFER.iter().find(|(n, _)| *n == p.name) {
+                    let why = format!("the namespaces confinement answers differently: {why}");
+                    trials.push(Trial::ignorable_test(
+                        format!("attack::{}::{}", p.name, Mode::Namespaces.name()),
+                        move || Ok(Completion::ignored_with(why)),
+                    ));
+                }
+                let ns = !NAMESPACES_DIFFER.iter().any(|(n, _)| *n == p.name);
+                for mode in Mode::ALL.into_iter().chain(ns.then_some(Mode::Namespaces)) {
                     let p = p.clone();
                     trials.push(moded(
                         format!("attack::{}::{}", p.name, mode.name()),
@@ -1408,6 +1657,56 @@ fn main() {
         }
         Err(e) => trials.push(Trial::test("attack::headers", move || Err(e.into()))),
     }
+    trials.push(moded(
+        "confinement::landlock_profile_without_landlock_fails_closed".into(),
+        Mode::Namespaces,
+        || {
+            confinement_fails_closed(
+                common::Without::Landlock,
+                None,
+                "Landlock is not available in this kernel",
+            )
+        },
+    ));
+    trials.push(moded(
+        "confinement::namespaces_profile_without_namespaces_fails_closed".into(),
+        Mode::Namespaces,
+        || {
+            confinement_fails_closed(
+                common::Without::LandlockAndNamespaces,
+                Some(&common::namespaces_profile()),
+                "cannot create the sandbox's user, mount, PID, network and IPC namespaces",
+            )
+        },
+    ));
+    // gVisor refuses the seccomp listener: a profile naming `notify` fails closed there rather
+    // than falling back to kill_process, and the namespaces profile, naming kill_process,
+    // runs (its whole attack mode runs under this filter's Landlock half; this adds the
+    // listener refusal).
+    trials.push(moded(
+        "confinement::notify_profile_without_a_listener_fails_closed".into(),
+        Mode::Namespaces,
+        || {
+            let profile = namespaces_profile_notify()?;
+            let result = confinement_fails_closed(
+                common::Without::LandlockAndListener,
+                Some(&profile),
+                "loading the seccomp allowlist with a listener for the supervisor",
+            );
+            let _ = fs::remove_file(&profile);
+            result
+        },
+    ));
+    trials.push(moded(
+        "confinement::kill_process_profile_without_a_listener_runs".into(),
+        Mode::Namespaces,
+        kill_process_without_a_listener,
+    ));
+    trials.push(moded(
+        "sandbox::enforced::namespaces".into(),
+        Mode::Namespaces,
+        || enforcement(Mode::Namespaces),
+    ));
     for mode in Mode::ALL {
         trials.push(moded(
             format!("sandbox::cancel_sigterm::{}", mode.name()),

@@ -252,7 +252,7 @@ impl World {
             fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
         mkdir_all(&dir, 0o755)?;
-        if mode == Mode::Uid65532 {
+        if mode != Mode::Root {
             chown_sandbox(&dir)?;
         }
         let open = dir.join("open");
@@ -260,7 +260,7 @@ impl World {
         // Like /dev/termination-log, the termination log must exist: the runner truncates it.
         let tlog = dir.join("termination.log");
         write(&tlog, "", 0o644)?;
-        if mode == Mode::Uid65532 {
+        if mode != Mode::Root {
             chown_sandbox(&tlog)?;
         }
         Ok(TrialDir {
@@ -371,6 +371,12 @@ fn run_spec(mode: Mode, t: &TrialDir, spec: &Value) -> Res<Run> {
 
 /// Writes the spec and runs the runner on it, whatever it then says.
 fn launch(mode: Mode, t: &TrialDir, spec: &Value) -> Res<(Output, Duration)> {
+    let mut spec = spec.clone();
+    if mode == Mode::Namespaces {
+        // The namespaces mode's profile, which a spec names itself (`--profile` is for flags).
+        spec["profile"] = Value::String(common::namespaces_profile().display().to_string());
+    }
+    let spec = &spec;
     write_json(&t.spec, spec)?;
     let started = Instant::now();
     let output = mode
@@ -790,6 +796,35 @@ fn load_cheaters() -> Res<Vec<Cheater>> {
     Ok(out)
 }
 
+/// Cheaters whose expectations are Landlock's own answers, which the `namespaces` confinement
+/// gives differently (listed, never silently skipped; each still plays in the other two modes).
+const NAMESPACES_DIFFER: &[(&str, &str)] = &[
+    (
+        "kill_others",
+        "getppid() is 0 in a PID namespace of its own, and kill(0, sig) reaches only the cheater's own group there: its 0 is no delivery to anyone else",
+    ),
+    (
+        "sigstop_self",
+        "PID 1 of a PID namespace cannot SIGSTOP itself",
+    ),
+    (
+        "proc_peek",
+        "there is no /proc in the sandbox's root: it finds no process at all",
+    ),
+    (
+        "read_opponent",
+        "the opponent's code does not exist in the sandbox's root (ENOENT, not EACCES)",
+    ),
+    (
+        "write_output",
+        "the output directory does not exist in the sandbox's root (ENOENT, not EACCES)",
+    ),
+    (
+        "stat_logs",
+        "the output directory does not exist in the sandbox's root (ENOENT, not EACCES)",
+    ),
+];
+
 fn run_cheater(w: &World, c: &Cheater, mode: Mode) -> Res {
     let t = w.trial_dir(&format!("cheater::{}::{}", c.name, mode.name()), mode)?;
     let me = w.code_file(&format!("{}.py", c.name));
@@ -832,10 +867,10 @@ fn run_cheater(w: &World, c: &Cheater, mode: Mode) -> Res {
     }
     let run = finish(&t, &spec, output, elapsed)?;
     let ids = [c.id.as_str(), HONEST];
-    check_cheater(w, c, &run, &t).map_err(|e| format!("{e}{}", context(&run, &t, &ids)))
+    check_cheater(w, c, &run, &t, mode).map_err(|e| format!("{e}{}", context(&run, &t, &ids)))
 }
 
-fn check_cheater(w: &World, c: &Cheater, run: &Run, t: &TrialDir) -> Res {
+fn check_cheater(w: &World, c: &Cheater, run: &Run, t: &TrialDir, mode: Mode) -> Res {
     let r = &run.report;
     let id = c.id.as_str();
     let log = read_lossy(&t.out.join(format!("{id}.stderr.log")));
@@ -858,6 +893,19 @@ fn check_cheater(w: &World, c: &Cheater, run: &Run, t: &TrialDir) -> Res {
     }
     let named = &r["players"][id]["process"]["violation"];
     match &c.violation {
+        // The namespaces profile's seccomp_default is kill_process: SIGSYS from the kernel, the
+        // call not named (the other modes name it for the same cheater).
+        Some(_) if mode == Mode::Namespaces => {
+            let process = &r["players"][id]["process"];
+            ensure!(named.is_null(), "a call named under kill_process: {named}");
+            ensure!(
+                process["signal_name"] == "SIGSYS"
+                    && process["reason"]
+                        .as_str()
+                        .is_some_and(|r| r.contains("kill_process")),
+                "under kill_process the cheater's process ends by SIGSYS, unnamed: {process}"
+            );
+        }
         Some(want) => ensure!(
             named["decoded"]
                 .as_str()
@@ -1539,9 +1587,16 @@ fn main() {
     match load_cheaters() {
         Ok(cheaters) => {
             for c in cheaters {
-                for mode in Mode::ALL {
+                // Every cheater also plays under the namespaces confinement (no Landlock).
+                for mode in Mode::ALL.into_iter().chain([Mode::Namespaces]) {
                     let (c, w) = (c.clone(), get());
-                    let skip = unavailable(mode);
+                    let differs = NAMESPACES_DIFFER.iter().find(|(n, _)| *n == c.name);
+                    let skip = match (mode, differs) {
+                        (Mode::Namespaces, Some((_, why))) => Some(format!(
+                            "the namespaces confinement answers differently: {why}"
+                        )),
+                        _ => unavailable(mode),
+                    };
                     trials.push(trial(
                         format!("cheater::{}::{}", c.name, mode.name()),
                         skip,

@@ -11,6 +11,8 @@ use nix::errno::Errno;
 use super::readback::{Mismatch, Observed};
 use super::sys::{Kernel, Sys};
 use super::{ChildFds, DETAIL_PARENT_GONE, Failure, Plan, Step};
+use crate::confine;
+use crate::profile::SeccompDefault;
 
 /// The path the Landlock probe opens: never granted (see `Plan::prepare`), readable by every
 /// uid, so only Landlock can refuse it.
@@ -51,6 +53,11 @@ pub(super) fn harden_and_exec(
     //    checked against the race where the parent died before the prctl.
     sys.setsid().step(Step::Session)?;
     arm_parent_death(sys, plan.parent)?;
+    //    In namespaces of its own, the child waits for the parent to write its uid and gid
+    //    maps; the byte is also the proof the parent outlived the prctl (getppid is 0 there).
+    if let Some(ns) = &plan.namespaces {
+        sys.await_release(ns).map_err(confine_failure)?;
+    }
     sys.reset_signals().step(Step::Session)?;
 
     // 2. Standard streams onto the capture pipes and the stdin file; descriptors handed on
@@ -73,8 +80,16 @@ pub(super) fn harden_and_exec(
 
     // 5. Resource limits: address space, CPU, file size, open files, stack, core 0,
     //    memlock 0, message queues 0, ... (see `Settings::rlimits` for the values).
+    //    Never above the limit the runner was started with: lowering needs no privilege and
+    //    keeps the profile's ceiling, and a runtime may start the container below it (gVisor
+    //    reports RLIMIT_SIGPENDING as 0, and raising it to 64 would be refused). A limit the
+    //    profile lets the runtime refuse (`rlimits_runtime_may_refuse`) may end in EPERM.
     for r in &plan.rlimits {
-        sys.set_rlimit(r).step(Step::Rlimits)?;
+        let hard_now = sys.hard_rlimit(r.resource).step(Step::Rlimits)?;
+        match sys.set_rlimit(r.resource, r.soft.min(hard_now), r.hard.min(hard_now)) {
+            Err(Errno::EPERM) if r.may_refuse => {}
+            other => other.step(Step::Rlimits)?,
+        }
     }
     // The OOM killer's first choice, so a memory bomb takes itself down and not the runner.
     sys.write_file(c"/proc/self/oom_score_adj", b"1000")
@@ -82,10 +97,18 @@ pub(super) fn harden_and_exec(
 
     // 6. Identity and capabilities: drop to the unprivileged uid/gid when started as root,
     //    empty every capability set. /proc/self/status is opened now, while it certainly can
-    //    be: it says which bounding capabilities to drop, and it is read back before exec.
+    //    be (the `namespaces` root below has no /proc): it says which bounding capabilities to
+    //    drop, and it is read back before exec.
     let status = sys
         .open_read(c"/proc/self/status")
         .step(Step::Capabilities)?;
+    //    Confinement `namespaces` (the profile's choice where there is no Landlock): the
+    //    program's ids, then a root holding only the granted paths, entered with pivot_root.
+    //    Here, while the child still has CAP_SYS_ADMIN in its own user namespace; the drop
+    //    below empties every set afterwards.
+    if let Some(ns) = &plan.namespaces {
+        sys.enter_namespaces(ns).map_err(confine_failure)?;
+    }
     drop_privileges(sys, plan, status, &mut status_buf)?;
 
     // 7. no_new_privs: exec can never grant privileges (setuid bits, file capabilities), and
@@ -98,27 +121,43 @@ pub(super) fn harden_and_exec(
     // 8. Landlock: file system rights from the profile and the spec, TCP bind/connect denied,
     //    signals and abstract unix sockets scoped to the sandbox. The ruleset was built with
     //    every right of the kernel's ABI handled and HardRequirement, so it is enforced in
-    //    full or this call fails.
-    sys.landlock_restrict_self(plan.ruleset.as_raw_fd())
-        .step(Step::Landlock)?;
+    //    full or this call fails. Absent exactly when the profile's confinement is
+    //    `namespaces` (entered above).
+    if let Some(ruleset) = &plan.ruleset {
+        sys.landlock_restrict_self(ruleset.as_raw_fd())
+            .step(Step::Landlock)?;
+    }
 
     // 9. seccomp, last, so the filter need not allow any of the calls above: the ENOSYS
     //    filter for clone3, then the allowlist, whose listener goes to the supervisor at once:
     //    a call outside it stops before it runs, and the supervisor names it and kills
     //    (notify.rs). Sent before the read-back, so no later call can wait on a listener
-    //    nobody holds.
+    //    nobody holds. With the profile's `seccomp_default = "kill_process"` the allowlist
+    //    kills instead (`Plan::prepare` compiled it so) and there is no listener.
     let [(_, enosys), (_, allowlist)] = &plan.filters;
     sys.seccomp_filter(enosys).step(Step::Seccomp)?;
-    let listener = sys
-        .seccomp_filter_with_listener(allowlist)
-        .step(Step::SeccompNotify)?;
-    sys.send_listener(fds.setup.as_raw_fd(), listener)
-        .step(Step::SeccompListener)?;
-    sys.close(listener);
+    match plan.seccomp_default {
+        SeccompDefault::Notify => {
+            let listener = sys
+                .seccomp_filter_with_listener(allowlist)
+                .step(Step::SeccompNotify)?;
+            sys.send_listener(fds.setup.as_raw_fd(), listener)
+                .step(Step::SeccompListener)?;
+            sys.close(listener);
+        }
+        SeccompDefault::KillProcess => sys.seccomp_filter(allowlist).step(Step::Seccomp)?,
+    }
 
     // 10. Read back what the kernel applied, send it to the supervisor, and refuse to exec on
-    //     any shortfall. Only calls the seccomp filter allows (pread, open, write).
-    let probe = match sys.probe_open_dir(PROBE_DIR) {
+    //     any shortfall. Only calls the seccomp filter allows (pread, open, write). The probe
+    //     is the confinement's: `/` refused by Landlock, or the staging /proc absent from the
+    //     namespaces' root.
+    let probe_path = if plan.namespaces.is_some() {
+        confine::PROBE_ABSENT
+    } else {
+        PROBE_DIR
+    };
+    let probe = match sys.probe_open_dir(probe_path) {
         Ok(()) => 0,
         Err(e) => e as i32,
     };
@@ -141,6 +180,19 @@ pub(super) fn harden_and_exec(
         Step::Exec,
         sys.exec(&plan.program, &plan.argv_ptrs, &plan.envp_ptrs),
     ))
+}
+
+fn confine_failure(f: confine::Failed) -> Failure {
+    match f {
+        confine::Failed::Release => Failure {
+            step: Step::ParentDeath,
+            detail: DETAIL_PARENT_GONE,
+            errno: 0,
+        },
+        confine::Failed::Identity(e) => Failure::new(Step::Identity, e),
+        confine::Failed::Mount(e) => Failure::new(Step::Mounts, e),
+        confine::Failed::PivotRoot(e) => Failure::new(Step::PivotRoot, e),
+    }
 }
 
 fn arm_parent_death(sys: &mut impl Sys, parent: libc::pid_t) -> Result<(), Failure> {

@@ -1,10 +1,13 @@
 //! The read-back: after its last hardening step and just before exec, the child reads what the
-//! kernel says it applied (`/proc/self/status`, and a Landlock probe that must be refused),
+//! kernel says it applied (`/proc/self/status`, and a probe of the confinement: a path Landlock
+//! must refuse, or one that must be absent from the `namespaces` root),
 //! checks it, and sends it to the supervisor over the setup pipe as one fixed-size record. The
 //! report's `enforced` section is filled from that record, not inferred from the absence of a
 //! failure; a mismatch is `sandbox_error` and the program does not run.
 //!
 //! Everything here that the child calls works on stack buffers and allocates nothing.
+
+use crate::confine::Confinement;
 
 /// What the kernel reported after the last step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -22,8 +25,8 @@ pub struct Observed {
     pub gids: [u32; 4],
     /// Number of supplementary groups.
     pub groups: u32,
-    /// The errno that refused the Landlock probe; 0 when the probe was allowed.
-    pub landlock_probe_errno: i32,
+    /// The errno that refused the confinement's probe; 0 when the probe was allowed.
+    pub probe_errno: i32,
 }
 
 /// What the child must observe.
@@ -33,6 +36,9 @@ pub struct Expected {
     pub gid: u32,
     /// True when the runner changed identity, so no supplementary group may be left.
     pub no_groups: bool,
+    /// Which probe answer proves the confinement: EACCES from Landlock, ENOENT from the
+    /// namespaces' root.
+    pub confinement: Confinement,
 }
 
 /// The first difference between what was expected and what was observed.
@@ -47,6 +53,7 @@ pub enum Mismatch {
     Gid = 6,
     Groups = 7,
     Landlock = 8,
+    Confinement = 9,
 }
 
 impl Mismatch {
@@ -61,6 +68,7 @@ impl Mismatch {
             Gid,
             Groups,
             Landlock,
+            Confinement,
         ]
         .into_iter()
         .find(|m| *m as u8 == n)
@@ -76,6 +84,9 @@ impl Mismatch {
             Self::Gid => "the gids are not the sandbox's",
             Self::Groups => "supplementary groups are left",
             Self::Landlock => "the Landlock probe was allowed",
+            Self::Confinement => {
+                "the namespaces' probe found /proc, which is outside the sandbox's root"
+            }
         }
     }
 }
@@ -87,9 +98,9 @@ impl Observed {
 
     /// Reads the fields of `/proc/self/status` this module checks. `None` when one is missing
     /// or malformed: a kernel that does not say is not trusted.
-    pub fn parse_status(text: &[u8], landlock_probe_errno: i32) -> Option<Self> {
+    pub fn parse_status(text: &[u8], probe_errno: i32) -> Option<Self> {
         let mut o = Self {
-            landlock_probe_errno,
+            probe_errno,
             ..Self::default()
         };
         let mut seen = 0u16;
@@ -173,8 +184,10 @@ impl Observed {
             Some(Mismatch::Gid)
         } else if want.no_groups && self.groups != 0 {
             Some(Mismatch::Groups)
-        } else if self.landlock_probe_errno != libc::EACCES {
+        } else if want.confinement == Confinement::Landlock && self.probe_errno != libc::EACCES {
             Some(Mismatch::Landlock)
+        } else if want.confinement == Confinement::Namespaces && self.probe_errno != libc::ENOENT {
+            Some(Mismatch::Confinement)
         } else {
             None
         }
@@ -203,7 +216,7 @@ impl Observed {
             put(&id.to_le_bytes());
         }
         put(&self.groups.to_le_bytes());
-        put(&self.landlock_probe_errno.to_le_bytes());
+        put(&self.probe_errno.to_le_bytes());
         out
     }
 
@@ -227,7 +240,7 @@ impl Observed {
             uids: ids(43),
             gids: ids(59),
             groups: u32_at(75),
-            landlock_probe_errno: i32::from_le_bytes(b[79..83].try_into().unwrap_or_default()),
+            probe_errno: i32::from_le_bytes(b[79..83].try_into().unwrap_or_default()),
         })
     }
 }
@@ -294,6 +307,7 @@ Seccomp_filters:\t2\nSpeculation_Store_Bypass:\tthread vulnerable\n";
             uid: 65532,
             gid: 65532,
             no_groups: true,
+            confinement: Confinement::Landlock,
         }
     }
 
@@ -342,6 +356,25 @@ Seccomp_filters:\t2\nSpeculation_Store_Bypass:\tthread vulnerable\n";
         assert_eq!(swap("Groups:\t", "Groups:\t0 27"), Some(Mismatch::Groups));
         let o = Observed::parse_status(SANDBOXED, 0).unwrap();
         assert_eq!(o.mismatch(&want()), Some(Mismatch::Landlock));
+    }
+
+    #[test]
+    fn each_confinement_has_its_own_probe_answer() {
+        let ns = Expected {
+            confinement: Confinement::Namespaces,
+            ..want()
+        };
+        let probe = |errno| Observed::parse_status(SANDBOXED, errno).unwrap();
+        assert_eq!(probe(libc::ENOENT).mismatch(&ns), None);
+        // /proc reachable (0), or refused rather than absent: the root is not the one built.
+        for errno in [0, libc::EACCES] {
+            assert_eq!(probe(errno).mismatch(&ns), Some(Mismatch::Confinement));
+        }
+        assert_eq!(
+            probe(libc::ENOENT).mismatch(&want()),
+            Some(Mismatch::Landlock)
+        );
+        assert!(Mismatch::from_u8(9).unwrap().describe().contains("/proc"));
     }
 
     #[test]

@@ -8,8 +8,9 @@ use std::ffi::{CStr, c_char};
 use std::os::fd::RawFd;
 
 use nix::errno::Errno;
+use nix::sys::resource::Resource;
 
-use super::Rlimit;
+use crate::confine::{self, Namespaces};
 
 /// What the child asks of the kernel, one method per kind of call, in the vocabulary of the
 /// steps (see `harden_and_exec`).
@@ -24,7 +25,15 @@ pub trait Sys {
     fn dup_to(&mut self, fd: RawFd, target: RawFd) -> Result<(), Errno>;
     /// Marks descriptors `first..=last` close-on-exec.
     fn cloexec_range(&mut self, first: RawFd, last: RawFd) -> Result<(), Errno>;
-    fn set_rlimit(&mut self, limit: &Rlimit) -> Result<(), Errno>;
+    /// The hard limit the process has now.
+    fn hard_rlimit(&mut self, resource: Resource) -> Result<u64, Errno>;
+    fn set_rlimit(&mut self, resource: Resource, soft: u64, hard: u64) -> Result<(), Errno>;
+    /// Confinement `namespaces`: waits for the parent to map the user namespace
+    /// ([`confine::released`]).
+    fn await_release(&mut self, ns: &Namespaces) -> Result<(), confine::Failed>;
+    /// Confinement `namespaces`: the ids, the root of bind mounts, pivot_root
+    /// ([`confine::enter`]).
+    fn enter_namespaces(&mut self, ns: &Namespaces) -> Result<(), confine::Failed>;
     /// Writes `data` to the file at `path` (a /proc knob).
     fn write_file(&mut self, path: &CStr, data: &[u8]) -> Result<(), Errno>;
     /// Opens a file read-only and close-on-exec.
@@ -129,8 +138,20 @@ impl Sys for Kernel {
         })
     }
 
-    fn set_rlimit(&mut self, limit: &Rlimit) -> Result<(), Errno> {
-        nix::sys::resource::setrlimit(limit.resource, limit.soft, limit.hard)
+    fn hard_rlimit(&mut self, resource: Resource) -> Result<u64, Errno> {
+        nix::sys::resource::getrlimit(resource).map(|(_, hard)| hard)
+    }
+
+    fn set_rlimit(&mut self, resource: Resource, soft: u64, hard: u64) -> Result<(), Errno> {
+        nix::sys::resource::setrlimit(resource, soft, hard)
+    }
+
+    fn await_release(&mut self, ns: &Namespaces) -> Result<(), confine::Failed> {
+        confine::released(ns)
+    }
+
+    fn enter_namespaces(&mut self, ns: &Namespaces) -> Result<(), confine::Failed> {
+        confine::enter(ns)
     }
 
     fn write_file(&mut self, path: &CStr, data: &[u8]) -> Result<(), Errno> {

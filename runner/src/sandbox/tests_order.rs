@@ -13,6 +13,8 @@ use super::child::harden_and_exec;
 use super::readback::{Mismatch, Observed};
 use super::sys::Sys;
 use super::{Access3, ChildFds, Failure, Plan, Rlimit, Step};
+use crate::confine::{self, Confinement, Namespaces};
+use crate::profile::SeccompDefault;
 
 /// A /proc/self/status as the kernel prints it, with the sets and ids given.
 fn status(cap_bnd: &str, cap_eff: &str, uid: u32, nnp: u8, seccomp: u8) -> String {
@@ -32,6 +34,7 @@ struct Recorder {
     fail: Option<(&'static str, Errno)>,
     statuses: Vec<String>,
     probe_allowed: bool,
+    probed: Option<std::ffi::CString>,
     sent: Vec<Vec<u8>>,
 }
 
@@ -79,8 +82,19 @@ impl Sys for Recorder {
     fn cloexec_range(&mut self, _: RawFd, _: RawFd) -> Result<(), Errno> {
         self.call("cloexec_range")
     }
-    fn set_rlimit(&mut self, _: &Rlimit) -> Result<(), Errno> {
+    fn hard_rlimit(&mut self, _: nix::sys::resource::Resource) -> Result<u64, Errno> {
+        self.call("getrlimit").map(|()| u64::MAX)
+    }
+    fn set_rlimit(&mut self, _: nix::sys::resource::Resource, _: u64, _: u64) -> Result<(), Errno> {
         self.call("setrlimit")
+    }
+    fn await_release(&mut self, _: &Namespaces) -> Result<(), confine::Failed> {
+        self.call("await_release")
+            .map_err(|_| confine::Failed::Release)
+    }
+    fn enter_namespaces(&mut self, _: &Namespaces) -> Result<(), confine::Failed> {
+        self.call("enter_namespaces")
+            .map_err(confine::Failed::Mount)
     }
     fn write_file(&mut self, _: &CStr, _: &[u8]) -> Result<(), Errno> {
         self.call("oom_score_adj")
@@ -139,10 +153,13 @@ impl Sys for Recorder {
     fn close(&mut self, fd: RawFd) {
         self.calls.push(format!("close {fd}"));
     }
-    fn probe_open_dir(&mut self, _: &CStr) -> Result<(), Errno> {
+    fn probe_open_dir(&mut self, path: &CStr) -> Result<(), Errno> {
         self.call("probe")?;
+        self.probed = Some(path.to_owned());
         if self.probe_allowed {
             Ok(())
+        } else if path == c"/proc" {
+            Err(Errno::ENOENT)
         } else {
             Err(Errno::EACCES)
         }
@@ -159,6 +176,10 @@ impl Sys for Recorder {
 }
 
 fn plan() -> Plan {
+    plan_with(Confinement::Landlock, SeccompDefault::Notify)
+}
+
+fn plan_with(confinement: Confinement, seccomp_default: SeccompDefault) -> Plan {
     let access = Access3 {
         ro: vec![],
         rx: vec![PathBuf::from("/usr/bin/python3.11")],
@@ -169,6 +190,7 @@ fn plan() -> Plan {
             resource: nix::sys::resource::Resource::RLIMIT_CORE,
             soft: 0,
             hard: 0,
+            may_refuse: false,
         };
         2
     ];
@@ -179,7 +201,9 @@ fn plan() -> Plan {
         &access,
         rlimits,
         Some((Uid::from_raw(65532), Gid::from_raw(65532))),
-        1,
+        u32::from(confinement == Confinement::Landlock),
+        confinement,
+        seccomp_default,
     )
     .unwrap()
 }
@@ -223,7 +247,10 @@ fn the_steps_run_in_the_documented_order() {
         "reset_signals",
         "dup_to*4",
         "cloexec_range",
-        "setrlimit*2",
+        "getrlimit",
+        "setrlimit",
+        "getrlimit",
+        "setrlimit",
         "oom_score_adj",
         "open_status",
         "read_status",
@@ -312,4 +339,69 @@ fn a_read_back_shortfall_is_sent_and_never_execs() {
     let failure = harden_and_exec(&mut sys, &plan(), &fds()).unwrap_err();
     assert_eq!(failure, Failure::mismatch(Mismatch::Status));
     assert!(sys.sent.is_empty());
+}
+
+#[test]
+fn namespaces_and_kill_process_run_their_own_steps_in_order() {
+    // The fake's getppid answers the runner's pid; in a PID namespace of its own the child's
+    // parent is 0, and only the release byte proves the parent alive.
+    let mut plan = plan_with(Confinement::Namespaces, SeccompDefault::KillProcess);
+    plan.parent = nix::unistd::getpid().as_raw();
+    let mut sys = recorder(sandboxed());
+    let failure = harden_and_exec(&mut sys, &plan, &fds()).unwrap_err();
+    assert_eq!(failure.step, Step::Exec, "only exec itself failed");
+    let want = [
+        "setsid",
+        "pdeathsig",
+        "getppid",
+        "await_release",
+        "reset_signals",
+        "dup_to*4",
+        "cloexec_range",
+        "getrlimit",
+        "setrlimit",
+        "getrlimit",
+        "setrlimit",
+        "oom_score_adj",
+        // Opened before the new root hides /proc.
+        "open_status",
+        "enter_namespaces",
+        "read_status",
+        "capbset_drop*2",
+        "setgroups",
+        "setresgid",
+        "setresuid",
+        "pdeathsig",
+        "getppid",
+        "ambient_clear",
+        "capset",
+        "no_new_privs",
+        "chdir",
+        // No Landlock; the allowlist kills, so no listener is made or sent.
+        "seccomp*2",
+        "probe",
+        "read_status",
+        "send",
+        "exec",
+    ];
+    assert_eq!(sys.folded(), want);
+    assert_eq!(sys.probed.as_deref(), Some(c"/proc"));
+
+    for (call, step) in [
+        ("await_release", Step::ParentDeath),
+        ("enter_namespaces", Step::Mounts),
+    ] {
+        let mut sys = recorder(sandboxed());
+        sys.fail = Some((call, Errno::EPERM));
+        let failure = harden_and_exec(&mut sys, &plan, &fds()).unwrap_err();
+        assert_eq!(failure.step, step, "{call}");
+        assert_eq!(sys.calls.last().map(String::as_str), Some(call), "{call}");
+    }
+
+    // /proc found inside the new root: the confinement is not what was planned.
+    let mut sys = recorder(sandboxed());
+    sys.probe_allowed = true;
+    let failure = harden_and_exec(&mut sys, &plan, &fds()).unwrap_err();
+    assert_eq!(failure, Failure::mismatch(Mismatch::Confinement));
+    assert!(!sys.calls.iter().any(|c| c == "exec"));
 }

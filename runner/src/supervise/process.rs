@@ -14,6 +14,7 @@ use super::kernel::{Exit, group_stat, pidfd_open, threads, wait_pid, wait_pidfd}
 use super::settings::Settings;
 use super::verdict::{Facts, Stop, verdict};
 use super::{pipe, sandbox_error};
+use crate::confine::Confinement;
 use crate::control::Action;
 use crate::notify::SetupMessage;
 use crate::report::{Report, Violation};
@@ -168,7 +169,7 @@ impl Proc {
         })();
         let (fds, out_r, err_r, setup_r) =
             io.map_err(|e| format!("cannot set up the program's descriptors: {e}"))?;
-        let plan = Plan::prepare(
+        let mut plan = Plan::prepare(
             &s.argv,
             &s.env,
             &s.cwd,
@@ -176,6 +177,8 @@ impl Proc {
             s.rlimits(),
             s.identity,
             s.min_landlock_abi,
+            s.confinement,
+            s.seccomp_default,
         )
         .map_err(|e| format!("{e}; the program was not run"))?;
         match threads() {
@@ -196,11 +199,11 @@ impl Proc {
         self.start = Instant::now();
         // SAFETY: checked just above: this process has one thread, so no lock can be held by
         // a thread that does not exist in the child; the child only runs `sandbox::enter`,
-        // which allocates nothing and execs or _exits.
-        let child = match unsafe { nix::unistd::fork() } {
-            Ok(ForkResult::Child) => crate::sandbox::enter(&plan, &fds),
-            Ok(ForkResult::Parent { child }) => child,
-            Err(e) => return Err(format!("fork failed: {e}")),
+        // which allocates nothing and execs or _exits. `confine::fork` is `fork`, or `clone`
+        // into the `namespaces` confinement's namespaces with the same contract.
+        let child = match unsafe { crate::confine::fork(plan.namespaces.as_mut()) }? {
+            ForkResult::Child => crate::sandbox::enter(&plan, &fds),
+            ForkResult::Parent { child } => child,
         };
         drop(fds); // the parent's copies of the child's ends: EOF must mean the child is done
         self.child = Some(child);
@@ -523,13 +526,24 @@ impl Proc {
                 ),
             );
         }
-        // What the kernel said, not what was asked for.
-        report.enforced.landlock_abi = Some(self.landlock_abi);
-        report.enforced.landlock_status = if o.landlock_probe_errno == libc::EACCES {
-            "fully_enforced".into()
-        } else {
-            "not_enforced".into()
-        };
+        // What the kernel said, not what was asked for. The probe matched the confinement
+        // (the mismatch check above): EACCES from Landlock, or /proc absent from the
+        // namespaces' root, which applies no Landlock at all (landlock_status `not_applied`).
+        match self.settings.confinement {
+            Confinement::Landlock => {
+                report.enforced.landlock_abi = Some(self.landlock_abi);
+                report.enforced.landlock_status = if o.probe_errno == libc::EACCES {
+                    "fully_enforced".into()
+                } else {
+                    "not_enforced".into()
+                };
+            }
+            Confinement::Namespaces => {
+                report.enforced.landlock_status = "not_applied".into();
+            }
+        }
+        report.enforced.confinement = Some(self.settings.confinement);
+        report.enforced.seccomp_default = Some(self.settings.seccomp_default);
         report.enforced.no_new_privs = o.no_new_privs;
         report.enforced.capabilities_dropped = [
             o.cap_inheritable,
@@ -562,6 +576,7 @@ impl Proc {
             scan_unfinished: scan.unfinished,
             oom_kill,
             violation: self.violation.clone(),
+            seccomp_default: self.settings.seccomp_default,
         };
         let v = verdict(&facts, l, last_line(tail));
         report.stderr_tail = crate::report::escape_tail(tail);

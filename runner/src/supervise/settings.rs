@@ -8,7 +8,8 @@ use nix::sys::resource::Resource;
 use nix::unistd::{Gid, Uid};
 
 use super::files::{OutputDir, parent_of};
-use crate::profile::{Profile, SECCOMP_SHA256};
+use crate::confine::Confinement;
+use crate::profile::{Profile, SECCOMP_SHA256, SeccompDefault};
 use crate::report::{AppliedLimits, Enforcement, Report};
 use crate::sandbox::{Access3, Rlimit};
 use crate::spec::{RunSpec, SpecError};
@@ -33,6 +34,10 @@ pub struct Settings {
     pub stack_bytes: u64,
     pub identity: Option<(Uid, Gid)>,
     pub min_landlock_abi: u32,
+    pub confinement: Confinement,
+    pub seccomp_default: SeccompDefault,
+    /// Names from the profile's `rlimits_runtime_may_refuse`.
+    pub rlimits_runtime_may_refuse: Vec<String>,
     pub stdin: StdinFrom,
     pub stdout: Option<PathBuf>,
     pub stderr: Option<PathBuf>,
@@ -166,6 +171,9 @@ impl Settings {
             stack_bytes: profile.limits.stack.bytes(),
             identity,
             min_landlock_abi: profile.min_landlock_abi,
+            confinement: profile.confinement,
+            seccomp_default: profile.seccomp_default,
+            rlimits_runtime_may_refuse: profile.rlimits_runtime_may_refuse.clone(),
             stdin: match (&spec.stdin, spec.inherit_stdin) {
                 (_, true) => StdinFrom::Inherit,
                 (Some(p), false) => StdinFrom::File(p.clone()),
@@ -186,16 +194,18 @@ impl Settings {
         // of the measured CPU time: a program making many short system calls got SIGXCPU at
         // 1.75 s of a 2 s limit (`cpu_syscalls_under_limit`).
         let cpu_s = l.cpu_ms.div_ceil(1000).max(1) + 1;
+        let may_refuse = |resource: Resource| {
+            self.rlimits_runtime_may_refuse
+                .iter()
+                .any(|n| format!("{resource:?}") == *n)
+        };
         let r = |resource, soft, hard| Rlimit {
             resource,
             soft,
             hard,
+            may_refuse: may_refuse(resource),
         };
-        let same = |resource, v| Rlimit {
-            resource,
-            soft: v,
-            hard: v,
-        };
+        let same = |resource, v| r(resource, v, v);
         vec![
             same(Resource::RLIMIT_AS, l.address_space_bytes),
             r(Resource::RLIMIT_CPU, cpu_s, cpu_s + 1),
@@ -231,6 +241,8 @@ impl Settings {
             runner_version: env!("CARGO_PKG_VERSION").to_owned(),
             landlock_abi: None,
             landlock_status: "not_applied".into(),
+            confinement: None,
+            seccomp_default: None,
             seccomp_policy_sha256: SECCOMP_SHA256.to_owned(),
             profile_sha256: self.profile_sha256.clone(),
             uid,

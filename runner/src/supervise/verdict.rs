@@ -3,6 +3,7 @@
 
 use nix::sys::signal::Signal;
 
+use crate::profile::SeccompDefault;
 use crate::report::{AppliedLimits, MemorySignal, Status, Violation};
 
 /// Why the supervisor stopped a program itself.
@@ -56,6 +57,9 @@ pub(super) struct Facts {
     pub(super) oom_kill: bool,
     /// The forbidden call the listener reported.
     pub(super) violation: Option<Violation>,
+    /// The profile's choice: under `kill_process` a SIGSYS is any call outside the allowlist,
+    /// not only one of another ABI.
+    pub(super) seccomp_default: SeccompDefault,
 }
 
 pub(super) struct Verdict {
@@ -241,10 +245,15 @@ pub(super) fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>)
     }
     match sig {
         Some(libc::SIGSYS) => {
-            return v(
-                Status::PolicyViolation,
-                "the program made a system call of another ABI (an x32 or i386 number), which the kernel kills before the supervisor can name it (killed by SIGSYS)".into(),
-            );
+            let why = match f.seccomp_default {
+                SeccompDefault::Notify => {
+                    "the program made a system call of another ABI (an x32 or i386 number), which the kernel kills before the supervisor can name it (killed by SIGSYS)"
+                }
+                SeccompDefault::KillProcess => {
+                    "the program made a system call outside the seccomp allowlist, or one of another ABI; the profile's seccomp_default is kill_process, so the kernel killed it before the call ran and the call is not named (killed by SIGSYS)"
+                }
+            };
+            return v(Status::PolicyViolation, why.into());
         }
         Some(libc::SIGXCPU) => return cpu(),
         Some(libc::SIGKILL) if f.cpu_ms >= l.cpu_ms => return cpu(),
@@ -346,6 +355,7 @@ mod tests {
             scan_unfinished: None,
             oom_kill: false,
             violation: None,
+            seccomp_default: SeccompDefault::Notify,
         }
     }
 
@@ -370,6 +380,17 @@ mod tests {
         assert_eq!(
             verdict(&facts(Some(libc::SIGSYS)), &l, None).status,
             Status::PolicyViolation
+        );
+        let killed = Facts {
+            seccomp_default: SeccompDefault::KillProcess,
+            ..facts(Some(libc::SIGSYS))
+        };
+        let v = verdict(&killed, &l, None);
+        assert_eq!(v.status, Status::PolicyViolation);
+        assert!(
+            v.reason.contains("kill_process") && v.reason.contains("not named"),
+            "{}",
+            v.reason
         );
         assert_eq!(
             verdict(&facts(Some(libc::SIGSEGV)), &l, None).status,

@@ -44,6 +44,126 @@ pub(crate) enum Mode {
     Root,
     /// The runner already uid 65532 with no capabilities, through setpriv, as in the pod.
     Uid65532,
+    /// As `Uid65532`, on a kernel without Landlock as under gVisor: a seccomp filter installed
+    /// before the runner starts answers every Landlock call ENOSYS, and the runner runs with
+    /// `policies/sandbox/namespaces.toml`. Not in `ALL`: the attack suite adds it.
+    Namespaces,
+}
+
+/// What the filter around the runner refuses (a kernel or runtime without the feature).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Without {
+    /// landlock_create_ruleset, landlock_add_rule, landlock_restrict_self answer ENOSYS.
+    Landlock,
+    /// As `Landlock`, and `clone` with CLONE_NEWUSER answers EPERM (a runc pod's profile).
+    LandlockAndNamespaces,
+    /// As `Landlock`, and `seccomp` with SECCOMP_FILTER_FLAG_NEW_LISTENER answers EINVAL, as
+    /// gVisor's runsc does (google/gvisor#14627).
+    LandlockAndListener,
+}
+
+/// The BPF programs for [`Without`]; everything else is allowed.
+// The filters are constants: one that does not build is a bug here that every run shows.
+#[allow(clippy::expect_used)]
+pub(crate) fn without_filter(without: Without) -> Vec<seccompiler::BpfProgram> {
+    use seccompiler::{
+        SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule,
+    };
+    let mut rules = std::collections::BTreeMap::new();
+    for nr in [
+        libc::SYS_landlock_create_ruleset,
+        libc::SYS_landlock_add_rule,
+        libc::SYS_landlock_restrict_self,
+    ] {
+        rules.insert(nr, vec![]);
+    }
+    let mut filters = vec![
+        SeccompFilter::new(
+            rules,
+            SeccompAction::Allow,
+            SeccompAction::Errno(libc::ENOSYS as u32),
+            std::env::consts::ARCH
+                .try_into()
+                .expect("a seccompiler arch"),
+        )
+        .expect("the Landlock filter"),
+    ];
+    if without == Without::LandlockAndListener {
+        let flag = libc::SECCOMP_FILTER_FLAG_NEW_LISTENER;
+        let cond = SeccompCondition::new(
+            1,
+            SeccompCmpArgLen::Dword,
+            SeccompCmpOp::MaskedEq(flag),
+            flag,
+        )
+        .expect("a seccomp condition");
+        let rules = std::collections::BTreeMap::from([(
+            libc::SYS_seccomp,
+            vec![SeccompRule::new(vec![cond]).expect("a seccomp rule")],
+        )]);
+        filters.push(
+            SeccompFilter::new(
+                rules,
+                SeccompAction::Allow,
+                SeccompAction::Errno(libc::EINVAL as u32),
+                std::env::consts::ARCH
+                    .try_into()
+                    .expect("a seccompiler arch"),
+            )
+            .expect("the listener filter"),
+        );
+    }
+    if without == Without::LandlockAndNamespaces {
+        let newuser = libc::CLONE_NEWUSER as u64;
+        let cond = SeccompCondition::new(
+            0,
+            SeccompCmpArgLen::Qword,
+            SeccompCmpOp::MaskedEq(newuser),
+            newuser,
+        )
+        .expect("a clone condition");
+        let rules = std::collections::BTreeMap::from([(
+            libc::SYS_clone,
+            vec![SeccompRule::new(vec![cond]).expect("a clone rule")],
+        )]);
+        filters.push(
+            SeccompFilter::new(
+                rules,
+                SeccompAction::Allow,
+                SeccompAction::Errno(libc::EPERM as u32),
+                std::env::consts::ARCH
+                    .try_into()
+                    .expect("a seccompiler arch"),
+            )
+            .expect("the clone filter"),
+        );
+    }
+    filters
+        .into_iter()
+        .map(|f| f.try_into().expect("a BPF program"))
+        .collect()
+}
+
+/// Starts `cmd` under the [`Without`] filter: installed in the forked child before it execs,
+/// so the runner and everything it starts inherit it.
+pub(crate) fn under(cmd: &mut Command, without: Without) {
+    use std::os::unix::process::CommandExt as _;
+    let filters = without_filter(without);
+    // SAFETY: the closure runs between fork and exec; it only calls prctl and seccomp on
+    // programs built before the fork, and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            for f in &filters {
+                seccompiler::apply_filter(f).map_err(|_| std::io::Error::last_os_error())?;
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The profile the `Namespaces` mode runs with.
+pub(crate) fn namespaces_profile() -> PathBuf {
+    repo().join("policies/sandbox/namespaces.toml")
 }
 
 impl Mode {
@@ -53,6 +173,7 @@ impl Mode {
         match self {
             Mode::Root => "root",
             Mode::Uid65532 => "uid65532",
+            Mode::Namespaces => "namespaces",
         }
     }
 
@@ -60,21 +181,37 @@ impl Mode {
     pub(crate) fn unavailable(self) -> Option<String> {
         match self {
             Mode::Root => None,
-            Mode::Uid65532 if !is_root() => Some(
-                "uid65532 mode needs the tests to run as root (setpriv changes the uid)".into(),
-            ),
-            Mode::Uid65532 if !Path::new(SETPRIV).exists() => {
-                Some(format!("uid65532 mode needs {SETPRIV}"))
+            Mode::Uid65532 | Mode::Namespaces if !is_root() => Some(format!(
+                "{} mode needs the tests to run as root (setpriv changes the uid)",
+                self.name()
+            )),
+            Mode::Uid65532 | Mode::Namespaces if !Path::new(SETPRIV).exists() => {
+                Some(format!("{} mode needs {SETPRIV}", self.name()))
             }
-            Mode::Uid65532 => None,
+            Mode::Uid65532 | Mode::Namespaces => None,
         }
+    }
+
+    /// The runner's arguments in this mode: `Namespaces` names its profile after `run`.
+    pub(crate) fn args(self, args: &[String]) -> Vec<String> {
+        let mut v = args.to_vec();
+        if self == Mode::Namespaces && v.first().is_some_and(|a| a == "run") {
+            v.splice(
+                1..1,
+                [
+                    "--profile".to_owned(),
+                    namespaces_profile().display().to_string(),
+                ],
+            );
+        }
+        v
     }
 
     /// The command that starts the runner in this mode.
     pub(crate) fn command(self) -> Command {
         match self {
             Mode::Root => Command::new(RUNNER),
-            Mode::Uid65532 => {
+            Mode::Uid65532 | Mode::Namespaces => {
                 let mut c = Command::new(SETPRIV);
                 c.args([
                     "--reuid",
@@ -87,6 +224,9 @@ impl Mode {
                     "--",
                     RUNNER,
                 ]);
+                if self == Mode::Namespaces {
+                    under(&mut c, Without::Landlock);
+                }
                 c
             }
         }
