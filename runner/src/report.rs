@@ -70,6 +70,11 @@ pub enum MemorySignal {
     /// One allocation larger than the address-space backstop, stopped by the runner's seccomp
     /// guard before the kernel refused it.
     AddressSpace,
+    /// The program ended with an error after its allocations had filled the address-space
+    /// backstop (the sampler saw its virtual size at the backstop), or with a refused
+    /// allocation as its last error (`MemoryError`, `Cannot allocate memory`): the kernel
+    /// refused an allocation because of the memory limit.
+    AllocationRefused,
 }
 
 /// The whole report.

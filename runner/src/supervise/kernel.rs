@@ -90,24 +90,39 @@ pub(super) struct Exit {
 /// every thread, but its resident size is that of its own memory map: none once the leader has
 /// ended (a raw `exit`) while other threads live on, a zombie leader. Every thread shares one
 /// map, so the resident size then comes from any thread still alive.
-pub(super) fn group_stat(pid: Pid) -> Option<(u64, u64)> {
-    let (cpu_ms, rss_kib, zombie) = task_stat(&format!("/proc/{pid}/stat"))?;
-    if !zombie && rss_kib > 0 {
-        return Some((cpu_ms, rss_kib));
+pub(super) fn group_stat(pid: Pid) -> Option<GroupStat> {
+    let leader = task_stat(&format!("/proc/{pid}/stat"))?;
+    if !leader.zombie && leader.rss_kib > 0 {
+        return Some(leader);
     }
+    // A zombie leader has given up its memory map: a thread still running has the group's.
     let live = std::fs::read_dir(format!("/proc/{pid}/task"))
         .ok()?
         .flatten()
         .filter(|e| e.file_name().to_str() != Some(&pid.to_string()))
         .find_map(|e| {
-            let (_, rss, zombie) = task_stat(&format!("{}/stat", e.path().display()))?;
-            (!zombie).then_some(rss)
+            let t = task_stat(&format!("{}/stat", e.path().display()))?;
+            (!t.zombie).then_some(t)
         });
-    Some((cpu_ms, live.unwrap_or(rss_kib)))
+    Some(GroupStat {
+        cpu_ms: leader.cpu_ms,
+        rss_kib: live.map_or(leader.rss_kib, |t| t.rss_kib),
+        vsize_bytes: live.map_or(leader.vsize_bytes, |t| t.vsize_bytes),
+        zombie: leader.zombie,
+    })
 }
 
-/// (CPU ms, resident KiB, a zombie) from one `/proc/.../stat` file.
-fn task_stat(path: &str) -> Option<(u64, u64, bool)> {
+/// What the sampler reads of a process: CPU time, resident and virtual size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct GroupStat {
+    pub(super) cpu_ms: u64,
+    pub(super) rss_kib: u64,
+    pub(super) vsize_bytes: u64,
+    pub(super) zombie: bool,
+}
+
+/// One `/proc/.../stat` file.
+fn task_stat(path: &str) -> Option<GroupStat> {
     let mut text = String::new();
     File::open(path).ok()?.read_to_string(&mut text).ok()?;
     // The command name may contain spaces and parentheses: fields start after the last ')'.
@@ -116,21 +131,22 @@ fn task_stat(path: &str) -> Option<(u64, u64, bool)> {
         .split_ascii_whitespace()
         .collect();
     let num = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
-    // Fields 3 (state), 14, 15 (utime, stime) and 24 (rss), counted from 1 with field 3 at
-    // index 0.
+    // Fields 3 (state), 14, 15 (utime, stime), 23 (vsize) and 24 (rss), counted from 1 with
+    // field 3 at index 0.
     let zombie = fields.first().is_some_and(|s| *s == "Z");
-    let (utime, stime, rss_pages) = (num(11)?, num(12)?, num(21)?);
+    let (utime, stime, vsize, rss_pages) = (num(11)?, num(12)?, num(20)?, num(21)?);
     // SAFETY: sysconf with a valid name has no preconditions.
     let tck = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
         .unwrap_or(100)
         .max(1);
     // SAFETY: as above.
     let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
-    Some((
-        (utime + stime) * 1000 / tck,
-        rss_pages * page / 1024,
+    Some(GroupStat {
+        cpu_ms: (utime + stime) * 1000 / tck,
+        rss_kib: rss_pages * page / 1024,
+        vsize_bytes: vsize,
         zombie,
-    ))
+    })
 }
 
 #[cfg(test)]
@@ -139,7 +155,7 @@ mod tests {
 
     #[test]
     fn proc_stat_reads_this_process() {
-        let (_, rss) = group_stat(nix::unistd::getpid()).unwrap();
+        let rss = group_stat(nix::unistd::getpid()).unwrap().rss_kib;
         assert!(rss > 0);
     }
 }

@@ -78,6 +78,9 @@ pub struct Proc {
     /// first, which it starts running). `matches` turns it into the player's turn.
     pub(super) turns: Option<u32>,
     pub(super) peak_rss_kib: u64,
+    /// The largest virtual size the sampler saw: near the address-space backstop, an
+    /// allocation was refused because of the memory limit.
+    pub(super) peak_vsize_bytes: u64,
     pub(super) next_sample: Instant,
     pub(super) next_disk: Instant,
     pub(super) setup: Option<OwnedFd>,
@@ -127,6 +130,7 @@ impl Proc {
             held: Duration::ZERO,
             turns: None,
             peak_rss_kib: 0,
+            peak_vsize_bytes: 0,
             next_sample: now,
             next_disk: now,
             setup: None,
@@ -441,10 +445,12 @@ impl Proc {
 
     /// Reads resident size and CPU time from /proc/PID/stat; stops the program past a limit.
     fn sample(&mut self) {
-        let Some((cpu_ms, rss_kib)) = self.child.and_then(group_stat) else {
+        let Some(stat) = self.child.and_then(group_stat) else {
             return;
         };
+        let (cpu_ms, rss_kib) = (stat.cpu_ms, stat.rss_kib);
         self.peak_rss_kib = self.peak_rss_kib.max(rss_kib);
+        self.peak_vsize_bytes = self.peak_vsize_bytes.max(stat.vsize_bytes);
         let l = &self.settings.limits;
         if rss_kib.saturating_mul(1024) > l.memory_bytes {
             self.kill(Stop::Memory { rss_kib });
@@ -576,6 +582,7 @@ impl Proc {
             scan_unfinished: scan.unfinished,
             oom_kill,
             violation: self.violation.clone(),
+            peak_vsize_bytes: self.peak_vsize_bytes,
             seccomp_default: self.settings.seccomp_default,
         };
         let v = verdict(&facts, l, last_line(tail));

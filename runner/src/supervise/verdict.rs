@@ -57,6 +57,8 @@ pub(super) struct Facts {
     pub(super) oom_kill: bool,
     /// The forbidden call the listener reported.
     pub(super) violation: Option<Violation>,
+    /// The largest virtual size the sampler saw.
+    pub(super) peak_vsize_bytes: u64,
     /// The profile's choice: under `kill_process` a SIGSYS is any call outside the allowlist,
     /// not only one of another ABI.
     pub(super) seccomp_default: SeccompDefault,
@@ -296,6 +298,40 @@ pub(super) fn verdict(f: &Facts, l: &AppliedLimits, stderr_last: Option<String>)
             ),
         );
     }
+    // An allocation the kernel refused because of the memory limit ends a program with an
+    // error of its own (Python: MemoryError, or OSError ENOMEM from mmap): a memory verdict,
+    // told by the virtual size the sampler saw at the backstop, or by the last error line.
+    let failed = match (f.exit, sig) {
+        (_, Some(_)) => true,
+        (Some(st), None) => libc::WEXITSTATUS(st) != 0,
+        (None, None) => false,
+    };
+    let backstop = l.address_space_bytes;
+    let at_backstop = backstop > 0 && f.peak_vsize_bytes >= backstop - backstop / 16;
+    let refused_last = stderr_last.as_deref().is_some_and(|line| {
+        line.starts_with("MemoryError") || line.contains("Cannot allocate memory")
+    });
+    if failed && (at_backstop || refused_last) {
+        let evidence = if at_backstop {
+            format!(
+                "its address space reached {} of the {} backstop",
+                fmt_bytes(f.peak_vsize_bytes),
+                fmt_bytes(backstop)
+            )
+        } else {
+            "its last error says so".to_owned()
+        };
+        let line = stderr_last
+            .as_deref()
+            .map(|l| format!("; last error line: {l}"))
+            .unwrap_or_default();
+        return mem(
+            MemorySignal::AllocationRefused,
+            format!(
+                "an allocation was refused because of the memory limit of {mem_limit} ({evidence}), and the program then ended with an error{line}"
+            ),
+        );
+    }
     let quote = stderr_last
         .map(|l| format!(" (last error line: {l})"))
         .unwrap_or_default();
@@ -355,8 +391,34 @@ mod tests {
             scan_unfinished: None,
             oom_kill: false,
             violation: None,
+            peak_vsize_bytes: 0,
             seccomp_default: SeccompDefault::Notify,
         }
+    }
+
+    #[test]
+    fn a_refused_allocation_that_ends_the_program_is_a_memory_verdict() {
+        let l = limits();
+        // The sampler saw the address space at the backstop; the program then died of it.
+        let mut f = facts(Some(exited(1)));
+        f.peak_vsize_bytes = l.address_space_bytes - 1024;
+        let v = verdict(
+            &f,
+            &l,
+            Some("OSError: [Errno 12] Cannot allocate memory".into()),
+        );
+        assert_eq!(v.status, Status::MemoryLimit);
+        assert_eq!(v.memory_signal, Some(MemorySignal::AllocationRefused));
+        assert!(v.reason.contains("address space reached"), "{}", v.reason);
+        // Or its last error line says so.
+        let v = verdict(&facts(Some(exited(1))), &l, Some("MemoryError".into()));
+        assert_eq!(v.memory_signal, Some(MemorySignal::AllocationRefused));
+        // A program that caught it and exited 0 is not punished for trying.
+        let v = verdict(&facts(Some(exited(0))), &l, Some("MemoryError".into()));
+        assert_eq!(v.status, Status::Ok);
+        // Any other error stays a runtime error.
+        let v = verdict(&facts(Some(exited(1))), &l, Some("KeyError: 'x'".into()));
+        assert_eq!(v.status, Status::RuntimeError);
     }
 
     const fn exited(code: i32) -> libc::c_int {
