@@ -10,7 +10,7 @@
 //! grace has passed; a verdict the pod watch has not delivered shortly after the Job ended is
 //! read with one pod list.
 //!
-//! Before the first submit into a namespace it runs the [`preflight`] (four
+//! Before the first submit into a namespace it runs the [`crate::preflight`] (four
 //! reads, once per namespace for the backend's life, not per match) and refuses a namespace that
 //! fails it, unless [`KubeOptions::allow_unisolated_namespace`] says otherwise.
 //!
