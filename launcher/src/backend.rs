@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::cluster::KubeBackend;
 use crate::error::LaunchError;
 use crate::local::LocalBackend;
-use crate::outcome::{ListEntry, LogChunk, MatchStatus, Outcome, State, Verdict};
+use crate::outcome::{GameUsed, ListEntry, LogChunk, MatchStatus, Outcome, State, Verdict};
 use crate::request::Match;
 
 /// Where matches run.
@@ -73,8 +73,41 @@ impl Backend {
         }
     }
 
+    /// The game this backend runs (see [`GameUsed`]).
+    pub fn game(&self) -> GameUsed {
+        match self {
+            Self::Local(l) => l.game().clone(),
+            Self::Kube(k) => {
+                let image = &k.settings().image;
+                GameUsed {
+                    source: image.clone(),
+                    digest: image
+                        .rsplit_once('@')
+                        .map_or_else(String::new, |(_, d)| d.to_owned()),
+                }
+            }
+        }
+    }
+
+    fn with_game(&self, o: Result<Outcome, LaunchError>) -> Result<Outcome, LaunchError> {
+        o.map(|mut o| {
+            o.game = Some(self.game());
+            o
+        })
+    }
+
     /// Runs a match to its verdict. `keep`: leave the Job (kube) for inspection.
     pub async fn play(
+        &self,
+        m: &Match,
+        timeout: Option<Duration>,
+        keep: bool,
+    ) -> Result<Outcome, LaunchError> {
+        let o = self.play_inner(m, timeout, keep).await;
+        self.with_game(o)
+    }
+
+    async fn play_inner(
         &self,
         m: &Match,
         timeout: Option<Duration>,
@@ -127,10 +160,11 @@ impl Backend {
         id: &str,
         timeout: Option<Duration>,
     ) -> Result<Outcome, LaunchError> {
-        match self {
+        let o = match self {
             Self::Local(l) => l.wait(id, timeout).await,
             Self::Kube(k) => k.wait(ns, id, timeout).await,
-        }
+        };
+        self.with_game(o)
     }
 
     pub async fn status(&self, ns: Option<&str>, id: &str) -> Result<MatchStatus, LaunchError> {
@@ -146,10 +180,11 @@ impl Backend {
         id: &str,
         keep: bool,
     ) -> Result<Outcome, LaunchError> {
-        match self {
+        let o = match self {
             Self::Local(l) => l.result(id),
             Self::Kube(k) => k.result(ns, id, keep).await,
-        }
+        };
+        self.with_game(o)
     }
 
     pub async fn logs(

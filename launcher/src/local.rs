@@ -36,7 +36,9 @@ use runner::report::MatchReport;
 
 use crate::error::LaunchError;
 use crate::match_lock::{LOG, lock_dir, lock_holders, runner_holds};
-use crate::outcome::{Artifacts, ListEntry, LogChunk, MatchStatus, Outcome, State, Verdict};
+use crate::outcome::{
+    Artifacts, GameUsed, ListEntry, LogChunk, MatchStatus, Outcome, State, Verdict,
+};
 use crate::plan::{self, Layout};
 use crate::request::Match;
 
@@ -61,6 +63,7 @@ pub struct LocalConfig {
 pub struct LocalBackend {
     runner: PathBuf,
     game_dir: PathBuf,
+    game: GameUsed,
     work_root: PathBuf,
 }
 
@@ -150,6 +153,40 @@ pub fn find_game_dir(given: Option<&Path>) -> Result<PathBuf, LaunchError> {
         })
 }
 
+/// `sha256:HEX` of a game directory's `game/` package: every file but bytecode, by relative
+/// path, size and content, in path order, so any change to what the referee runs changes it.
+fn game_digest(game_dir: &Path) -> Result<String, LaunchError> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            let path = entry.path();
+            if kind.is_dir() && entry.file_name() != "__pycache__" {
+                walk(&path, out)?;
+            } else if kind.is_file() && path.extension().is_none_or(|e| e != "pyc") {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let root = game_dir.join("game");
+    let mut files = Vec::new();
+    walk(&root, &mut files)
+        .map_err(|e| LaunchError::io(format!("cannot read the game in {}", root.display()), e))?;
+    files.sort();
+    let mut all = Vec::new();
+    for f in &files {
+        let bytes = std::fs::read(f)
+            .map_err(|e| LaunchError::io(format!("cannot read {}", f.display()), e))?;
+        let rel = f.strip_prefix(game_dir).unwrap_or(f).to_string_lossy();
+        all.extend_from_slice(rel.as_bytes());
+        all.push(0);
+        all.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+        all.extend_from_slice(&bytes);
+    }
+    Ok(format!("sha256:{}", runner::sha256_hex(&all)))
+}
+
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
@@ -228,9 +265,14 @@ impl LocalBackend {
                 .map_err(|e| LaunchError::io("cannot read the current directory", e))?
                 .join(work_root)
         };
+        let game = GameUsed {
+            source: game_dir.display().to_string(),
+            digest: game_digest(&game_dir)?,
+        };
         Ok(Self {
             runner,
             game_dir,
+            game,
             work_root,
         })
     }
@@ -241,6 +283,11 @@ impl LocalBackend {
 
     pub fn game_dir(&self) -> &Path {
         &self.game_dir
+    }
+
+    /// The game this backend runs, with its digest.
+    pub fn game(&self) -> &GameUsed {
+        &self.game
     }
 
     pub fn match_dir(&self, id: &str) -> PathBuf {

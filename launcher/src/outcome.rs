@@ -155,6 +155,21 @@ pub struct Outcome {
     /// `--allow-unisolated-namespace` (absent when the namespace passed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub preflight_overridden: Vec<crate::preflight::Check>,
+    /// The game this backend runs, and its digest: what a replayed or disputed result was
+    /// played with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub game: Option<GameUsed>,
+}
+
+/// The game a backend runs: found at run time, never a path compiled into the launcher.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct GameUsed {
+    /// Where it came from: the local game directory, or the runner image (kube), which
+    /// carries the game.
+    pub source: String,
+    /// `sha256:HEX`: of the game's files (local: every file under `game/` but bytecode, by
+    /// path, size and content, in path order), or the image's digest (kube).
+    pub digest: String,
 }
 
 impl Outcome {
@@ -176,6 +191,7 @@ impl Outcome {
             runner_exit_code: None,
             namespace: None,
             preflight_overridden: Vec::new(),
+            game: None,
         }
     }
 
@@ -220,6 +236,7 @@ impl Outcome {
             runner_exit_code: None,
             namespace: None,
             preflight_overridden: Vec::new(),
+            game: None,
         }
     }
 
@@ -259,6 +276,7 @@ impl Outcome {
             runner_exit_code: None,
             namespace: None,
             preflight_overridden: Vec::new(),
+            game: None,
         }
     }
 

@@ -118,6 +118,10 @@ fn a_bad_entry_is_one_refused_line_and_the_rest_of_the_batch_runs() {
         })
         .collect();
     assert_eq!(outcomes, ["good-1", "good-2"], "{lines:#?}");
+    // Every document printed carries its version: refused lines, outcomes, the summary.
+    for l in &lines {
+        assert_eq!(l["version"], 1, "{l}");
+    }
     let summary = &lines.last().unwrap()["summary"];
     assert_eq!(summary["total"], 5);
     assert_eq!(summary["refused"], 3);
@@ -134,6 +138,7 @@ fn strict_runs_nothing_and_names_every_refused_entry() {
     // With --output json the failure is one error object, and nothing else.
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["error"]["code"], "invalid_batch", "{lines:?}");
+    assert_eq!(lines[0]["version"], 1, "{lines:?}");
     assert!(fake_calls(tmp.path()).is_empty());
     for want in [
         "3 of 5 entries refused",

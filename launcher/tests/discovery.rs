@@ -70,3 +70,60 @@ fn a_copied_launcher_finds_the_runner_next_to_it_but_not_the_checkouts_game() {
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("game directory not found"), "{stderr}");
 }
+
+/// The outcome names the game it was played with and that game's digest, so a result can be
+/// traced to the exact referee that produced it: a changed game gives another digest.
+#[test]
+fn the_outcome_names_the_game_directory_and_its_digest() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let game = tmp.path().join("game-copy");
+    let copy = Command::new("cp")
+        .arg("-r")
+        .arg(workspace().join("image/game"))
+        .arg(&game)
+        .status()
+        .expect("cp");
+    assert!(copy.success());
+    let play = |id: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_launcher"))
+            .args(["play", "-o", "json", "--match-id", id, "--game-dir"])
+            .arg(&game)
+            .arg(workspace().join("examples/bots/random.py"))
+            .arg(workspace().join("examples/bots/greedy.py"))
+            .env(
+                "LAUNCHER_RUNNER",
+                launcher::local::find_runner(None).expect("runner"),
+            )
+            .env("LAUNCHER_WORK_DIR", tmp.path().join("work"))
+            .output()
+            .expect("run launcher");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["game"].clone()
+    };
+    let first = play("g1");
+    let source = std::fs::canonicalize(&game).expect("canonical");
+    assert_eq!(first["source"], source.display().to_string(), "{first}");
+    let digest = first["digest"].as_str().expect("digest");
+    assert!(
+        digest.len() == 71
+            && digest.starts_with("sha256:")
+            && digest[7..].bytes().all(|b| b.is_ascii_hexdigit()),
+        "{digest}"
+    );
+    std::fs::write(game.join("game/rules.py"), {
+        let mut rules = std::fs::read(game.join("game/rules.py")).expect("read");
+        rules.extend_from_slice(b"\n# changed\n");
+        rules
+    })
+    .expect("write");
+    let second = play("g2");
+    assert_ne!(
+        second["digest"], first["digest"],
+        "a changed game keeps its digest"
+    );
+}

@@ -106,6 +106,25 @@ async fn play_creates_watches_to_complete_and_leaves_nothing_behind() {
     assert_eq!(left_behind(&d), Vec::<String>::new());
 }
 
+/// The outcome names what the match was played with: on kube, the runner image (which
+/// carries the game), by its digest.
+#[tokio::test(start_paused = true)]
+async fn the_outcome_names_the_image_the_game_came_from() {
+    let (_d, k) = setup(|_| {});
+    let b = Backend::Kube(Box::new(k));
+    let o = b
+        .play(&request("g1").validate().unwrap(), None, false)
+        .await
+        .unwrap();
+    common::assert_matches_schema("outcome.json", &serde_json::to_value(&o).unwrap());
+    let game = o.game.expect("the outcome names its game");
+    assert_eq!(game.source, IMAGE);
+    assert_eq!(
+        Some(game.digest.as_str()),
+        IMAGE.rsplit_once('@').map(|(_, d)| d)
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_configmap_is_immutable_and_owned_by_the_job() {
     let (d, k) = setup(|_| {});

@@ -18,7 +18,29 @@ use crate::args::OutputFormat;
 
 pub type Out<'a> = &'a mut dyn Write;
 
+/// The version every JSON document the launcher prints carries (`version`), beside the
+/// outcome's own (`OUTCOME_VERSION`, the same number today): a platform reading a status, a
+/// list entry, a batch record or an error can tell which contract it reads.
+pub const OUTPUT_VERSION: u32 = 1;
+
+/// One of the launcher's own documents as a JSON line: each object (or each object of a
+/// list) gets `version` when it has none.
 pub fn json<T: Serialize>(w: Out<'_>, v: &T) -> io::Result<()> {
+    let mut v = serde_json::to_value(v).map_err(io::Error::other)?;
+    let stamp = |o: &mut serde_json::Value| {
+        if let Some(map) = o.as_object_mut() {
+            map.entry("version").or_insert(OUTPUT_VERSION.into());
+        }
+    };
+    match &mut v {
+        serde_json::Value::Array(items) => items.iter_mut().for_each(stamp),
+        other => stamp(other),
+    }
+    raw_json(w, &v)
+}
+
+/// JSON as it is: Kubernetes objects, which carry their own `apiVersion`.
+fn raw_json<T: Serialize>(w: Out<'_>, v: &T) -> io::Result<()> {
     serde_json::to_writer(&mut *w, v)?;
     writeln!(w)
 }
@@ -33,8 +55,8 @@ pub fn outcome(w: Out<'_>, o: &Outcome, fmt: OutputFormat) -> io::Result<()> {
 /// The objects as YAML, or as a JSON list for clients that create them themselves.
 pub fn plan(w: Out<'_>, p: &Plan, as_pod: bool, fmt: OutputFormat) -> anyhow::Result<()> {
     match fmt {
-        OutputFormat::Json if as_pod => json(w, &serde_json::json!([p.config_map, p.pod()]))?,
-        OutputFormat::Json => json(w, &serde_json::json!([p.config_map, p.job]))?,
+        OutputFormat::Json if as_pod => raw_json(w, &serde_json::json!([p.config_map, p.pod()]))?,
+        OutputFormat::Json => raw_json(w, &serde_json::json!([p.config_map, p.job]))?,
         OutputFormat::Table => write!(w, "{}", p.to_yaml(as_pod).map_err(LaunchError::from)?)?,
     }
     Ok(())
