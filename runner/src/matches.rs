@@ -45,6 +45,13 @@ pub enum MatchError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A log could not be created under its hidden name: the match does not run with a
+    /// process whose output would be lost or published live.
+    #[error("log {path}: {source}")]
+    Log {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Runs a whole match and returns its report. Errors only for a spec that cannot run at all.
@@ -102,7 +109,7 @@ pub fn run(
     let mut procs = Vec::with_capacity(spec.players.len() + 1);
     let mut referee_fds: Vec<(RawFd, OwnedFd)> = Vec::new();
     for (i, (p, settings)) in spec.players.iter().zip(player_settings).enumerate() {
-        let stderr = logs.sink(out, &format!("{}.stderr.log", p.id));
+        let stderr = logs.sink(out, &format!("{}.stderr.log", p.id))?;
         let (wiring, to_referee, from_referee) = match (pipe(), pipe()) {
             (Ok((moves_r, moves_w)), Ok((obs_r, obs_w))) => (
                 Some(Wiring {
@@ -143,7 +150,7 @@ pub fn run(
             Wiring {
                 stdin: OwnedFd::from(null),
                 stdout: StdoutTo::Capture(Sink::Memory(Vec::new())),
-                stderr: logs.sink(out, "referee.stderr.log"),
+                stderr: logs.sink(out, "referee.stderr.log")?,
                 handed_on: referee_fds,
             },
         ),
@@ -163,7 +170,7 @@ pub fn run(
         .map(|p| p.finish(oom_kill))
         .unwrap_or_else(|| Report::not_run("the referee never ran".into()));
     let player_reports: Vec<Report> = procs.into_iter().map(|p| p.finish(oom_kill)).collect();
-    logs.publish();
+    let unpublished = logs.publish();
 
     let ids: Vec<&str> = spec.players.iter().map(|p| p.id.as_str()).collect();
     let mut report = MatchReport {
@@ -239,7 +246,23 @@ pub fn run(
             },
         );
     }
-    let _ = std::fs::remove_dir_all(&staging);
+    // The match has run: what could not be tidied up is said, not dropped, and a log left
+    // under its hidden name means the artifacts are incomplete.
+    if let Some(e) = unpublished {
+        (report.status, report.reason) = (
+            Status::SandboxError,
+            format!(
+                "the match ran but its logs could not all be published ({e}); no player credited"
+            ),
+        );
+        report.result = None;
+    }
+    if let Err(e) = std::fs::remove_dir_all(&staging) {
+        report.reason.push_str(&format!(
+            " (the staging directory {} could not be removed: {e})",
+            staging.display()
+        ));
+    }
     report.wall_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(report)
 }
@@ -273,26 +296,32 @@ struct Logs {
 }
 
 impl Logs {
-    fn sink(&mut self, dir: &Path, name: &str) -> Sink {
-        let Some(token) = random_hex() else {
-            // No randomness, no hidden name: drop the log rather than publish it live.
-            return Sink::Discard;
+    fn sink(&mut self, dir: &Path, name: &str) -> Result<Sink, MatchError> {
+        let log_error = |source| MatchError::Log {
+            path: dir.join(name),
+            source,
         };
+        // No randomness, no hidden name: the log would be published live.
+        let token = random_hex().ok_or_else(|| {
+            log_error(std::io::Error::other(
+                "no random bytes for the log's hidden name",
+            ))
+        })?;
         let running = dir.join(format!(".{token}.{name}"));
-        match create_sink(&running) {
-            Ok(f) => {
-                self.names.push((running, dir.join(name)));
-                Sink::File(f)
-            }
-            Err(_) => Sink::Discard,
-        }
+        let f = create_sink(&running).map_err(log_error)?;
+        self.names.push((running, dir.join(name)));
+        Ok(Sink::File(f))
     }
 
-    /// Every log under its own name; the processes have ended.
-    fn publish(self) {
+    /// Every log under its own name; the processes have ended. The first failure, if any.
+    fn publish(self) -> Option<String> {
+        let mut first = None;
         for (running, done) in self.names {
-            let _ = std::fs::rename(&running, &done);
+            if let Err(e) = std::fs::rename(&running, &done) {
+                first.get_or_insert_with(|| format!("{}: {e}", done.display()));
+            }
         }
+        first
     }
 }
 
