@@ -109,58 +109,13 @@ impl Observed {
                 continue;
             };
             let (key, value) = (&line[..colon], trim(&line[colon + 1..]));
-            let bit = match key {
-                b"NoNewPrivs" => {
-                    o.no_new_privs = decimal(value)? == 1;
-                    1
-                }
-                b"Seccomp" => {
-                    o.seccomp_mode = u8::try_from(decimal(value)?).ok()?;
-                    1 << 1
-                }
-                b"CapInh" => {
-                    o.cap_inheritable = hex(value)?;
-                    1 << 2
-                }
-                b"CapPrm" => {
-                    o.cap_permitted = hex(value)?;
-                    1 << 3
-                }
-                b"CapEff" => {
-                    o.cap_effective = hex(value)?;
-                    1 << 4
-                }
-                b"CapBnd" => {
-                    o.cap_bounding = hex(value)?;
-                    1 << 5
-                }
-                b"CapAmb" => {
-                    o.cap_ambient = hex(value)?;
-                    1 << 6
-                }
-                b"Uid" => {
-                    o.uids = four(value)?;
-                    1 << 7
-                }
-                b"Gid" => {
-                    o.gids = four(value)?;
-                    1 << 8
-                }
-                b"Groups" => {
-                    o.groups = u32::try_from(
-                        value
-                            .split(|b| b.is_ascii_whitespace())
-                            .filter(|w| !w.is_empty())
-                            .count(),
-                    )
-                    .ok()?;
-                    1 << 9
-                }
-                _ => 0,
+            let Some(at) = STATUS_FIELDS.iter().position(|(name, _)| *name == key) else {
+                continue;
             };
-            seen |= bit;
+            STATUS_FIELDS[at].1(&mut o, value)?;
+            seen |= 1 << at;
         }
-        (seen == (1 << 10) - 1).then_some(o)
+        (seen == (1 << STATUS_FIELDS.len()) - 1).then_some(o)
     }
 
     /// The first way this observation falls short of `want`.
@@ -244,6 +199,36 @@ impl Observed {
         })
     }
 }
+
+/// Stores one `/proc/self/status` value in its field; `None` when it is malformed.
+type SetField = fn(&mut Observed, &[u8]) -> Option<()>;
+
+/// Every line of `/proc/self/status` the read-back needs, each of which must be present: a plain
+/// function pointer per key, so the parse stays allocation-free in the child.
+const STATUS_FIELDS: [(&[u8], SetField); 10] = [
+    (b"NoNewPrivs", |o, v| {
+        decimal(v).map(|n| o.no_new_privs = n == 1)
+    }),
+    (b"Seccomp", |o, v| {
+        o.seccomp_mode = u8::try_from(decimal(v)?).ok()?;
+        Some(())
+    }),
+    (b"CapInh", |o, v| hex(v).map(|c| o.cap_inheritable = c)),
+    (b"CapPrm", |o, v| hex(v).map(|c| o.cap_permitted = c)),
+    (b"CapEff", |o, v| hex(v).map(|c| o.cap_effective = c)),
+    (b"CapBnd", |o, v| hex(v).map(|c| o.cap_bounding = c)),
+    (b"CapAmb", |o, v| hex(v).map(|c| o.cap_ambient = c)),
+    (b"Uid", |o, v| four(v).map(|ids| o.uids = ids)),
+    (b"Gid", |o, v| four(v).map(|ids| o.gids = ids)),
+    (b"Groups", |o, v| {
+        let count = v
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|w| !w.is_empty())
+            .count();
+        o.groups = u32::try_from(count).ok()?;
+        Some(())
+    }),
+];
 
 fn trim(s: &[u8]) -> &[u8] {
     let start = s
