@@ -183,19 +183,27 @@ fn play_table_and_exit_codes() {
     assert!(err.contains("runner binary not found"), "{err}");
 }
 
+/// `launcher render` of match `r1` (random against greedy, on the test image), `extra` given
+/// before the match's own flags.
+fn render_r1(dir: &Path, extra: &[&str]) -> (i32, String, String) {
+    run(launcher(dir, Path::new("/unused"))
+        .arg("render")
+        .args(extra)
+        .args([
+            "--match-id",
+            "r1",
+            "--image",
+            common::IMAGE,
+            "examples/bots/random.py",
+            "examples/bots/greedy.py",
+        ]))
+}
+
 #[test]
 fn render_writes_yaml_and_the_bare_pod() {
     let tmp = tempfile::tempdir().unwrap();
     let r = Path::new("/unused");
-    let (code, out, err) = run(launcher(tmp.path(), r).args([
-        "render",
-        "--match-id",
-        "r1",
-        "--image",
-        common::IMAGE,
-        "examples/bots/random.py",
-        "examples/bots/greedy.py",
-    ]));
+    let (code, out, err) = render_r1(tmp.path(), &[]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("kind: ConfigMap") && out.contains("kind: Job"),
@@ -378,6 +386,22 @@ fn preflight_and_submit_say_the_api_server_cannot_be_reached_not_that_the_namesp
 
 /// The real runner and a work directory it can use: the runner drops the programs to uid
 /// 65532, which must reach the work directory.
+/// `launcher play` of match `id` between the two `name=path` players with seed 7, so a real
+/// match plays the same way every run; `extra` comes before the match's own flags.
+fn play_seeded(
+    dir: &Path,
+    runner: &Path,
+    extra: &[&str],
+    id: &str,
+    players: [&str; 2],
+) -> (i32, String, String) {
+    run(launcher(dir, runner)
+        .arg("play")
+        .args(extra)
+        .args(["--match-id", id, "--seed", "7", "--player", players[0]])
+        .args(["--player", players[1]]))
+}
+
 fn real_runner() -> (std::path::PathBuf, tempfile::TempDir) {
     let runner = launcher::local::find_runner(None)
         .expect("this test needs the real runner: cargo build -p runner");
@@ -397,17 +421,16 @@ fn real_runner() -> (std::path::PathBuf, tempfile::TempDir) {
 #[test]
 fn logs_print_a_players_control_sequences_as_text() {
     let (runner, tmp) = real_runner();
-    let (code, out, err) = run(launcher(tmp.path(), &runner).args([
-        "play",
-        "--match-id",
+    let (code, out, err) = play_seeded(
+        tmp.path(),
+        &runner,
+        &[],
         "esc",
-        "--seed",
-        "7",
-        "--player",
-        "esc=tests/matches/cheaters/terminal_escapes.py",
-        "--player",
-        "honest=examples/bots/greedy.py",
-    ]));
+        [
+            "esc=tests/matches/cheaters/terminal_escapes.py",
+            "honest=examples/bots/greedy.py",
+        ],
+    );
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("winner    honest"), "{out}");
     let raw = std::fs::read(tmp.path().join("work/esc/out/esc.stderr.log")).unwrap();
@@ -463,19 +486,16 @@ fn logs_print_a_players_control_sequences_as_text() {
 #[test]
 fn a_player_cannot_stat_the_opponents_code_by_name() {
     let (runner, tmp) = real_runner();
-    let (code, out, err) = run(launcher(tmp.path(), &runner).args([
-        "play",
-        "--output",
-        "json",
-        "--match-id",
+    let (code, out, err) = play_seeded(
+        tmp.path(),
+        &runner,
+        &["--output", "json"],
         "stat",
-        "--seed",
-        "7",
-        "--player",
-        "snoop=launcher/tests/bots/stat_code.py",
-        "--player",
-        "honest=examples/bots/greedy.py",
-    ]));
+        [
+            "snoop=launcher/tests/bots/stat_code.py",
+            "honest=examples/bots/greedy.py",
+        ],
+    );
     assert_eq!(code, 0, "{out}\n{err}");
     let log = std::fs::read_to_string(tmp.path().join("work/stat/out/snoop.stderr.log")).unwrap();
     assert!(
@@ -738,18 +758,7 @@ fn global_flags_are_listed_once_and_still_work_after_the_subcommand() {
 #[test]
 fn render_honours_output_json() {
     let tmp = tempfile::tempdir().unwrap();
-    let r = Path::new("/unused");
-    let (code, out, err) = run(launcher(tmp.path(), r).args([
-        "render",
-        "-o",
-        "json",
-        "--match-id",
-        "r1",
-        "--image",
-        common::IMAGE,
-        "examples/bots/random.py",
-        "examples/bots/greedy.py",
-    ]));
+    let (code, out, err) = render_r1(tmp.path(), &["-o", "json"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v[0]["kind"], "ConfigMap");
@@ -999,17 +1008,16 @@ fn a_cancelled_match_is_run_again_not_attached_to() {
 #[test]
 fn replay_shows_a_real_match_as_text_and_as_a_page() {
     let (runner, tmp) = real_runner();
-    let (code, out, err) = run(launcher(tmp.path(), &runner).args([
-        "play",
-        "--match-id",
+    let (code, out, err) = play_seeded(
+        tmp.path(),
+        &runner,
+        &[],
         "view",
-        "--seed",
-        "7",
-        "--player",
-        "inject=tests/viewer/bots/inject.py",
-        "--player",
-        "greedy=examples/bots/greedy.py",
-    ]));
+        [
+            "inject=tests/viewer/bots/inject.py",
+            "greedy=examples/bots/greedy.py",
+        ],
+    );
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
         out.contains("\nreplay    launcher replay view --html view.html\n"),
@@ -1073,19 +1081,16 @@ fn replay_shows_a_real_match_as_text_and_as_a_page() {
 fn the_outcome_names_a_players_forbidden_call() {
     let (runner, tmp) = real_runner();
     let play = |id: &str, output: &str| {
-        run(launcher(tmp.path(), &runner).args([
-            "play",
-            "--output",
-            output,
-            "--match-id",
+        play_seeded(
+            tmp.path(),
+            &runner,
+            &["--output", output],
             id,
-            "--seed",
-            "7",
-            "--player",
-            "tracer=tests/matches/cheaters/ptrace.py",
-            "--player",
-            "honest=examples/bots/greedy.py",
-        ]))
+            [
+                "tracer=tests/matches/cheaters/ptrace.py",
+                "honest=examples/bots/greedy.py",
+            ],
+        )
     };
     let (code, out, err) = play("trace-json", "json");
     assert_eq!(code, 0, "{out}\n{err}");

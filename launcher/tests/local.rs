@@ -14,7 +14,7 @@ use common::{Fake, fake_calls, fake_runner, match_report, request, root};
 use launcher::LaunchError;
 use launcher::local::{LocalBackend, LocalConfig};
 use launcher::outcome::{Artifacts, State, Verdict};
-use runner::report::Status;
+use runner::report::{MatchReport, Status};
 
 fn backend(dir: &Path, fake: &Fake) -> LocalBackend {
     let runner = fake_runner(dir, fake);
@@ -27,10 +27,27 @@ fn backend(dir: &Path, fake: &Fake) -> LocalBackend {
 }
 
 fn ok_fake() -> Fake {
+    exits(
+        0,
+        Some(match_report(&["alice", "bob"], Status::Ok, Some("alice"))),
+    )
+}
+
+/// A fake runner that exits at once with `exit`, having written `report` if there is one.
+fn exits(exit: i32, report: Option<MatchReport>) -> Fake {
+    Fake {
+        exit,
+        sleep_secs: 0.0,
+        report,
+    }
+}
+
+/// A fake runner still running long after any test has looked at it, and without a report.
+fn hangs() -> Fake {
     Fake {
         exit: 0,
-        sleep_secs: 0.0,
-        report: Some(match_report(&["alice", "bob"], Status::Ok, Some("alice"))),
+        sleep_secs: 30.0,
+        report: None,
     }
 }
 
@@ -105,14 +122,7 @@ async fn the_same_request_twice_attaches_and_a_different_one_conflicts() {
 async fn runner_failures_become_verdicts() {
     // Exit 2: the spec was refused, no report.
     let tmp = tempfile::tempdir().unwrap();
-    let b = backend(
-        tmp.path(),
-        &Fake {
-            exit: 2,
-            sleep_secs: 0.0,
-            report: None,
-        },
-    );
+    let b = backend(tmp.path(), &exits(2, None));
     let o = b.play(&request("bad").validate().unwrap()).await.unwrap();
     assert_eq!(o.verdict, Verdict::InfrastructureError);
     assert_eq!(o.runner_exit_code, Some(2));
@@ -124,11 +134,10 @@ async fn runner_failures_become_verdicts() {
     let tmp = tempfile::tempdir().unwrap();
     let b = backend(
         tmp.path(),
-        &Fake {
-            exit: 3,
-            sleep_secs: 0.0,
-            report: Some(match_report(&["alice", "bob"], Status::SandboxError, None)),
-        },
+        &exits(
+            3,
+            Some(match_report(&["alice", "bob"], Status::SandboxError, None)),
+        ),
     );
     let o = b.play(&request("sbx").validate().unwrap()).await.unwrap();
     assert_eq!(o.verdict, Verdict::InfrastructureError);
@@ -137,14 +146,7 @@ async fn runner_failures_become_verdicts() {
 
     // Exit 4: the report could not be written.
     let tmp = tempfile::tempdir().unwrap();
-    let b = backend(
-        tmp.path(),
-        &Fake {
-            exit: 4,
-            sleep_secs: 0.0,
-            report: None,
-        },
-    );
+    let b = backend(tmp.path(), &exits(4, None));
     let o = b.play(&request("rw").validate().unwrap()).await.unwrap();
     assert_eq!(o.verdict, Verdict::InfrastructureError);
     assert!(
@@ -157,11 +159,10 @@ async fn runner_failures_become_verdicts() {
     let tmp = tempfile::tempdir().unwrap();
     let b = backend(
         tmp.path(),
-        &Fake {
-            exit: 0,
-            sleep_secs: 0.0,
-            report: Some(match_report(&["alice", "bob"], Status::RuntimeError, None)),
-        },
+        &exits(
+            0,
+            Some(match_report(&["alice", "bob"], Status::RuntimeError, None)),
+        ),
     );
     let o = b.play(&request("nr").validate().unwrap()).await.unwrap();
     assert_eq!(o.verdict, Verdict::NoResult);
@@ -210,14 +211,7 @@ async fn status_logs_list_and_gc() {
 #[tokio::test]
 async fn submit_then_cancel() {
     let tmp = tempfile::tempdir().unwrap();
-    let b = backend(
-        tmp.path(),
-        &Fake {
-            exit: 0,
-            sleep_secs: 30.0,
-            report: None,
-        },
-    );
+    let b = backend(tmp.path(), &hangs());
     let m = request("slow").validate().unwrap();
     assert!(!b.submit(&m).await.unwrap());
     // The runner is a child of this test process; give it time to record its pid.
@@ -246,14 +240,7 @@ async fn submit_then_cancel() {
 #[tokio::test]
 async fn only_one_runner_ever_holds_a_match() {
     let tmp = tempfile::tempdir().unwrap();
-    let b = backend(
-        tmp.path(),
-        &Fake {
-            exit: 0,
-            sleep_secs: 30.0,
-            report: None,
-        },
-    );
+    let b = backend(tmp.path(), &hangs());
     let m = request("locked").validate().unwrap();
     let first = b.start(&m).await.unwrap();
     assert!(!first.attached);
