@@ -236,11 +236,10 @@ fn render_writes_yaml_and_the_bare_pod() {
     assert!(err.contains("pinned by digest"), "{err}");
 }
 
-#[test]
-fn batch_prints_a_line_per_match_and_a_summary() {
-    let tmp = tempfile::tempdir().unwrap();
-    let r = fake(tmp.path(), Status::Ok, Some("greedy"));
-    let file = tmp.path().join("batch.yaml");
+/// A batch file in `dir` of three matches of random against greedy, `{prefix}0` to `{prefix}2`,
+/// each at the priority of its number.
+fn three_matches(dir: &Path, prefix: &str) -> std::path::PathBuf {
+    let file = dir.join("batch.yaml");
     let bots = root().join("examples/bots");
     std::fs::write(
         &file,
@@ -248,13 +247,21 @@ fn batch_prints_a_line_per_match_and_a_summary() {
             "matches:\n{}",
             (0..3)
                 .map(|i| format!(
-                    "  - match_id: b{i}\n    priority: {i}\n    players:\n      - file: {b}/random.py\n      - file: {b}/greedy.py\n",
+                    "  - match_id: {prefix}{i}\n    priority: {i}\n    players:\n      - file: {b}/random.py\n      - file: {b}/greedy.py\n",
                     b = bots.display()
                 ))
                 .collect::<String>()
         ),
     )
     .unwrap();
+    file
+}
+
+#[test]
+fn batch_prints_a_line_per_match_and_a_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = fake(tmp.path(), Status::Ok, Some("greedy"));
+    let file = three_matches(tmp.path(), "b");
     let (code, out, err) = run(launcher(tmp.path(), &r).args([
         "batch",
         "--concurrency",
@@ -858,21 +865,7 @@ fn an_interrupted_batch_names_every_match_cancelled_or_never_started() {
             report: Some(match_report(&["random", "greedy"], Status::Ok, None)),
         },
     );
-    let file = tmp.path().join("batch.yaml");
-    let bots = root().join("examples/bots");
-    std::fs::write(
-        &file,
-        format!(
-            "matches:\n{}",
-            (0..3)
-                .map(|i| format!(
-                    "  - match_id: i{i}\n    priority: {i}\n    players:\n      - file: {b}/random.py\n      - file: {b}/greedy.py\n",
-                    b = bots.display()
-                ))
-                .collect::<String>()
-        ),
-    )
-    .unwrap();
+    let file = three_matches(tmp.path(), "i");
     let child = launcher(tmp.path(), &r)
         .args(["batch", "--concurrency", "1", "-o", "json"])
         .arg(&file)
