@@ -336,16 +336,29 @@ impl World {
     /// Starts the runner with the output redirected to files, secrets in its environment and
     /// data on its standard input, which the program must see only when the run asks.
     fn spawn(&self, mode: Mode, args: &[String]) -> Res<std::process::Child> {
+        let mut cmd = mode.command();
+        cmd.args(mode.args(args)).envs(RUNNER_ENV.iter().copied());
+        self.redirect(&mut cmd)?;
+        cmd.spawn().map_err(|e| format!("spawn runner: {e}"))
+    }
+
+    /// Starts the runner as uid 65532 under a filter that refuses what `without` names, as a
+    /// platform lacking it would.
+    fn spawn_without(&self, without: common::Without, args: &[String]) -> Res<std::process::Child> {
+        let mut cmd = Mode::Uid65532.command();
+        common::under(&mut cmd, without);
+        cmd.args(args);
+        self.redirect(&mut cmd)?;
+        cmd.spawn().map_err(|e| format!("spawn runner: {e}"))
+    }
+
+    /// Points the runner's standard streams at this world's files, so `context` can show them.
+    fn redirect(&self, cmd: &mut std::process::Command) -> Res {
         let input = fs::File::open(&self.runner_in).map_err(|e| e.to_string())?;
         let out = fs::File::create(&self.runner_out).map_err(|e| e.to_string())?;
         let err = fs::File::create(&self.runner_err).map_err(|e| e.to_string())?;
-        let mut cmd = mode.command();
-        cmd.args(mode.args(args))
-            .envs(RUNNER_ENV.iter().copied())
-            .stdin(input)
-            .stdout(out)
-            .stderr(err);
-        cmd.spawn().map_err(|e| format!("spawn runner: {e}"))
+        cmd.stdin(input).stdout(out).stderr(err);
+        Ok(())
     }
 
     /// What to print when a trial fails: everything needed to see why.
@@ -414,6 +427,19 @@ fn as_u64(v: &Value, path: &str) -> Res<u64> {
     get(v, path)
         .as_u64()
         .ok_or_else(|| format!("report field {path} is not a number"))
+}
+
+/// The report of a run that had to stop before the program ran: exit 3 and `sandbox_error`.
+fn sandbox_error_report(w: &World, st: &Res<ExitStatus>) -> Res<Value> {
+    let st = st.clone()?;
+    ensure!(st.code() == Some(3), "runner exit status {st:?}, want 3");
+    let report = read_report(w)?;
+    ensure!(
+        report["status"] == "sandbox_error",
+        "status {}",
+        report["status"]
+    );
+    Ok(report)
 }
 
 fn read_report(w: &World) -> Res<Value> {
@@ -947,12 +973,7 @@ fn enforcement(mode: Mode) -> Res {
 fn stdin_inherited_when_asked(mode: Mode) -> Res {
     let w = World::new()?;
     let script = tiny_program(&w, "import sys\nsys.stdout.write(sys.stdin.read())\n")?;
-    let args = flag_run(
-        &w,
-        &script,
-        &["--inherit-stdin"],
-        &[PYTHON, &script.display().to_string()],
-    )?;
+    let args = python_run(&w, &script, &["--inherit-stdin"])?;
     let mut child = w.spawn(mode, &args)?;
     let status = wait_deadline(&mut child, Duration::from_secs(30));
     let check = || -> Res {
@@ -1023,6 +1044,23 @@ fn spec_file(w: &World, json: &str) -> Res<Vec<String>> {
         "--spec".into(),
         path.display().to_string(),
     ])
+}
+
+/// Gives `flag`, already in `args`, the value `value` instead.
+fn set_flag(args: &mut [String], flag: &str, value: String) -> Res {
+    let i = args
+        .iter()
+        .position(|x| x == flag)
+        .ok_or_else(|| format!("no {flag}"))?;
+    *args
+        .get_mut(i + 1)
+        .ok_or_else(|| format!("{flag} has no value"))? = value;
+    Ok(())
+}
+
+/// `flag_run` of `python3 script`, the program most attacks run.
+fn python_run(w: &World, script: &Path, extra: &[&str]) -> Res<Vec<String>> {
+    flag_run(w, script, extra, &[PYTHON, &script.display().to_string()])
 }
 
 fn flag_run(w: &World, script: &Path, extra: &[&str], program: &[&str]) -> Res<Vec<String>> {
@@ -1102,49 +1140,28 @@ fn spec_trials() -> Vec<Trial> {
         (
             "relative_rw_path",
             "absolute",
-            Box::new(|w, s| {
-                flag_run(
-                    w,
-                    s,
-                    &["--rw", "scratch"],
-                    &[PYTHON, &s.display().to_string()],
-                )
-            }),
+            Box::new(|w, s| python_run(w, s, &["--rw", "scratch"])),
         ),
         (
             "missing_ro_path",
             "does not exist",
-            Box::new(|w, s| {
-                flag_run(
-                    w,
-                    s,
-                    &["--ro", "/nonexistent/attack-suite"],
-                    &[PYTHON, &s.display().to_string()],
-                )
-            }),
+            Box::new(|w, s| python_run(w, s, &["--ro", "/nonexistent/attack-suite"])),
         ),
         (
             "forbidden_env",
             "LD_PRELOAD",
-            Box::new(|w, s| {
-                flag_run(
-                    w,
-                    s,
-                    &["--env", "LD_PRELOAD=/tmp/evil.so"],
-                    &[PYTHON, &s.display().to_string()],
-                )
-            }),
+            Box::new(|w, s| python_run(w, s, &["--env", "LD_PRELOAD=/tmp/evil.so"])),
         ),
         (
             "report_inside_rw",
             "writable path",
             Box::new(|w, s| {
-                let mut a = flag_run(w, s, &[], &[PYTHON, &s.display().to_string()])?;
-                let i = a
-                    .iter()
-                    .position(|x| x == "--report")
-                    .ok_or("no --report")?;
-                a[i + 1] = w.scratch.join("report.json").display().to_string();
+                let mut a = python_run(w, s, &[])?;
+                set_flag(
+                    &mut a,
+                    "--report",
+                    w.scratch.join("report.json").display().to_string(),
+                )?;
                 Ok(a)
             }),
         ),
@@ -1155,26 +1172,19 @@ fn spec_trials() -> Vec<Trial> {
                 // The report's directory is a symlink to the scratch: still refused.
                 let link = w.prog_dir.join("looks-safe");
                 std::os::unix::fs::symlink(&w.scratch, &link).map_err(|e| e.to_string())?;
-                let mut a = flag_run(w, s, &[], &[PYTHON, &s.display().to_string()])?;
-                let i = a
-                    .iter()
-                    .position(|x| x == "--report")
-                    .ok_or("no --report")?;
-                a[i + 1] = link.join("report.json").display().to_string();
+                let mut a = python_run(w, s, &[])?;
+                set_flag(
+                    &mut a,
+                    "--report",
+                    link.join("report.json").display().to_string(),
+                )?;
                 Ok(a)
             }),
         ),
         (
             "stdin_and_inherit_stdin_flags",
             "cannot be used with",
-            Box::new(|w, s| {
-                flag_run(
-                    w,
-                    s,
-                    &["--stdin", "/dev/null", "--inherit-stdin"],
-                    &[PYTHON, &s.display().to_string()],
-                )
-            }),
+            Box::new(|w, s| python_run(w, s, &["--stdin", "/dev/null", "--inherit-stdin"])),
         ),
         (
             "stdin_and_inherit_stdin_in_spec",
@@ -1193,12 +1203,12 @@ fn spec_trials() -> Vec<Trial> {
             "stdout_inside_rw",
             "writable path",
             Box::new(|w, s| {
-                let mut a = flag_run(w, s, &[], &[PYTHON, &s.display().to_string()])?;
-                let i = a
-                    .iter()
-                    .position(|x| x == "--stdout")
-                    .ok_or("no --stdout")?;
-                a[i + 1] = w.scratch.join("sub/out.txt").display().to_string();
+                let mut a = python_run(w, s, &[])?;
+                set_flag(
+                    &mut a,
+                    "--stdout",
+                    w.scratch.join("sub/out.txt").display().to_string(),
+                )?;
                 Ok(a)
             }),
         ),
@@ -1247,34 +1257,11 @@ fn confinement_fails_closed(without: common::Without, profile: Option<&Path>, wa
         .map(|p| vec!["--profile".to_owned(), p.display().to_string()])
         .unwrap_or_default();
     let extra: Vec<&str> = profile_args.iter().map(String::as_str).collect();
-    let args = flag_run(
-        &w,
-        &script,
-        &extra,
-        &[PYTHON, &script.display().to_string()],
-    )?;
-    let mut cmd = Mode::Uid65532.command();
-    common::under(&mut cmd, without);
-    let input = fs::File::open(&w.runner_in).map_err(|e| e.to_string())?;
-    let out = fs::File::create(&w.runner_out).map_err(|e| e.to_string())?;
-    let err = fs::File::create(&w.runner_err).map_err(|e| e.to_string())?;
-    let mut child = cmd
-        .args(&args)
-        .stdin(input)
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .map_err(|e| format!("spawn runner: {e}"))?;
+    let args = python_run(&w, &script, &extra)?;
+    let mut child = w.spawn_without(without, &args)?;
     let st = wait_deadline(&mut child, Duration::from_secs(30));
     let check = || -> Res {
-        let st = st.clone()?;
-        ensure!(st.code() == Some(3), "runner exit status {st:?}, want 3");
-        let report = read_report(&w)?;
-        ensure!(
-            report["status"] == "sandbox_error",
-            "status {}",
-            report["status"]
-        );
+        let report = sandbox_error_report(&w, &st)?;
         let reason = report["reason"].as_str().unwrap_or("");
         ensure!(
             reason.contains(want),
@@ -1318,24 +1305,8 @@ fn kill_process_without_a_listener() -> Res {
         "import socket\nprint('started', flush=True)\nsocket.socket(socket.AF_INET)\nprint('ESCAPED: a socket')\n",
     )?;
     let profile = common::namespaces_profile().display().to_string();
-    let args = flag_run(
-        &w,
-        &script,
-        &["--profile", &profile],
-        &[PYTHON, &script.display().to_string()],
-    )?;
-    let mut cmd = Mode::Uid65532.command();
-    common::under(&mut cmd, common::Without::LandlockAndListener);
-    let input = fs::File::open(&w.runner_in).map_err(|e| e.to_string())?;
-    let out = fs::File::create(&w.runner_out).map_err(|e| e.to_string())?;
-    let err = fs::File::create(&w.runner_err).map_err(|e| e.to_string())?;
-    let mut child = cmd
-        .args(&args)
-        .stdin(input)
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .map_err(|e| format!("spawn runner: {e}"))?;
+    let args = python_run(&w, &script, &["--profile", &profile])?;
+    let mut child = w.spawn_without(common::Without::LandlockAndListener, &args)?;
     let st = wait_deadline(&mut child, Duration::from_secs(30));
     let check = || -> Res {
         let st = st.clone()?;
@@ -1389,22 +1360,10 @@ fn exit3_landlock_abi() -> Res {
         .collect();
     let profile = w.prog_dir.join("profile.toml");
     write(&profile, &(patched.join("\n") + "\n"), 0o644)?;
-    let args = flag_run(
-        &w,
-        &script,
-        &["--profile", &profile.display().to_string()],
-        &[PYTHON, &script.display().to_string()],
-    )?;
+    let args = python_run(&w, &script, &["--profile", &profile.display().to_string()])?;
     let st = run_plain(&w, &args);
     let check = || -> Res {
-        let st = st.clone()?;
-        ensure!(st.code() == Some(3), "runner exit status {st:?}, want 3");
-        let report = read_report(&w)?;
-        ensure!(
-            report["status"] == "sandbox_error",
-            "status {}",
-            report["status"]
-        );
+        let report = sandbox_error_report(&w, &st)?;
         let reason = report["reason"].as_str().unwrap_or("");
         ensure!(
             reason.contains("99"),
@@ -1428,26 +1387,18 @@ fn exit3_landlock_abi() -> Res {
 fn exit3_capture_file() -> Res {
     let w = World::new()?;
     let script = tiny_program(&w, "print('ESCAPED: ran')\n")?;
-    let mut args = flag_run(&w, &script, &[], &[PYTHON, &script.display().to_string()])?;
-    let i = args
-        .iter()
-        .position(|x| x == "--stdout")
-        .ok_or("no --stdout")?;
-    args[i + 1] = w
-        .report_dir
-        .join("missing-dir/out.txt")
-        .display()
-        .to_string();
+    let mut args = python_run(&w, &script, &[])?;
+    set_flag(
+        &mut args,
+        "--stdout",
+        w.report_dir
+            .join("missing-dir/out.txt")
+            .display()
+            .to_string(),
+    )?;
     let st = run_plain(&w, &args);
     let check = || -> Res {
-        let st = st.clone()?;
-        ensure!(st.code() == Some(3), "runner exit status {st:?}, want 3");
-        let report = read_report(&w)?;
-        ensure!(
-            report["status"] == "sandbox_error",
-            "status {}",
-            report["status"]
-        );
+        sandbox_error_report(&w, &st)?;
         Ok(())
     };
     check().map_err(|e| format!("{e}\n{}", w.context(st.ok())))
@@ -1457,16 +1408,15 @@ fn exit3_capture_file() -> Res {
 fn exit4_report_unwritable() -> Res {
     let w = World::new()?;
     let script = tiny_program(&w, "print('hello')\n")?;
-    let mut args = flag_run(&w, &script, &[], &[PYTHON, &script.display().to_string()])?;
-    let i = args
-        .iter()
-        .position(|x| x == "--report")
-        .ok_or("no --report")?;
-    args[i + 1] = w
-        .report_dir
-        .join("missing-dir/report.json")
-        .display()
-        .to_string();
+    let mut args = python_run(&w, &script, &[])?;
+    set_flag(
+        &mut args,
+        "--report",
+        w.report_dir
+            .join("missing-dir/report.json")
+            .display()
+            .to_string(),
+    )?;
     let st = run_plain(&w, &args);
     let check = || -> Res {
         let st = st.clone()?;
@@ -1488,22 +1438,11 @@ fn exit4_report_unwritable() -> Res {
 fn exit3_capture_write_fails() -> Res {
     let w = World::new()?;
     let script = tiny_program(&w, "print('x' * 100)\n")?;
-    let mut args = flag_run(&w, &script, &[], &[PYTHON, &script.display().to_string()])?;
-    let i = args
-        .iter()
-        .position(|x| x == "--stdout")
-        .ok_or("no --stdout")?;
-    args[i + 1] = "/dev/full".into();
+    let mut args = python_run(&w, &script, &[])?;
+    set_flag(&mut args, "--stdout", "/dev/full".into())?;
     let st = run_plain(&w, &args);
     let check = || -> Res {
-        let st = st.clone()?;
-        ensure!(st.code() == Some(3), "runner exit status {st:?}, want 3");
-        let report = read_report(&w)?;
-        ensure!(
-            report["status"] == "sandbox_error",
-            "status {}",
-            report["status"]
-        );
+        let report = sandbox_error_report(&w, &st)?;
         let reason = report["reason"].as_str().unwrap_or_default();
         ensure!(
             reason.contains("could not write the program's standard output to its file"),
@@ -1519,22 +1458,10 @@ fn exit3_capture_write_fails() -> Res {
 fn exit3_root_granted() -> Res {
     let w = World::new()?;
     let script = tiny_program(&w, "print('ESCAPED: ran')\n")?;
-    let args = flag_run(
-        &w,
-        &script,
-        &["--ro", "/"],
-        &[PYTHON, &script.display().to_string()],
-    )?;
+    let args = python_run(&w, &script, &["--ro", "/"])?;
     let st = run_plain(&w, &args);
     let check = || -> Res {
-        let st = st.clone()?;
-        ensure!(st.code() == Some(3), "runner exit status {st:?}, want 3");
-        let report = read_report(&w)?;
-        ensure!(
-            report["status"] == "sandbox_error",
-            "status {}",
-            report["status"]
-        );
+        let report = sandbox_error_report(&w, &st)?;
         let reason = report["reason"].as_str().unwrap_or_default();
         ensure!(
             reason.contains("grants the whole file system"),

@@ -63,85 +63,68 @@ pub(crate) enum Without {
 }
 
 /// The BPF programs for [`Without`]; everything else is allowed.
-// The filters are constants: one that does not build is a bug here that every run shows.
-#[allow(clippy::expect_used)]
 pub(crate) fn without_filter(without: Without) -> Vec<seccompiler::BpfProgram> {
-    use seccompiler::{
-        SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule,
-    };
-    let mut rules = std::collections::BTreeMap::new();
-    for nr in [
+    use seccompiler::SeccompCmpArgLen;
+    let landlock = [
         libc::SYS_landlock_create_ruleset,
         libc::SYS_landlock_add_rule,
         libc::SYS_landlock_restrict_self,
-    ] {
-        rules.insert(nr, vec![]);
-    }
-    let mut filters = vec![
-        SeccompFilter::new(
-            rules,
-            SeccompAction::Allow,
-            SeccompAction::Errno(libc::ENOSYS as u32),
-            std::env::consts::ARCH
-                .try_into()
-                .expect("a seccompiler arch"),
-        )
-        .expect("the Landlock filter"),
-    ];
+    ]
+    .map(|nr| (nr, vec![]));
+    let mut filters = vec![refusing(landlock.into(), libc::ENOSYS)];
     if without == Without::LandlockAndListener {
-        let flag = libc::SECCOMP_FILTER_FLAG_NEW_LISTENER;
-        let cond = SeccompCondition::new(
-            1,
-            SeccompCmpArgLen::Dword,
-            SeccompCmpOp::MaskedEq(flag),
-            flag,
-        )
-        .expect("a seccomp condition");
-        let rules = std::collections::BTreeMap::from([(
+        filters.push(refusing_when(
             libc::SYS_seccomp,
-            vec![SeccompRule::new(vec![cond]).expect("a seccomp rule")],
-        )]);
-        filters.push(
-            SeccompFilter::new(
-                rules,
-                SeccompAction::Allow,
-                SeccompAction::Errno(libc::EINVAL as u32),
-                std::env::consts::ARCH
-                    .try_into()
-                    .expect("a seccompiler arch"),
-            )
-            .expect("the listener filter"),
-        );
+            (1, SeccompCmpArgLen::Dword),
+            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+            libc::EINVAL,
+        ));
     }
     if without == Without::LandlockAndNamespaces {
-        let newuser = libc::CLONE_NEWUSER as u64;
-        let cond = SeccompCondition::new(
-            0,
-            SeccompCmpArgLen::Qword,
-            SeccompCmpOp::MaskedEq(newuser),
-            newuser,
-        )
-        .expect("a clone condition");
-        let rules = std::collections::BTreeMap::from([(
+        filters.push(refusing_when(
             libc::SYS_clone,
-            vec![SeccompRule::new(vec![cond]).expect("a clone rule")],
-        )]);
-        filters.push(
-            SeccompFilter::new(
-                rules,
-                SeccompAction::Allow,
-                SeccompAction::Errno(libc::EPERM as u32),
-                std::env::consts::ARCH
-                    .try_into()
-                    .expect("a seccompiler arch"),
-            )
-            .expect("the clone filter"),
-        );
+            (0, SeccompCmpArgLen::Qword),
+            libc::CLONE_NEWUSER as u64,
+            libc::EPERM,
+        ));
     }
     filters
-        .into_iter()
-        .map(|f| f.try_into().expect("a BPF program"))
-        .collect()
+}
+
+/// `nr` answers `errno` when its argument `arg` (index and width) has every bit of `bits` set.
+// The filters are constants: one that does not build is a bug here that every run shows.
+#[allow(clippy::expect_used)]
+fn refusing_when(
+    nr: i64,
+    arg: (u8, seccompiler::SeccompCmpArgLen),
+    bits: u64,
+    errno: i32,
+) -> seccompiler::BpfProgram {
+    use seccompiler::{SeccompCmpOp, SeccompCondition, SeccompRule};
+    let cond = SeccompCondition::new(arg.0, arg.1, SeccompCmpOp::MaskedEq(bits), bits)
+        .expect("a seccomp condition");
+    let rule = SeccompRule::new(vec![cond]).expect("a seccomp rule");
+    refusing([(nr, vec![rule])].into(), errno)
+}
+
+/// The calls `rules` matches answer `errno`; everything else is allowed.
+#[allow(clippy::expect_used)]
+fn refusing(
+    rules: std::collections::BTreeMap<i64, Vec<seccompiler::SeccompRule>>,
+    errno: i32,
+) -> seccompiler::BpfProgram {
+    use seccompiler::{SeccompAction, SeccompFilter};
+    let arch = std::env::consts::ARCH
+        .try_into()
+        .expect("a seccompiler arch");
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(errno.cast_unsigned()),
+        arch,
+    )
+    .expect("a seccomp filter");
+    filter.try_into().expect("a BPF program")
 }
 
 /// Starts `cmd` under the [`Without`] filter: installed in the forked child before it execs,
