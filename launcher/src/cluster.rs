@@ -136,4 +136,15 @@ impl KubeBackend {
     fn jobs(&self, ns: &str) -> Api<lite::Job> {
         Api::namespaced(self.client.clone(), ns)
     }
+
+    /// The launcher's own Jobs in `ns`: those carrying its label.
+    async fn launcher_jobs(
+        &self,
+        ns: &str,
+    ) -> Result<kube::api::ObjectList<lite::Job>, LaunchError> {
+        self.jobs(ns)
+            .list(&kube::api::ListParams::default().labels(crate::names::labels::SELECTOR))
+            .await
+            .map_err(|e| api_error(e, "list", "jobs", ns))
+    }
 }

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 
 use super::KubeBackend;
 use super::errors::{api_error, is_code};
 use crate::error::LaunchError;
-use crate::names::{self, labels};
+use crate::names;
 
 impl KubeBackend {
     /// Stops a match: deletes its Job with background propagation (pods and ConfigMap go too).
@@ -62,11 +62,7 @@ impl KubeBackend {
         older_than: Duration,
     ) -> Result<Vec<String>, LaunchError> {
         let ns = self.ns(ns);
-        let list = self
-            .jobs(ns)
-            .list(&ListParams::default().labels(labels::SELECTOR))
-            .await
-            .map_err(|e| api_error(e, "list", "jobs", ns))?;
+        let list = self.launcher_jobs(ns).await?;
         let now = k8s_openapi::jiff::Timestamp::now().as_second();
         let limit = i64::try_from(older_than.as_secs()).unwrap_or(i64::MAX);
         let mut removed = Vec::new();

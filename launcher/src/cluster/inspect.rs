@@ -1,7 +1,7 @@
 //! Reading where matches stand: status, result, logs, list (direct reads, not the watches).
 
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, LogParams};
+use kube::api::{Api, LogParams};
 
 use super::errors::{api_error, is_code};
 use super::tracker::{JobSeen, TrackState, has_verdict};
@@ -154,11 +154,7 @@ impl KubeBackend {
     /// The launcher's Jobs in a namespace.
     pub async fn list(&self, ns: Option<&str>) -> Result<Vec<ListEntry>, LaunchError> {
         let ns = self.ns(ns);
-        let list = self
-            .jobs(ns)
-            .list(&ListParams::default().labels(labels::SELECTOR))
-            .await
-            .map_err(|e| api_error(e, "list", "jobs", ns))?;
+        let list = self.launcher_jobs(ns).await?;
         let now = k8s_openapi::jiff::Timestamp::now();
         let mut out: Vec<ListEntry> = list
             .items
