@@ -30,11 +30,17 @@ fn launcher(dir: &Path, runner: &Path) -> Command {
 }
 
 fn run(c: &mut Command) -> (i32, String, String) {
+    exit_and_text(c.output().unwrap())
+}
+
+/// A finished command's exit code (-1 when a signal ended it) and its output, which must be
+/// UTF-8.
+fn exit_and_text(out: Output) -> (i32, String, String) {
     let Output {
         status,
         stdout,
         stderr,
-    } = c.output().unwrap();
+    } = out;
     (
         status.code().unwrap_or(-1),
         String::from_utf8(stdout).unwrap(),
@@ -536,16 +542,7 @@ fn run_within(c: &mut Command, limit: Duration) -> (i32, String, String) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = child.wait_with_output().unwrap();
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8(stdout).unwrap(),
-        String::from_utf8(stderr).unwrap(),
-    )
+    exit_and_text(child.wait_with_output().unwrap())
 }
 
 /// The one JSON object a failure prints on stdout with `--output json`.
