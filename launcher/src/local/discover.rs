@@ -14,7 +14,7 @@ fn under_cwd_or_ancestor(rel: &str, found: impl Fn(&Path) -> bool) -> Option<Pat
     cwd.ancestors().map(|d| d.join(rel)).find(|p| found(p))
 }
 
-/// Finds the runner binary (see [`LocalConfig::runner`]).
+/// Finds the runner binary (see [`LocalConfig::runner`](super::LocalConfig::runner)).
 pub fn find_runner(given: Option<&Path>) -> Result<PathBuf, LaunchError> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(p) = given {
@@ -65,7 +65,7 @@ pub fn find_runner(given: Option<&Path>) -> Result<PathBuf, LaunchError> {
         })
 }
 
-/// Finds the game directory (see [`LocalConfig::game_dir`]).
+/// Finds the game directory (see [`LocalConfig::game_dir`](super::LocalConfig::game_dir)).
 pub fn find_game_dir(given: Option<&Path>) -> Result<PathBuf, LaunchError> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     match (given, std::env::var_os("LAUNCHER_GAME_DIR")) {
