@@ -26,7 +26,6 @@
 //! directories are made traversable and the code readable by it, while `out/` is created by
 //! the runner itself and writable only by it.
 
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, SystemTime};
@@ -41,6 +40,13 @@ use crate::outcome::{
 };
 use crate::plan::{self, Layout};
 use crate::request::Match;
+
+mod discover;
+mod files;
+
+use discover::game_digest;
+pub use discover::{find_game_dir, find_runner};
+use files::{is_root, mkdir, remove_stale, tail, write_file};
 
 pub const BACKEND: &str = "local";
 
@@ -65,178 +71,6 @@ pub struct LocalBackend {
     game_dir: PathBuf,
     game: GameUsed,
     work_root: PathBuf,
-}
-
-/// `rel` under the current directory or the nearest ancestor that has it: how a checkout is
-/// found at run time (`target/release/launcher` run from anywhere inside it). Nothing about
-/// the machine the binary was built on is compiled in.
-fn under_cwd_or_ancestor(rel: &str, found: impl Fn(&Path) -> bool) -> Option<PathBuf> {
-    let cwd = std::env::current_dir().ok()?;
-    cwd.ancestors().map(|d| d.join(rel)).find(|p| found(p))
-}
-
-/// Finds the runner binary (see [`LocalConfig::runner`]).
-pub fn find_runner(given: Option<&Path>) -> Result<PathBuf, LaunchError> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(p) = given {
-        // Given explicitly: that one or nothing.
-        return if p.is_file() {
-            Ok(p.to_owned())
-        } else {
-            Err(LaunchError::RunnerNotFound {
-                tried: format!("--runner {}", p.display()),
-            })
-        };
-    }
-    if let Some(p) = std::env::var_os("LAUNCHER_RUNNER") {
-        let p = PathBuf::from(p);
-        return if p.is_file() {
-            Ok(p)
-        } else {
-            Err(LaunchError::RunnerNotFound {
-                tried: format!("LAUNCHER_RUNNER={}", p.display()),
-            })
-        };
-    }
-    if let Ok(exe) = std::env::current_exe()
-        && let Some(dir) = exe.parent()
-    {
-        candidates.push(dir.join("runner"));
-        // Test binaries live in target/debug/deps.
-        if dir.ends_with("deps")
-            && let Some(up) = dir.parent()
-        {
-            candidates.push(up.join("runner"));
-        }
-    }
-    for rel in ["target/release/runner", "target/debug/runner"] {
-        candidates
-            .push(under_cwd_or_ancestor(rel, Path::is_file).unwrap_or_else(|| PathBuf::from(rel)));
-    }
-    candidates
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .ok_or_else(|| LaunchError::RunnerNotFound {
-            tried: candidates
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
-}
-
-/// Finds the game directory (see [`LocalConfig::game_dir`]).
-pub fn find_game_dir(given: Option<&Path>) -> Result<PathBuf, LaunchError> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    match (given, std::env::var_os("LAUNCHER_GAME_DIR")) {
-        (Some(p), _) => candidates.push(p.to_owned()),
-        (None, Some(p)) => candidates.push(p.into()),
-        (None, None) => {
-            candidates.push(plan::IMAGE_GAME_DIR.into());
-            candidates.push(
-                under_cwd_or_ancestor("image/game", |p| p.join("game").is_dir())
-                    .unwrap_or_else(|| PathBuf::from("image/game")),
-            );
-        }
-    }
-    candidates
-        .iter()
-        .find(|p| p.join("game").is_dir())
-        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
-        .ok_or_else(|| LaunchError::GameDirNotFound {
-            tried: candidates
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
-}
-
-/// `sha256:HEX` of a game directory's `game/` package: every file but bytecode, by relative
-/// path, size and content, in path order, so any change to what the referee runs changes it.
-fn game_digest(game_dir: &Path) -> Result<String, LaunchError> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        for entry in std::fs::read_dir(dir)? {
-            let entry = entry?;
-            let kind = entry.file_type()?;
-            let path = entry.path();
-            if kind.is_dir() && entry.file_name() != "__pycache__" {
-                walk(&path, out)?;
-            } else if kind.is_file() && path.extension().is_none_or(|e| e != "pyc") {
-                out.push(path);
-            }
-        }
-        Ok(())
-    }
-    let root = game_dir.join("game");
-    let mut files = Vec::new();
-    walk(&root, &mut files)
-        .map_err(|e| LaunchError::io(format!("cannot read the game in {}", root.display()), e))?;
-    files.sort();
-    let mut all = Vec::new();
-    for f in &files {
-        let bytes = std::fs::read(f)
-            .map_err(|e| LaunchError::io(format!("cannot read {}", f.display()), e))?;
-        let rel = f.strip_prefix(game_dir).unwrap_or(f).to_string_lossy();
-        all.extend_from_slice(rel.as_bytes());
-        all.push(0);
-        all.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
-        all.extend_from_slice(&bytes);
-    }
-    Ok(format!("sha256:{}", runner::sha256_hex(&all)))
-}
-
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-fn mkdir(path: &Path) -> Result<(), LaunchError> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(path)
-        .map_err(|e| LaunchError::io(format!("cannot create {}", path.display()), e))?;
-    // The umask may have taken bits away; the sandbox uid must be able to traverse.
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| LaunchError::io(format!("cannot chmod {}", path.display()), e))
-}
-
-fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), LaunchError> {
-    use std::io::Write as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .map_err(|e| LaunchError::io(format!("cannot create {}", path.display()), e))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| LaunchError::io(format!("cannot write {}", path.display()), e))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| LaunchError::io(format!("cannot chmod {}", path.display()), e))
-}
-
-/// The last `max` bytes of a file, lossily decoded.
-fn tail(path: &Path, max: usize) -> (String, bool) {
-    let bytes = std::fs::read(path).unwrap_or_default();
-    let truncated = bytes.len() > max;
-    let start = bytes.len().saturating_sub(max);
-    (
-        String::from_utf8_lossy(&bytes[start..]).into_owned(),
-        truncated,
-    )
-}
-
-/// Removes a directory left by an earlier attempt; one that is not there is fine.
-fn remove_stale(path: &Path) -> Result<(), LaunchError> {
-    match std::fs::remove_dir_all(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LaunchError::io(
-            format!("cannot remove {}", path.display()),
-            e,
-        )),
-        _ => Ok(()),
-    }
 }
 
 /// A run handed to the runner.

@@ -3,6 +3,10 @@
 //! with no capabilities (as in the pod, where Landlock scoping is all that separates the
 //! program from its supervisor).
 //!
+//! Over 600 lines on purpose: one libtest-mimic binary (`harness = false`), every trial in
+//! both modes going through the one harness here (the header, the run through the runner, the
+//! checks every report must pass); the attack programs themselves are in `tests/attacks/`.
+//!
 //! Each program starts with a header the harness reads:
 //!
 //! ```text

@@ -1,6 +1,10 @@
 //! The match suite (issue 3): whole matches through the real `runner` binary, the trusted
 //! referee (`image/game`) and each player in its own sandbox.
 //!
+//! Over 600 lines on purpose: one libtest-mimic binary (`harness = false`), every trial going
+//! through the one harness here (the spec, the match through the runner, the checks on every
+//! report, result and output directory); the bots themselves are in `tests/matches/`.
+//!
 //! - `cheater::NAME::MODE`: every bot in `tests/matches/cheaters/` plays against an honest bot
 //!   (the greedy example, id `honest`). Each cheater must fail: the match report is `ok`, the
 //!   cheater gets the verdict its header names, the honest bot gets `ok` and wins (on score, or

@@ -1,5 +1,9 @@
 //! The seccomp filter the runner embeds behaves as `policies/seccomp/x86_64.json` says.
 //!
+//! Over 600 lines on purpose: one test binary for the whole policy, its tests sharing the table
+//! of one call per rule, the model of the JSON that predicts each call's verdict, and the
+//! harness that runs raw calls through the runner.
+//!
 //! Every check goes through the real binary: the runner compiles the JSON at build time,
 //! installs it in the child and execs `/usr/bin/python3`, which makes raw system calls with
 //! `ctypes` (`syscall(2)` through libc, so no libc wrapper or vDSO gets in the way). No

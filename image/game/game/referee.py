@@ -23,13 +23,28 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import select
 import sys
 import time
 from dataclasses import dataclass, field
 
-from .rules import MAX_PLAYERS, MAX_SEED, MOVES, GameConfig, GameState, winner_by_score
+# Re-exported: the player side moved to game.players; its names stay importable from here.
+from .players import FD_RE as FD_RE
+from .players import ID_RE as ID_RE
+from .players import LINE_CAP as LINE_CAP
+from .players import TOO_LONG as TOO_LONG
+from .players import ConfigError as ConfigError
+from .players import ControlError as ControlError
+from .players import LineReader as LineReader
+from .players import Pauser as Pauser
+from .players import Player as Player
+from .players import RunnerControl as RunnerControl
+from .players import parse_control as parse_control
+from .players import parse_move as parse_move
+from .players import parse_players as parse_players
+from .players import player_id_from_path as player_id_from_path
+from .players import unique_ids as unique_ids
+from .rules import MAX_SEED, GameConfig, GameState, winner_by_score
 
 # Types for mypy only: importing typing would cost the referee's start.
 TYPE_CHECKING = False
@@ -37,6 +52,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any, Literal, NoReturn, TextIO, TypedDict
 
+    from .players import Conn
     from .rules import Cell
 
     Json = dict[str, Any]  # a JSON object as json.dumps writes it
@@ -56,14 +72,10 @@ if TYPE_CHECKING:
         turns: int
         players: dict[str, PlayerStanding]
 
-    Conn = tuple[str, int, int]  # (player id, read fd, write fd)
 
-LINE_CAP = 4096  # bytes per line, newline included, both directions
 READ_CHUNK = 65536
 DRAIN_CAP = 256 * 1024  # bytes read per player before a turn's observation goes out
 OUT_CAP = 64 * 1024  # unsent bytes to a player that does not read: then it forfeits
-ID_RE = re.compile(r"[a-z0-9-]{1,63}")
-FD_RE = re.compile(r"[0-9]{1,9}")
 REPLAY_NAME = "replay.jsonl"
 REPLAY_VERSION = 1
 
@@ -89,186 +101,6 @@ class Settings:
                 raise ValueError(f"{name} must be 1..600000")
         if not 1 <= self.max_strikes <= 100:
             raise ValueError("max_strikes must be 1..100")
-
-
-class ConfigError(Exception):
-    """Bad command line or environment: the runner's fault, not a player's."""
-
-
-class ControlError(Exception):
-    """The runner refused a stop or continue request, or closed the channel: a bug."""
-
-
-# --- reading lines with a byte cap ----------------------------------------------------------
-
-TOO_LONG = object()  # line event: a line longer than LINE_CAP (its bytes are dropped)
-
-
-class LineReader:
-    """Splits a byte stream into lines without ever holding more than `cap` bytes.
-
-    A line longer than `cap` (newline included) yields TOO_LONG as soon as it is known to be
-    too long; the rest of it, up to and including its newline, is dropped as it arrives.
-    """
-
-    def __init__(self, cap: int = LINE_CAP) -> None:
-        self.cap = cap
-        self.buf = bytearray()
-        self.discarding = False
-
-    def feed(self, data: bytes) -> list[object]:
-        """Complete lines (bytes, without the newline) and TOO_LONG events."""
-        out: list[object] = []
-        start, end = 0, len(data)
-        while start < end:
-            nl = data.find(b"\n", start)
-            if self.discarding:
-                if nl < 0:
-                    break
-                self.discarding = False
-                start = nl + 1
-                continue
-            if nl < 0:
-                if len(self.buf) + (end - start) >= self.cap:
-                    self.buf.clear()
-                    self.discarding = True
-                    out.append(TOO_LONG)
-                else:
-                    self.buf += data[start:]
-                break
-            if len(self.buf) + (nl - start) + 1 > self.cap:
-                out.append(TOO_LONG)
-            else:
-                out.append(bytes(self.buf) + data[start:nl])
-            self.buf.clear()
-            start = nl + 1
-        return out
-
-
-def parse_move(line: object) -> tuple[str, None] | tuple[None, str]:
-    """(move, None) for a legal move, else (None, reason). Never raises."""
-    if line is TOO_LONG or not isinstance(line, bytes):
-        return None, f"line over {LINE_CAP} bytes"
-    text = line.strip(b" \t\r")
-    if text.decode("ascii", "replace") in MOVES:
-        return text.decode("ascii"), None
-    shown = repr(text[:24])[1:]
-    if len(text) > 24:
-        shown += "..."
-    return None, f"invalid move {shown}"
-
-
-# --- players --------------------------------------------------------------------------------
-
-@dataclass
-class Player:
-    id: str
-    index: int
-    rfd: int
-    wfd: int
-    reader: LineReader = field(default_factory=LineReader)
-    out: bytearray = field(default_factory=bytearray)
-    outstanding: int = 0  # observations sent that no line has answered yet
-    answer: object = None  # this turn's line (bytes or TOO_LONG), None if none yet
-    active: bool = True
-    strikes: list[str] = field(default_factory=list)
-    detail: str = ""
-    events: list[str] = field(default_factory=list)  # this turn's events, for the replay
-
-
-def player_id_from_path(path: str) -> str:
-    """A valid player id from a bot file name: "My Bot.py" -> "my-bot"."""
-    stem = os.path.splitext(os.path.basename(path))[0].lower()
-    pid = re.sub(r"[^a-z0-9-]+", "-", stem).strip("-")[:63]
-    return pid or "bot"
-
-
-def unique_ids(ids: Sequence[str]) -> list[str]:
-    """Suffix repeated ids: [a, a] -> [a, a-2], keeping each within 63 characters."""
-    out: list[str] = []
-    for pid in ids:
-        cand, k = pid, 1
-        while cand in out:
-            k += 1
-            cand = f"{pid[:63 - len(str(k)) - 1]}-{k}"
-        out.append(cand)
-    return out
-
-
-def parse_control(spec: str) -> RunnerControl | None:
-    """GAME_CONTROL ("rfd:wfd") -> RunnerControl, or None when unset. Raises ConfigError."""
-    if not spec:
-        return None
-    rfd, sep, wfd = spec.partition(":")
-    if not (sep and FD_RE.fullmatch(rfd) and FD_RE.fullmatch(wfd)):
-        raise ConfigError(f"GAME_CONTROL {spec!r} is not rfd:wfd")
-    return RunnerControl(int(rfd), int(wfd))
-
-
-class Pauser:
-    """Stops and continues players; remembers whom it stopped so each request is sent once.
-    Subclasses say how."""
-
-    def __init__(self) -> None:
-        self.stopped: set[str] = set()
-
-    def stop(self, pid: str) -> None:
-        if pid not in self.stopped:
-            self.signal("stop", pid)
-            self.stopped.add(pid)
-
-    def cont(self, pid: str) -> None:
-        if pid in self.stopped:
-            self.signal("cont", pid)
-            self.stopped.discard(pid)
-
-    def signal(self, verb: str, pid: str) -> None:
-        raise NotImplementedError
-
-
-class RunnerControl(Pauser):
-    """The runner's control channel: one request a line (`stop ID`, `cont ID`), one answer a
-    line (`ok`, `gone`, `error WHY`). The runner answers at once, so reads block."""
-
-    def __init__(self, rfd: int, wfd: int) -> None:
-        super().__init__()
-        self.rfd, self.wfd, self.pending = rfd, wfd, b""
-
-    def signal(self, verb: str, pid: str) -> None:
-        os.write(self.wfd, f"{verb} {pid}\n".encode("ascii"))
-        while b"\n" not in self.pending:
-            data = os.read(self.rfd, 256)
-            if not data:
-                raise ControlError("the runner closed the control channel")
-            self.pending += data
-        line, _, self.pending = self.pending.partition(b"\n")
-        answer = line.decode("ascii", "replace")
-        if answer not in ("ok", "gone"):
-            raise ControlError(f"the runner answered {verb} {pid}: {answer}")
-
-
-def parse_players(spec: str) -> list[Conn]:
-    """GAME_PLAYERS ("id:rfd:wfd,...") -> [(id, rfd, wfd)]. Raises ConfigError."""
-    if not spec:
-        raise ConfigError("GAME_PLAYERS is empty or unset")
-    players: list[Conn] = []
-    seen: set[str] = set()
-    for entry in spec.split(","):
-        parts = entry.split(":")
-        if len(parts) != 3:
-            raise ConfigError(f"GAME_PLAYERS entry {entry!r} is not id:rfd:wfd")
-        pid, rfd, wfd = parts
-        if not ID_RE.fullmatch(pid):
-            raise ConfigError(f"player id {pid!r} does not match [a-z0-9-]{{1,63}}")
-        if pid in seen:
-            raise ConfigError(f"player id {pid!r} appears twice")
-        if not (FD_RE.fullmatch(rfd) and FD_RE.fullmatch(wfd)):
-            raise ConfigError(f"GAME_PLAYERS entry {entry!r}: descriptors must be integers")
-        seen.add(pid)
-        players.append((pid, int(rfd), int(wfd)))
-    if not 2 <= len(players) <= MAX_PLAYERS:
-        raise ConfigError(f"a match needs 2..{MAX_PLAYERS} players, got {len(players)}")
-    return players
 
 
 # --- the replay -----------------------------------------------------------------------------
