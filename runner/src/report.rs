@@ -133,7 +133,10 @@ pub struct Violation {
     pub sentence: String,
 }
 
-/// Limits as applied, in plain units.
+/// Limits as applied, in plain units: what `spec::Limits::resolve` makes of a request
+/// and the profile's defaults. A type of its own rather than a filled-in `Limits`: every field
+/// is present (nothing left for a reader to default), the units are the report's plain
+/// milliseconds and bytes, and it holds the address-space backstop no request names.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppliedLimits {
