@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::RequestError;
 use crate::names::{self, labels};
-use crate::request::{CONFIGMAP_MAX_BYTES, Match};
+use crate::request::{CONFIGMAP_MAX_BYTES, Match, player_limits};
 
 /// The uid and gid the image and every sandboxed process run as.
 pub const RUN_AS: i64 = 65532;
@@ -222,9 +222,9 @@ impl Layout {
 pub fn referee_limits(m: &Match) -> Limits {
     Limits {
         wall_time: Some(Secs::from_millis(
-            m.limits.wall_time.as_millis() + REFEREE_EXTRA_WALL_MS,
+            player_limits::wall_time(&m.limits).as_millis() + REFEREE_EXTRA_WALL_MS,
         )),
-        cpu_time: Some(m.limits.wall_time),
+        cpu_time: Some(player_limits::wall_time(&m.limits)),
         memory: Some(REFEREE_MEMORY),
         output: Some(REFEREE_OUTPUT),
         file_size: None,
@@ -262,17 +262,9 @@ pub fn match_spec(m: &Match, layout: &Layout) -> MatchSpec {
                 id: p.id.clone(),
                 process: ProcessSpec {
                     program: vec![python.clone(), code.display().to_string()],
-                    limits: Limits {
-                        wall_time: Some(m.limits.wall_time),
-                        cpu_time: Some(m.limits.cpu_time),
-                        memory: Some(m.limits.memory),
-                        output: Some(m.limits.output),
-                        file_size: None,
-                        open_files: None,
-                        // A player has no writable path: nothing to budget.
-                        disk: None,
-                        disk_inodes: None,
-                    },
+                    // The checked four; a player has no writable path (no disk budget), and
+                    // its file and descriptor limits are the profile's.
+                    limits: m.limits.clone(),
                     // Its own code only: a player never sees another player's code.
                     paths: Paths {
                         ro: vec![layout.game_dir.clone(), code],
@@ -319,11 +311,12 @@ pub fn pod_resources(m: &Match, s: &ClusterSettings) -> Result<PodResources, Req
     let cpu_millis = s
         .cpu_base_millis
         .saturating_add(s.cpu_per_player_millis.saturating_mul(n));
-    let players_memory: u64 = m.players.len() as u64 * m.limits.memory.bytes();
+    let players_memory: u64 = m.players.len() as u64 * player_limits::memory(&m.limits).bytes();
     let memory = Size(REFEREE_MEMORY.bytes() + players_memory + MEMORY_HEADROOM.bytes());
     // Each process's standard error is capped at its output limit; the referee's stdout is
     // the result (memory only).
-    let logs = REFEREE_OUTPUT.bytes() + m.players.len() as u64 * m.limits.output.bytes();
+    let logs =
+        REFEREE_OUTPUT.bytes() + m.players.len() as u64 * player_limits::output(&m.limits).bytes();
     let out_size = if s.results_pvc.is_some() {
         Size(0)
     } else {

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use runner::units::{Secs, Size};
 use serde::{Deserialize, Serialize};
 
 use crate::error::RequestError;
@@ -18,35 +17,20 @@ pub const CONFIGMAP_MAX_BYTES: usize = 1024 * 1024;
 /// Room kept in the ConfigMap for `spec.json` and the keys when checking one player's code.
 pub const SPEC_ALLOWANCE: usize = 16 * 1024;
 
-/// Limits per player process, as requested. Anything left out takes the default.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LimitsRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wall_time: Option<Secs>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu_time: Option<Secs>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<Size>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<Size>,
-}
+/// A player's limits: the runner's one request type. The launcher sets four of them (wall
+/// time, CPU time, memory, output) and refuses the others in a request: a player has no
+/// writable path to budget, and the profile's file and descriptor limits are not the
+/// platform's to loosen.
+pub use runner::spec::Limits;
 
-/// Limits per player process, validated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct PlayerLimits {
-    /// Wall-clock time the player's process may run: the runner does not count the time the
-    /// referee holds it stopped between turns. Default: what the game's turns allow
-    /// ([`PlayerLimits::wall_for`]).
-    pub wall_time: Secs,
-    pub cpu_time: Secs,
-    pub memory: Size,
-    /// Bytes of standard error kept (standard output is the move channel).
-    pub output: Size,
-}
+/// The launcher's bounds and defaults for a player's [`Limits`], checked on that type.
+pub mod player_limits {
+    use runner::spec::Limits;
+    use runner::units::{Secs, Size};
 
-impl PlayerLimits {
-    /// Defaults; the wall and CPU time follow from the match's turns ([`Self::wall_for`]).
+    use crate::error::RequestError;
+
+    /// Defaults; the wall and CPU time follow from the match's turns ([`wall_for`]).
     pub const DEFAULT_MEMORY: Size = Size::mib(256);
     pub const DEFAULT_OUTPUT: Size = Size::mib(1);
     pub const MIN_WALL: Secs = Secs::from_millis(1_000);
@@ -64,53 +48,122 @@ impl PlayerLimits {
         Secs::from_millis((play_ms + play_ms / 20 + 10_000).div_ceil(1000) * 1000)
     }
 
-    fn from_request(r: &LimitsRequest, play_ms: u64) -> Result<Self, RequestError> {
-        let wall_time = r.wall_time.unwrap_or_else(|| Self::wall_for(play_ms));
+    /// The runner's limits the launcher does not set for a player, by their JSON names.
+    pub const UNSUPPORTED: [&str; 4] = ["file_size", "open_files", "disk", "disk_inodes"];
+
+    /// The limits a request names that the launcher does not set ([`UNSUPPORTED`]).
+    pub fn unsupported(r: &Limits) -> Vec<&'static str> {
+        [
+            ("file_size", r.file_size.is_some()),
+            ("open_files", r.open_files.is_some()),
+            ("disk", r.disk.is_some()),
+            ("disk_inodes", r.disk_inodes.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+
+    /// What a checked [`Limits`] holds for the plan's sums: [`check`] sets all four, so the
+    /// range's top (reserving more, never less) is only for a `Limits` built by hand.
+    pub fn wall_time(l: &Limits) -> Secs {
+        l.wall_time.unwrap_or(MAX_WALL)
+    }
+    pub fn memory(l: &Limits) -> Size {
+        l.memory.unwrap_or(MAX_MEMORY)
+    }
+    pub fn output(l: &Limits) -> Size {
+        l.output.unwrap_or(MAX_OUTPUT)
+    }
+
+    /// Fills in the defaults and checks every range: the player's limits as the runner gets
+    /// them, with the four the launcher sets always present.
+    pub(crate) fn check(r: &Limits, play_ms: u64) -> Result<Limits, RequestError> {
+        let unsupported = unsupported(r);
+        if !unsupported.is_empty() {
+            return Err(RequestError::new(format!(
+                "limits.{} cannot be set for a player (only wall_time, cpu_time, memory and output)",
+                unsupported.join(", limits.")
+            )));
+        }
+        let wall_time = r.wall_time.unwrap_or_else(|| wall_for(play_ms));
         // A bot may think (compute) through every turn it is given: the CPU time follows the
         // wall time unless asked for.
         let cpu_time = r.cpu_time.unwrap_or(wall_time);
-        let l = Self {
-            wall_time,
-            cpu_time,
-            memory: r.memory.unwrap_or(Self::DEFAULT_MEMORY),
-            output: r.output.unwrap_or(Self::DEFAULT_OUTPUT),
+        let l = Limits {
+            wall_time: Some(wall_time),
+            cpu_time: Some(cpu_time),
+            memory: Some(r.memory.unwrap_or(DEFAULT_MEMORY)),
+            output: Some(r.output.unwrap_or(DEFAULT_OUTPUT)),
+            ..Limits::default()
         };
+        let (wall_time, memory, output) = (wall_time, memory(&l), output(&l));
         let range = |what: &str, v: String, lo: String, hi: String| {
             RequestError::new(format!("{what} {v} is out of range ({lo} to {hi})"))
         };
-        if !(Self::MIN_WALL..=Self::MAX_WALL).contains(&l.wall_time) {
+        if !(MIN_WALL..=MAX_WALL).contains(&wall_time) {
             return Err(range(
                 "wall time",
-                l.wall_time.to_string(),
-                Self::MIN_WALL.to_string(),
-                Self::MAX_WALL.to_string(),
+                wall_time.to_string(),
+                MIN_WALL.to_string(),
+                MAX_WALL.to_string(),
             ));
         }
-        if !(Self::MIN_CPU..=l.wall_time).contains(&l.cpu_time) {
+        if !(MIN_CPU..=wall_time).contains(&cpu_time) {
             return Err(range(
                 "CPU time",
-                l.cpu_time.to_string(),
-                Self::MIN_CPU.to_string(),
-                format!("{} (the wall time)", l.wall_time),
+                cpu_time.to_string(),
+                MIN_CPU.to_string(),
+                format!("{wall_time} (the wall time)"),
             ));
         }
-        if !(Self::MIN_MEMORY..=Self::MAX_MEMORY).contains(&l.memory) {
+        if !(MIN_MEMORY..=MAX_MEMORY).contains(&memory) {
             return Err(range(
                 "memory",
-                l.memory.to_string(),
-                Self::MIN_MEMORY.to_string(),
-                Self::MAX_MEMORY.to_string(),
+                memory.to_string(),
+                MIN_MEMORY.to_string(),
+                MAX_MEMORY.to_string(),
             ));
         }
-        if !(Self::MIN_OUTPUT..=Self::MAX_OUTPUT).contains(&l.output) {
+        if !(MIN_OUTPUT..=MAX_OUTPUT).contains(&output) {
             return Err(range(
                 "output",
-                l.output.to_string(),
-                Self::MIN_OUTPUT.to_string(),
-                Self::MAX_OUTPUT.to_string(),
+                output.to_string(),
+                MIN_OUTPUT.to_string(),
+                MAX_OUTPUT.to_string(),
             ));
         }
         Ok(l)
+    }
+
+    /// The request schema of [`Limits`]: the runner's, without the fields the launcher refuses.
+    pub(crate) fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut s = <Limits as schemars::JsonSchema>::json_schema(generator);
+        if let Some(props) = s
+            .as_object_mut()
+            .and_then(|o| o.get_mut("properties"))
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            for name in UNSUPPORTED {
+                props.remove(name);
+            }
+        }
+        s
+    }
+
+    /// Deserializes a request's limits as the runner's type, refusing at once (with the
+    /// field's path) what the launcher does not set.
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Limits, D::Error> {
+        let l = <Limits as serde::Deserialize>::deserialize(d)?;
+        let unsupported = unsupported(&l);
+        if unsupported.is_empty() {
+            Ok(l)
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "{} cannot be set for a player (only wall_time, cpu_time, memory and output)",
+                unsupported.join(", ")
+            )))
+        }
     }
 }
 
@@ -210,8 +263,11 @@ pub struct MatchRequest {
     #[serde(default = "default_game")]
     pub game: String,
     pub players: Vec<PlayerInput>,
-    #[serde(default)]
-    pub limits: LimitsRequest,
+    /// A player's limits: wall_time, cpu_time, memory and output; anything left out takes
+    /// the default.
+    #[serde(default, deserialize_with = "player_limits::deserialize")]
+    #[schemars(schema_with = "player_limits::schema")]
+    pub limits: Limits,
     /// The tenant; its namespace is `games-<tenant>` unless `namespace` says otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
@@ -243,7 +299,7 @@ impl MatchRequest {
             match_id: None,
             game: default_game(),
             players,
-            limits: LimitsRequest::default(),
+            limits: Limits::default(),
             tenant: None,
             namespace: None,
             labels: BTreeMap::new(),
@@ -316,7 +372,8 @@ pub struct Match {
     pub id: String,
     pub game: &'static Game,
     pub players: Vec<Player>,
-    pub limits: PlayerLimits,
+    /// A player's limits, checked: wall time, CPU time, memory and output all set.
+    pub limits: Limits,
     pub tenant: Option<String>,
     pub namespace: Option<String>,
     pub labels: BTreeMap<String, String>,
@@ -395,7 +452,7 @@ impl MatchRequest {
                 "turn timeout {t}ms is out of range (10 to 60000)"
             )));
         }
-        let limits = PlayerLimits::from_request(
+        let limits = player_limits::check(
             &self.limits,
             game.play_time_ms(self.turns, self.turn_timeout_ms),
         )?;
@@ -527,6 +584,8 @@ fn read_player(index: usize, p: &PlayerInput, base: &Path) -> Result<Player, Req
 
 #[cfg(test)]
 mod tests {
+    use runner::units::{Secs, Size};
+
     use super::*;
 
     #[test]
@@ -583,18 +642,19 @@ mod tests {
         let wall = Secs::from_millis(120_000); // 104 s + 5.2 s + 10 s, whole seconds up
         assert_eq!(
             m.limits,
-            PlayerLimits {
-                wall_time: wall,
-                cpu_time: wall,
-                memory: Size::mib(256),
-                output: Size::mib(1),
+            Limits {
+                wall_time: Some(wall),
+                cpu_time: Some(wall),
+                memory: Some(Size::mib(256)),
+                output: Some(Size::mib(1)),
+                ..Limits::default()
             }
         );
         let mut short = two("alice", "bob");
         short.turns = Some(12);
         short.turn_timeout_ms = Some(400);
         let m = short.validate().unwrap();
-        assert_eq!(m.limits.wall_time, Secs::from_millis(20_000)); // 9.4 + 0.47 + 10 s, up
+        assert_eq!(m.limits.wall_time, Some(Secs::from_millis(20_000))); // 9.4 + 0.47 + 10 s, up
         assert_eq!(m.options.seed, seed_from("m1"));
         assert!(m.options.seed < 1 << 53);
     }
@@ -700,6 +760,10 @@ mod tests {
             ),
             (r#"{"players":[{"id":"x","path":"b"}]}"#, "path"),
             (r#"{"players":[],"limits":{"disk":"1MiB"}}"#, "disk"),
+            (
+                r#"{"players":[],"limits":{"open_files":3,"memory":"64MiB"}}"#,
+                "open_files cannot be set for a player (only wall_time, cpu_time, memory and output)",
+            ),
         ] {
             let e = serde_json::from_str::<MatchRequest>(doc)
                 .unwrap_err()
