@@ -2,7 +2,6 @@
 //! validation into a [`Match`]: everything is checked before anything is created anywhere.
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -10,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::RequestError;
 use crate::game::{self, Game};
 use crate::names;
+use player_code::{code_file_names, read_player};
 
 /// The most a ConfigMap may hold: the API server refuses data over 1 MiB in total
 /// (keys and values of `data` and `binaryData` together).
@@ -17,155 +17,14 @@ pub const CONFIGMAP_MAX_BYTES: usize = 1024 * 1024;
 /// Room kept in the ConfigMap for `spec.json` and the keys when checking one player's code.
 pub const SPEC_ALLOWANCE: usize = 16 * 1024;
 
+mod player_code;
+pub mod player_limits;
+
 /// A player's limits: the runner's one request type. The launcher sets four of them (wall
 /// time, CPU time, memory, output) and refuses the others in a request: a player has no
 /// writable path to budget, and the profile's file and descriptor limits are not the
 /// platform's to loosen.
 pub use runner::spec::Limits;
-
-/// The launcher's bounds and defaults for a player's [`Limits`], checked on that type.
-pub mod player_limits {
-    use runner::spec::Limits;
-    use runner::units::{Secs, Size};
-
-    use crate::error::RequestError;
-
-    /// Defaults; the wall and CPU time follow from the match's turns ([`wall_for`]).
-    pub const DEFAULT_MEMORY: Size = Size::mib(256);
-    pub const DEFAULT_OUTPUT: Size = Size::mib(1);
-    pub const MIN_WALL: Secs = Secs::from_millis(1_000);
-    pub const MAX_WALL: Secs = Secs::from_millis(3_600_000);
-    pub const MIN_CPU: Secs = Secs::from_millis(100);
-    pub const MIN_MEMORY: Size = Size::mib(32);
-    pub const MAX_MEMORY: Size = Size::mib(1024);
-    pub const MIN_OUTPUT: Size = Size(4 * 1024);
-    pub const MAX_OUTPUT: Size = Size::mib(64);
-
-    /// The default wall (and CPU) time for a match whose turns allow a player `play_ms` of
-    /// running: that, 5 % for the moments around each turn (an answer sent before the referee
-    /// stops the player), and 10 s for the end of the match, in whole seconds.
-    pub fn wall_for(play_ms: u64) -> Secs {
-        Secs::from_millis((play_ms + play_ms / 20 + 10_000).div_ceil(1000) * 1000)
-    }
-
-    /// The runner's limits the launcher does not set for a player, by their JSON names.
-    pub const UNSUPPORTED: [&str; 4] = ["file_size", "open_files", "disk", "disk_inodes"];
-
-    /// The limits a request names that the launcher does not set ([`UNSUPPORTED`]).
-    pub fn unsupported(r: &Limits) -> Vec<&'static str> {
-        [
-            ("file_size", r.file_size.is_some()),
-            ("open_files", r.open_files.is_some()),
-            ("disk", r.disk.is_some()),
-            ("disk_inodes", r.disk_inodes.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, set)| set.then_some(name))
-        .collect()
-    }
-
-    /// What a checked [`Limits`] holds for the plan's sums: [`check`] sets all four, so the
-    /// range's top (reserving more, never less) is only for a `Limits` built by hand.
-    pub fn wall_time(l: &Limits) -> Secs {
-        l.wall_time.unwrap_or(MAX_WALL)
-    }
-    pub fn memory(l: &Limits) -> Size {
-        l.memory.unwrap_or(MAX_MEMORY)
-    }
-    pub fn output(l: &Limits) -> Size {
-        l.output.unwrap_or(MAX_OUTPUT)
-    }
-
-    /// Fills in the defaults and checks every range: the player's limits as the runner gets
-    /// them, with the four the launcher sets always present.
-    pub(crate) fn check(r: &Limits, play_ms: u64) -> Result<Limits, RequestError> {
-        let unsupported = unsupported(r);
-        if !unsupported.is_empty() {
-            return Err(RequestError::new(format!(
-                "limits.{} cannot be set for a player (only wall_time, cpu_time, memory and output)",
-                unsupported.join(", limits.")
-            )));
-        }
-        let wall_time = r.wall_time.unwrap_or_else(|| wall_for(play_ms));
-        // A bot may think (compute) through every turn it is given: the CPU time follows the
-        // wall time unless asked for.
-        let cpu_time = r.cpu_time.unwrap_or(wall_time);
-        let l = Limits {
-            wall_time: Some(wall_time),
-            cpu_time: Some(cpu_time),
-            memory: Some(r.memory.unwrap_or(DEFAULT_MEMORY)),
-            output: Some(r.output.unwrap_or(DEFAULT_OUTPUT)),
-            ..Limits::default()
-        };
-        let (wall_time, memory, output) = (wall_time, memory(&l), output(&l));
-        let range = |what: &str, v: String, lo: String, hi: String| {
-            RequestError::new(format!("{what} {v} is out of range ({lo} to {hi})"))
-        };
-        if !(MIN_WALL..=MAX_WALL).contains(&wall_time) {
-            return Err(range(
-                "wall time",
-                wall_time.to_string(),
-                MIN_WALL.to_string(),
-                MAX_WALL.to_string(),
-            ));
-        }
-        if !(MIN_CPU..=wall_time).contains(&cpu_time) {
-            return Err(range(
-                "CPU time",
-                cpu_time.to_string(),
-                MIN_CPU.to_string(),
-                format!("{wall_time} (the wall time)"),
-            ));
-        }
-        if !(MIN_MEMORY..=MAX_MEMORY).contains(&memory) {
-            return Err(range(
-                "memory",
-                memory.to_string(),
-                MIN_MEMORY.to_string(),
-                MAX_MEMORY.to_string(),
-            ));
-        }
-        if !(MIN_OUTPUT..=MAX_OUTPUT).contains(&output) {
-            return Err(range(
-                "output",
-                output.to_string(),
-                MIN_OUTPUT.to_string(),
-                MAX_OUTPUT.to_string(),
-            ));
-        }
-        Ok(l)
-    }
-
-    /// The request schema of [`Limits`]: the runner's, without the fields the launcher refuses.
-    pub(crate) fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let mut s = <Limits as schemars::JsonSchema>::json_schema(generator);
-        if let Some(props) = s
-            .as_object_mut()
-            .and_then(|o| o.get_mut("properties"))
-            .and_then(serde_json::Value::as_object_mut)
-        {
-            for name in UNSUPPORTED {
-                props.remove(name);
-            }
-        }
-        s
-    }
-
-    /// Deserializes a request's limits as the runner's type, refusing at once (with the
-    /// field's path) what the launcher does not set.
-    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Limits, D::Error> {
-        let l = <Limits as serde::Deserialize>::deserialize(d)?;
-        let unsupported = unsupported(&l);
-        if unsupported.is_empty() {
-            Ok(l)
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "{} cannot be set for a player (only wall_time, cpu_time, memory and output)",
-                unsupported.join(", ")
-            )))
-        }
-    }
-}
 
 /// Where a player's code comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -331,33 +190,6 @@ impl Player {
     }
 }
 
-/// Names each player's code file `<id>-<token>.py`. Landlock keeps a player from reading the
-/// other players' code, but `stat()` needs no Landlock right: at a predictable path it would
-/// tell the opponent's code size and times. The token hashes the match id and every player's
-/// code, so it is the same for a retried submit (the plan stays a pure function) and a player
-/// can compute the opponent's name only by already knowing the opponent's code exactly.
-fn code_file_names(match_id: &str, players: &mut [Player]) {
-    use sha2::Digest as _;
-    let mut all = sha2::Sha256::new();
-    all.update(b"player code file names\0");
-    all.update(match_id.as_bytes());
-    for p in players.iter() {
-        all.update(b"\0");
-        all.update(p.id.as_str().as_bytes());
-        all.update(b"\0");
-        all.update((p.code.len() as u64).to_be_bytes());
-        all.update(&p.code);
-    }
-    let all = all.finalize();
-    for p in players.iter_mut() {
-        let mut one = sha2::Sha256::new();
-        one.update(all);
-        one.update(p.id.as_str().as_bytes());
-        let token = runner::digest::hex(&one.finalize()[..8]);
-        p.file = format!("{}-{token}.py", p.id);
-    }
-}
-
 /// Game settings of a validated match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct GameOptions {
@@ -483,103 +315,6 @@ fn seed_from(id: &str) -> u64 {
     b.copy_from_slice(&d[..8]);
     // The game takes 0..2^64-1; keep it readable on the command line and in JSON (< 2^53).
     u64::from_be_bytes(b) >> 11
-}
-
-/// Opens a player's code file as data, not as a capability: the launcher may run as root, so a
-/// path that is a symbolic link (to `/etc/shadow`, say) or names a device, a FIFO or a
-/// directory is refused instead of followed or read. `O_NONBLOCK` keeps a FIFO from hanging
-/// the open; the type is checked on the opened descriptor, so nothing can be swapped in
-/// between the check and the read. Hard links to files the caller does not own are the
-/// kernel's to refuse (`fs.protected_hardlinks`).
-fn open_bot_file(path: &Path) -> Result<std::fs::File, String> {
-    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(nix::libc::ELOOP) {
-                "is a symbolic link; name the bot's file itself (links are not followed)".to_owned()
-            } else {
-                e.to_string()
-            }
-        })?;
-    let kind = file.metadata().map_err(|e| e.to_string())?.file_type();
-    if kind.is_file() {
-        return Ok(file);
-    }
-    let what = if kind.is_dir() {
-        "a directory"
-    } else if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_char_device() || kind.is_block_device() {
-        "a device"
-    } else if kind.is_socket() {
-        "a socket"
-    } else {
-        "not a regular file"
-    };
-    Err(format!("is {what}; a bot must be a regular file"))
-}
-
-fn read_player(index: usize, p: &PlayerInput, base: &Path) -> Result<Player, RequestError> {
-    let limit = CONFIGMAP_MAX_BYTES - SPEC_ALLOWANCE;
-    let (code, origin, stem) = match &p.source {
-        CodeSource::File(path) => {
-            let full = if path.is_absolute() {
-                path.clone()
-            } else {
-                base.join(path)
-            };
-            let origin = path.display().to_string();
-            let file = open_bot_file(&full)
-                .map_err(|e| RequestError::new(format!("player code {origin}: {e}")))?;
-            let mut code = Vec::new();
-            file.take(u64::try_from(limit).unwrap_or(u64::MAX) + 1)
-                .read_to_end(&mut code)
-                .map_err(|e| RequestError::new(format!("player code {origin}: {e}")))?;
-            let stem = full
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            (code, origin, Some(stem))
-        }
-        CodeSource::Bytes(b) => (b.clone(), format!("player #{}", index + 1), None),
-    };
-    let id = match (&p.id, stem) {
-        (Some(raw), _) => names::player_id(raw)
-            .map_err(|e| RequestError::new(format!("player {origin}: {}", e.0)))?,
-        // The id a file name gives is checked like any other: `numpy_bot.py` is refused with
-        // the hint to write `numpy-bot=numpy_bot.py`, not renamed behind the writer's back.
-        (None, Some(stem)) => names::player_id(&stem).map_err(|e| {
-            RequestError::new(format!(
-                "player {origin}: the file name gives the {}; name the player with ID=FILE",
-                e.0
-            ))
-        })?,
-        (None, None) => {
-            return Err(RequestError::new(format!(
-                "player #{} has code but no id; give one",
-                index + 1
-            )));
-        }
-    };
-    if code.iter().all(u8::is_ascii_whitespace) {
-        return Err(RequestError::new(format!(
-            "player {id} ({origin}): the code is empty"
-        )));
-    }
-    if code.len() > limit {
-        return Err(RequestError::new(format!(
-            "player {id} ({origin}): the code is over {limit} bytes, more than a ConfigMap can hold with the spec"
-        )));
-    }
-    Ok(Player {
-        file: format!("{id}.py"),
-        id,
-        code,
-        origin,
-    })
 }
 
 #[cfg(test)]
