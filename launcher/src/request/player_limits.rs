@@ -39,8 +39,8 @@ pub fn unsupported(r: &Limits) -> Vec<&'static str> {
     .collect()
 }
 
-/// What a checked [`Limits`] holds for the plan's sums: [`check`] sets all four, so the
-/// range's top (reserving more, never less) is only for a `Limits` built by hand.
+/// What a checked [`Limits`] holds for the plan's sums: `MatchRequest::validate` sets all
+/// four, so the range's top (reserving more, never less) is only for a `Limits` built by hand.
 pub fn wall_time(l: &Limits) -> Secs {
     l.wall_time.unwrap_or(MAX_WALL)
 }
