@@ -6,7 +6,7 @@
 //! The same [`match_spec`] builds the runner's spec for the local backend, with host paths.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::batch::v1::{
@@ -16,18 +16,18 @@ use k8s_openapi::api::batch::v1::{
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource,
     PersistentVolumeClaimVolumeSource, Pod, PodSecurityContext, PodSpec, PodTemplateSpec,
-    ResourceRequirements, SeccompProfile, SecurityContext, Toleration, Volume, VolumeMount,
+    ResourceRequirements, SeccompProfile, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use runner::exit::RunnerExit;
-use runner::spec::{Limits, MatchSpec, Paths, PlayerSpec, ProcessSpec, SPEC_VERSION};
+use runner::spec::MatchSpec;
 use runner::units::{Secs, Size};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::RequestError;
 use crate::names::{self, labels};
-use crate::request::{CONFIGMAP_MAX_BYTES, Match};
+use crate::request::{CONFIGMAP_MAX_BYTES, Match, player_limits};
 
 /// The uid and gid the image and every sandboxed process run as.
 pub const RUN_AS: i64 = 65532;
@@ -62,245 +62,11 @@ const OUT_HEADROOM: Size = Size::mib(48);
 /// Container logs and anything else the kubelet charges to the pod's ephemeral storage.
 const EPHEMERAL_HEADROOM: Size = Size::mib(64);
 
-/// How this cluster runs game pods. Read from `--settings FILE` (YAML or JSON) or flags.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ClusterSettings {
-    /// The runner image, pinned by digest (`REPO@sha256:HEX`).
-    pub image: String,
-    /// Namespace when the request names neither a namespace nor a tenant.
-    pub namespace: String,
-    /// A RuntimeClass (`gvisor`, `kata`) for a second kernel boundary.
-    pub runtime_class: Option<String>,
-    /// `hostUsers: false`: the pod gets its own user namespace.
-    pub user_namespace: bool,
-    pub node_selector: BTreeMap<String, String>,
-    pub tolerations: Vec<Toleration>,
-    /// A PVC that receives each match's artifacts under the sub-path `<match-id>`.
-    /// None: the artifacts live in an emptyDir and only the verdict comes back.
-    pub results_pvc: Option<String>,
-    /// A `Localhost` seccomp profile (relative to the kubelet's seccomp directory) instead of
-    /// `RuntimeDefault`.
-    pub seccomp_localhost_profile: Option<String>,
-    pub service_account: Option<String>,
-    pub priority_class: Option<String>,
-    pub ttl_seconds_after_finished: i32,
-    /// activeDeadlineSeconds = the referee's wall limit plus this (pull, schedule, start).
-    pub deadline_margin: Secs,
-    pub cpu_base_millis: u32,
-    pub cpu_per_player_millis: u32,
-    pub scratch_size: Size,
-    /// Refuse plans above these (the namespace's LimitRange `max`).
-    pub max_pod_cpu_millis: u32,
-    pub max_pod_memory: Size,
-    pub max_pod_ephemeral_storage: Size,
-    /// A runner profile (its TOML text) shipped in the match's ConfigMap and named by the
-    /// spec instead of the one embedded in the runner: `policies/sandbox/namespaces.toml` with
-    /// a runtime class that has no Landlock (gVisor). None: the embedded profile (Landlock).
-    pub sandbox_profile: Option<String>,
-}
+mod runner_spec;
+mod settings;
 
-impl Default for ClusterSettings {
-    fn default() -> Self {
-        Self {
-            image: PLACEHOLDER_IMAGE.to_owned(),
-            namespace: "games".to_owned(),
-            runtime_class: None,
-            user_namespace: false,
-            node_selector: BTreeMap::new(),
-            tolerations: Vec::new(),
-            results_pvc: None,
-            seccomp_localhost_profile: None,
-            service_account: Some("game".to_owned()),
-            priority_class: None,
-            ttl_seconds_after_finished: 3600,
-            deadline_margin: Secs::from_millis(120_000),
-            cpu_base_millis: 500,
-            cpu_per_player_millis: 250,
-            scratch_size: Size::mib(64),
-            max_pod_cpu_millis: 2000,
-            max_pod_memory: Size::mib(2048),
-            max_pod_ephemeral_storage: Size::mib(1024),
-            sandbox_profile: None,
-        }
-    }
-}
-
-impl ClusterSettings {
-    /// Checks what the types cannot: the image is pinned by digest, names are valid.
-    pub fn validate(&self) -> Result<(), RequestError> {
-        if let Some(text) = &self.sandbox_profile {
-            runner::profile::Profile::from_text(text, "sandbox_profile")
-                .map_err(|e| RequestError::new(format!("cluster settings: {e}")))?;
-        }
-        let Some((repo, digest)) = self.image.split_once("@sha256:") else {
-            return Err(RequestError::new(format!(
-                "image {:?} must be pinned by digest (REPOSITORY@sha256:HEX)",
-                self.image
-            )));
-        };
-        if repo.is_empty()
-            || digest.len() != 64
-            || !digest
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return Err(RequestError::new(format!(
-                "image {:?}: the digest must be 64 lower-case hex digits",
-                self.image
-            )));
-        }
-        if !names::is_dns_label(&self.namespace, 63) {
-            return Err(RequestError::new(format!(
-                "namespace {:?} is not a DNS-1123 label",
-                self.namespace
-            )));
-        }
-        for (what, v) in [
-            ("runtime class", &self.runtime_class),
-            ("results PVC", &self.results_pvc),
-            ("service account", &self.service_account),
-            ("priority class", &self.priority_class),
-        ] {
-            if let Some(v) = v
-                && !v.split('.').all(|p| names::is_dns_label(p, 63))
-            {
-                return Err(RequestError::new(format!(
-                    "{what} {v:?} is not a DNS-1123 name"
-                )));
-            }
-        }
-        if self.ttl_seconds_after_finished < 0 {
-            return Err(RequestError::new("ttl_seconds_after_finished must be >= 0"));
-        }
-        Ok(())
-    }
-
-    pub fn uses_placeholder_image(&self) -> bool {
-        self.image == PLACEHOLDER_IMAGE
-    }
-
-    /// The namespace a match runs in.
-    pub fn namespace_for(&self, m: &Match) -> String {
-        match (&m.namespace, &m.tenant) {
-            (Some(ns), _) => ns.clone(),
-            (None, Some(t)) => format!("games-{t}"),
-            (None, None) => self.namespace.clone(),
-        }
-    }
-}
-
-/// Where things are, for the runner's spec.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layout {
-    pub python: PathBuf,
-    pub game_dir: PathBuf,
-    pub code_dir: PathBuf,
-    pub output_dir: PathBuf,
-    /// None: the report goes to the runner's standard output.
-    pub report: Option<PathBuf>,
-    pub termination_log: Option<PathBuf>,
-}
-
-impl Layout {
-    /// Inside the game pod.
-    pub fn pod() -> Self {
-        Self {
-            python: PYTHON.into(),
-            game_dir: IMAGE_GAME_DIR.into(),
-            code_dir: CODE_DIR.into(),
-            output_dir: OUT_DIR.into(),
-            // The report goes to the container's log (kept with the pod); the summary, which
-            // is the verdict, to the termination message.
-            report: None,
-            termination_log: Some(TERMINATION_LOG.into()),
-        }
-    }
-}
-
-/// The referee's limits for a match.
-pub fn referee_limits(m: &Match) -> Limits {
-    Limits {
-        wall_time: Some(Secs::from_millis(
-            m.limits.wall_time.as_millis() + REFEREE_EXTRA_WALL_MS,
-        )),
-        cpu_time: Some(m.limits.wall_time),
-        memory: Some(REFEREE_MEMORY),
-        output: Some(REFEREE_OUTPUT),
-        file_size: None,
-        open_files: None,
-        // The profile's disk budget: the staging directory holds the replay (up to 64 MiB).
-        disk: None,
-        disk_inodes: None,
-    }
-}
-
-/// The runner's spec for a match: the referee and each player as its own process.
-pub fn match_spec(m: &Match, layout: &Layout) -> MatchSpec {
-    let game_dir = layout.game_dir.display().to_string();
-    let env = BTreeMap::from([("PYTHONPATH".to_owned(), game_dir)]);
-    let python = layout.python.display().to_string();
-    let mut referee_args = vec![
-        python.clone(),
-        "-m".to_owned(),
-        m.game.referee_module.to_owned(),
-        "--seed".to_owned(),
-        m.options.seed.to_string(),
-    ];
-    if let Some(t) = m.options.turns {
-        referee_args.extend(["--turns".to_owned(), t.to_string()]);
-    }
-    if let Some(t) = m.options.turn_timeout_ms {
-        referee_args.extend(["--turn-timeout-ms".to_owned(), t.to_string()]);
-    }
-    let players = m
-        .players
-        .iter()
-        .map(|p| {
-            let code = layout.code_dir.join(p.file_name());
-            PlayerSpec {
-                id: p.id.clone(),
-                process: ProcessSpec {
-                    program: vec![python.clone(), code.display().to_string()],
-                    limits: Limits {
-                        wall_time: Some(m.limits.wall_time),
-                        cpu_time: Some(m.limits.cpu_time),
-                        memory: Some(m.limits.memory),
-                        output: Some(m.limits.output),
-                        file_size: None,
-                        open_files: None,
-                        // A player has no writable path: nothing to budget.
-                        disk: None,
-                        disk_inodes: None,
-                    },
-                    // Its own code only: a player never sees another player's code.
-                    paths: Paths {
-                        ro: vec![layout.game_dir.clone(), code],
-                        ..Paths::default()
-                    },
-                    env: env.clone(),
-                },
-            }
-        })
-        .collect();
-    MatchSpec {
-        version: SPEC_VERSION,
-        referee: ProcessSpec {
-            program: referee_args,
-            limits: referee_limits(m),
-            paths: Paths {
-                ro: vec![layout.game_dir.clone()],
-                ..Paths::default()
-            },
-            env,
-        },
-        players,
-        output_dir: layout.output_dir.clone(),
-        report: layout.report.clone(),
-        termination_log: layout.termination_log.clone(),
-        profile: None,
-    }
-}
+pub use runner_spec::{Layout, match_spec, referee_limits};
+pub use settings::ClusterSettings;
 
 /// What the pod asks for (requests equal limits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -319,11 +85,12 @@ pub fn pod_resources(m: &Match, s: &ClusterSettings) -> Result<PodResources, Req
     let cpu_millis = s
         .cpu_base_millis
         .saturating_add(s.cpu_per_player_millis.saturating_mul(n));
-    let players_memory: u64 = m.players.len() as u64 * m.limits.memory.bytes();
+    let players_memory: u64 = m.players.len() as u64 * player_limits::memory(&m.limits).bytes();
     let memory = Size(REFEREE_MEMORY.bytes() + players_memory + MEMORY_HEADROOM.bytes());
     // Each process's standard error is capped at its output limit; the referee's stdout is
     // the result (memory only).
-    let logs = REFEREE_OUTPUT.bytes() + m.players.len() as u64 * m.limits.output.bytes();
+    let logs =
+        REFEREE_OUTPUT.bytes() + m.players.len() as u64 * player_limits::output(&m.limits).bytes();
     let out_size = if s.results_pvc.is_some() {
         Size(0)
     } else {

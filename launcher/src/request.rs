@@ -2,15 +2,14 @@
 //! validation into a [`Match`]: everything is checked before anything is created anywhere.
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use runner::units::{Secs, Size};
 use serde::{Deserialize, Serialize};
 
 use crate::error::RequestError;
 use crate::game::{self, Game};
 use crate::names;
+use player_code::{code_file_names, read_player};
 
 /// The most a ConfigMap may hold: the API server refuses data over 1 MiB in total
 /// (keys and values of `data` and `binaryData` together).
@@ -18,101 +17,14 @@ pub const CONFIGMAP_MAX_BYTES: usize = 1024 * 1024;
 /// Room kept in the ConfigMap for `spec.json` and the keys when checking one player's code.
 pub const SPEC_ALLOWANCE: usize = 16 * 1024;
 
-/// Limits per player process, as requested. Anything left out takes the default.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LimitsRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wall_time: Option<Secs>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu_time: Option<Secs>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<Size>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<Size>,
-}
+mod player_code;
+pub mod player_limits;
 
-/// Limits per player process, validated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct PlayerLimits {
-    /// Wall-clock time the player's process may run: the runner does not count the time the
-    /// referee holds it stopped between turns. Default: what the game's turns allow
-    /// ([`PlayerLimits::wall_for`]).
-    pub wall_time: Secs,
-    pub cpu_time: Secs,
-    pub memory: Size,
-    /// Bytes of standard error kept (standard output is the move channel).
-    pub output: Size,
-}
-
-impl PlayerLimits {
-    /// Defaults; the wall and CPU time follow from the match's turns ([`Self::wall_for`]).
-    pub const DEFAULT_MEMORY: Size = Size::mib(256);
-    pub const DEFAULT_OUTPUT: Size = Size::mib(1);
-    pub const MIN_WALL: Secs = Secs::from_millis(1_000);
-    pub const MAX_WALL: Secs = Secs::from_millis(3_600_000);
-    pub const MIN_CPU: Secs = Secs::from_millis(100);
-    pub const MIN_MEMORY: Size = Size::mib(32);
-    pub const MAX_MEMORY: Size = Size::mib(1024);
-    pub const MIN_OUTPUT: Size = Size(4 * 1024);
-    pub const MAX_OUTPUT: Size = Size::mib(64);
-
-    /// The default wall (and CPU) time for a match whose turns allow a player `play_ms` of
-    /// running: that, 5 % for the moments around each turn (an answer sent before the referee
-    /// stops the player), and 10 s for the end of the match, in whole seconds.
-    pub fn wall_for(play_ms: u64) -> Secs {
-        Secs::from_millis((play_ms + play_ms / 20 + 10_000).div_ceil(1000) * 1000)
-    }
-
-    fn from_request(r: &LimitsRequest, play_ms: u64) -> Result<Self, RequestError> {
-        let wall_time = r.wall_time.unwrap_or_else(|| Self::wall_for(play_ms));
-        // A bot may think (compute) through every turn it is given: the CPU time follows the
-        // wall time unless asked for.
-        let cpu_time = r.cpu_time.unwrap_or(wall_time);
-        let l = Self {
-            wall_time,
-            cpu_time,
-            memory: r.memory.unwrap_or(Self::DEFAULT_MEMORY),
-            output: r.output.unwrap_or(Self::DEFAULT_OUTPUT),
-        };
-        let range = |what: &str, v: String, lo: String, hi: String| {
-            RequestError::new(format!("{what} {v} is out of range ({lo} to {hi})"))
-        };
-        if !(Self::MIN_WALL..=Self::MAX_WALL).contains(&l.wall_time) {
-            return Err(range(
-                "wall time",
-                l.wall_time.to_string(),
-                Self::MIN_WALL.to_string(),
-                Self::MAX_WALL.to_string(),
-            ));
-        }
-        if !(Self::MIN_CPU..=l.wall_time).contains(&l.cpu_time) {
-            return Err(range(
-                "CPU time",
-                l.cpu_time.to_string(),
-                Self::MIN_CPU.to_string(),
-                format!("{} (the wall time)", l.wall_time),
-            ));
-        }
-        if !(Self::MIN_MEMORY..=Self::MAX_MEMORY).contains(&l.memory) {
-            return Err(range(
-                "memory",
-                l.memory.to_string(),
-                Self::MIN_MEMORY.to_string(),
-                Self::MAX_MEMORY.to_string(),
-            ));
-        }
-        if !(Self::MIN_OUTPUT..=Self::MAX_OUTPUT).contains(&l.output) {
-            return Err(range(
-                "output",
-                l.output.to_string(),
-                Self::MIN_OUTPUT.to_string(),
-                Self::MAX_OUTPUT.to_string(),
-            ));
-        }
-        Ok(l)
-    }
-}
+/// A player's limits: the runner's one request type. The launcher sets four of them (wall
+/// time, CPU time, memory, output) and refuses the others in a request: a player has no
+/// writable path to budget, and the profile's file and descriptor limits are not the
+/// platform's to loosen.
+pub use runner::spec::Limits;
 
 /// Where a player's code comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,8 +122,11 @@ pub struct MatchRequest {
     #[serde(default = "default_game")]
     pub game: String,
     pub players: Vec<PlayerInput>,
-    #[serde(default)]
-    pub limits: LimitsRequest,
+    /// A player's limits: wall_time, cpu_time, memory and output; anything left out takes
+    /// the default.
+    #[serde(default, deserialize_with = "player_limits::deserialize")]
+    #[schemars(schema_with = "player_limits::schema")]
+    pub limits: Limits,
     /// The tenant; its namespace is `games-<tenant>` unless `namespace` says otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
@@ -243,7 +158,7 @@ impl MatchRequest {
             match_id: None,
             game: default_game(),
             players,
-            limits: LimitsRequest::default(),
+            limits: Limits::default(),
             tenant: None,
             namespace: None,
             labels: BTreeMap::new(),
@@ -275,33 +190,6 @@ impl Player {
     }
 }
 
-/// Names each player's code file `<id>-<token>.py`. Landlock keeps a player from reading the
-/// other players' code, but `stat()` needs no Landlock right: at a predictable path it would
-/// tell the opponent's code size and times. The token hashes the match id and every player's
-/// code, so it is the same for a retried submit (the plan stays a pure function) and a player
-/// can compute the opponent's name only by already knowing the opponent's code exactly.
-fn code_file_names(match_id: &str, players: &mut [Player]) {
-    use sha2::Digest as _;
-    let mut all = sha2::Sha256::new();
-    all.update(b"player code file names\0");
-    all.update(match_id.as_bytes());
-    for p in players.iter() {
-        all.update(b"\0");
-        all.update(p.id.as_str().as_bytes());
-        all.update(b"\0");
-        all.update((p.code.len() as u64).to_be_bytes());
-        all.update(&p.code);
-    }
-    let all = all.finalize();
-    for p in players.iter_mut() {
-        let mut one = sha2::Sha256::new();
-        one.update(all);
-        one.update(p.id.as_str().as_bytes());
-        let token = runner::digest::hex(&one.finalize()[..8]);
-        p.file = format!("{}-{token}.py", p.id);
-    }
-}
-
 /// Game settings of a validated match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct GameOptions {
@@ -316,7 +204,8 @@ pub struct Match {
     pub id: String,
     pub game: &'static Game,
     pub players: Vec<Player>,
-    pub limits: PlayerLimits,
+    /// A player's limits, checked: wall time, CPU time, memory and output all set.
+    pub limits: Limits,
     pub tenant: Option<String>,
     pub namespace: Option<String>,
     pub labels: BTreeMap<String, String>,
@@ -395,7 +284,7 @@ impl MatchRequest {
                 "turn timeout {t}ms is out of range (10 to 60000)"
             )));
         }
-        let limits = PlayerLimits::from_request(
+        let limits = player_limits::check(
             &self.limits,
             game.play_time_ms(self.turns, self.turn_timeout_ms),
         )?;
@@ -428,105 +317,10 @@ fn seed_from(id: &str) -> u64 {
     u64::from_be_bytes(b) >> 11
 }
 
-/// Opens a player's code file as data, not as a capability: the launcher may run as root, so a
-/// path that is a symbolic link (to `/etc/shadow`, say) or names a device, a FIFO or a
-/// directory is refused instead of followed or read. `O_NONBLOCK` keeps a FIFO from hanging
-/// the open; the type is checked on the opened descriptor, so nothing can be swapped in
-/// between the check and the read. Hard links to files the caller does not own are the
-/// kernel's to refuse (`fs.protected_hardlinks`).
-fn open_bot_file(path: &Path) -> Result<std::fs::File, String> {
-    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(nix::libc::ELOOP) {
-                "is a symbolic link; name the bot's file itself (links are not followed)".to_owned()
-            } else {
-                e.to_string()
-            }
-        })?;
-    let kind = file.metadata().map_err(|e| e.to_string())?.file_type();
-    if kind.is_file() {
-        return Ok(file);
-    }
-    let what = if kind.is_dir() {
-        "a directory"
-    } else if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_char_device() || kind.is_block_device() {
-        "a device"
-    } else if kind.is_socket() {
-        "a socket"
-    } else {
-        "not a regular file"
-    };
-    Err(format!("is {what}; a bot must be a regular file"))
-}
-
-fn read_player(index: usize, p: &PlayerInput, base: &Path) -> Result<Player, RequestError> {
-    let limit = CONFIGMAP_MAX_BYTES - SPEC_ALLOWANCE;
-    let (code, origin, stem) = match &p.source {
-        CodeSource::File(path) => {
-            let full = if path.is_absolute() {
-                path.clone()
-            } else {
-                base.join(path)
-            };
-            let origin = path.display().to_string();
-            let file = open_bot_file(&full)
-                .map_err(|e| RequestError::new(format!("player code {origin}: {e}")))?;
-            let mut code = Vec::new();
-            file.take(u64::try_from(limit).unwrap_or(u64::MAX) + 1)
-                .read_to_end(&mut code)
-                .map_err(|e| RequestError::new(format!("player code {origin}: {e}")))?;
-            let stem = full
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            (code, origin, Some(stem))
-        }
-        CodeSource::Bytes(b) => (b.clone(), format!("player #{}", index + 1), None),
-    };
-    let id = match (&p.id, stem) {
-        (Some(raw), _) => names::player_id(raw)
-            .map_err(|e| RequestError::new(format!("player {origin}: {}", e.0)))?,
-        // The id a file name gives is checked like any other: `numpy_bot.py` is refused with
-        // the hint to write `numpy-bot=numpy_bot.py`, not renamed behind the writer's back.
-        (None, Some(stem)) => names::player_id(&stem).map_err(|e| {
-            RequestError::new(format!(
-                "player {origin}: the file name gives the {}; name the player with ID=FILE",
-                e.0
-            ))
-        })?,
-        (None, None) => {
-            return Err(RequestError::new(format!(
-                "player #{} has code but no id; give one",
-                index + 1
-            )));
-        }
-    };
-    if code.iter().all(u8::is_ascii_whitespace) {
-        return Err(RequestError::new(format!(
-            "player {id} ({origin}): the code is empty"
-        )));
-    }
-    if code.len() > limit {
-        return Err(RequestError::new(format!(
-            "player {id} ({origin}): the code is over {limit} bytes, more than a ConfigMap can hold with the spec"
-        )));
-    }
-    Ok(Player {
-        file: format!("{id}.py"),
-        id,
-        code,
-        origin,
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use runner::units::{Secs, Size};
+
     use super::*;
 
     #[test]
@@ -583,18 +377,19 @@ mod tests {
         let wall = Secs::from_millis(120_000); // 104 s + 5.2 s + 10 s, whole seconds up
         assert_eq!(
             m.limits,
-            PlayerLimits {
-                wall_time: wall,
-                cpu_time: wall,
-                memory: Size::mib(256),
-                output: Size::mib(1),
+            Limits {
+                wall_time: Some(wall),
+                cpu_time: Some(wall),
+                memory: Some(Size::mib(256)),
+                output: Some(Size::mib(1)),
+                ..Limits::default()
             }
         );
         let mut short = two("alice", "bob");
         short.turns = Some(12);
         short.turn_timeout_ms = Some(400);
         let m = short.validate().unwrap();
-        assert_eq!(m.limits.wall_time, Secs::from_millis(20_000)); // 9.4 + 0.47 + 10 s, up
+        assert_eq!(m.limits.wall_time, Some(Secs::from_millis(20_000))); // 9.4 + 0.47 + 10 s, up
         assert_eq!(m.options.seed, seed_from("m1"));
         assert!(m.options.seed < 1 << 53);
     }
@@ -700,6 +495,10 @@ mod tests {
             ),
             (r#"{"players":[{"id":"x","path":"b"}]}"#, "path"),
             (r#"{"players":[],"limits":{"disk":"1MiB"}}"#, "disk"),
+            (
+                r#"{"players":[],"limits":{"open_files":3,"memory":"64MiB"}}"#,
+                "open_files cannot be set for a player (only wall_time, cpu_time, memory and output)",
+            ),
         ] {
             let e = serde_json::from_str::<MatchRequest>(doc)
                 .unwrap_err()

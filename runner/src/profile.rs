@@ -115,6 +115,8 @@ pub struct Identity {
     pub gid: u32,
 }
 
+/// The profile's defaults for what a run's [`crate::spec::Limits`] leaves out (resolved by
+/// [`crate::spec::Limits::resolve`]), and the stack and address-space headroom no request sets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileLimits {

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::PlayerId;
+use crate::profile::ProfileLimits;
+use crate::report::AppliedLimits;
 use crate::units::{Secs, Size};
 
 /// The only spec format version this runner understands.
@@ -111,6 +113,24 @@ pub struct Limits {
 impl Limits {
     fn is_empty(&self) -> bool {
         *self == Self::default()
+    }
+
+    /// The one resolve step: each limit asked for, else the profile's default, in the plain
+    /// units the report states. The address-space backstop is the memory plus the profile's
+    /// headroom, never asked for on its own.
+    pub fn resolve(&self, defaults: &ProfileLimits) -> AppliedLimits {
+        let memory = self.memory.unwrap_or(defaults.memory).bytes();
+        AppliedLimits {
+            wall_ms: self.wall_time.unwrap_or(defaults.wall_time).as_millis(),
+            cpu_ms: self.cpu_time.unwrap_or(defaults.cpu_time).as_millis(),
+            memory_bytes: memory,
+            address_space_bytes: memory.saturating_add(defaults.address_space_headroom.bytes()),
+            output_bytes: self.output.unwrap_or(defaults.output).bytes(),
+            file_size_bytes: self.file_size.unwrap_or(defaults.file_size).bytes(),
+            open_files: self.open_files.unwrap_or(defaults.open_files),
+            disk_bytes: self.disk.unwrap_or(defaults.disk).bytes(),
+            disk_inodes: self.disk_inodes.unwrap_or(defaults.disk_inodes),
+        }
     }
 }
 

@@ -57,20 +57,7 @@ impl Settings {
         report: Option<&Path>,
     ) -> Result<Self, SpecError> {
         let bad = |m: String| Err(SpecError::Invalid(m));
-        let pl = &profile.limits;
-        let l = &spec.limits;
-        let memory = l.memory.unwrap_or(pl.memory).bytes();
-        let limits = AppliedLimits {
-            wall_ms: l.wall_time.unwrap_or(pl.wall_time).as_millis(),
-            cpu_ms: l.cpu_time.unwrap_or(pl.cpu_time).as_millis(),
-            memory_bytes: memory,
-            address_space_bytes: memory.saturating_add(pl.address_space_headroom.bytes()),
-            output_bytes: l.output.unwrap_or(pl.output).bytes(),
-            file_size_bytes: l.file_size.unwrap_or(pl.file_size).bytes(),
-            open_files: l.open_files.unwrap_or(pl.open_files),
-            disk_bytes: l.disk.unwrap_or(pl.disk).bytes(),
-            disk_inodes: l.disk_inodes.unwrap_or(pl.disk_inodes),
-        };
+        let limits = spec.limits.resolve(&profile.limits);
 
         // Profile paths are defaults for several systems: missing ones grant nothing and are
         // skipped. Paths the caller names must exist: a typo must not silently lose a grant.

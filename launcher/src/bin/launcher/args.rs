@@ -9,7 +9,7 @@ use clap::{
 };
 use launcher::backend::parse_duration;
 use launcher::error::{LaunchError, LauncherExit};
-use launcher::request::{LimitsRequest, Match, MatchRequest, PlayerInput};
+use launcher::request::{Limits, Match, MatchRequest, PlayerInput};
 use runner::units::{Secs, Size};
 
 /// The environment variables the launcher reads, for `--help` and the man page.
@@ -404,11 +404,12 @@ impl RequestArgs {
             match_id: self.match_id.clone(),
             game: self.game.clone(),
             players,
-            limits: LimitsRequest {
+            limits: Limits {
                 wall_time: self.wall_time,
                 cpu_time: self.cpu_time,
                 memory: self.memory,
                 output: self.output_limit,
+                ..Limits::default()
             },
             tenant: self.tenant.clone(),
             namespace: namespace.map(str::to_owned),
