@@ -298,6 +298,16 @@ impl Proc {
 
     pub(super) fn kill(&mut self, why: Stop) {
         if !self.running() {
+            // Ended already, while what it wrote is still being read: a capture that fails
+            // or an output over its cap still decides (else a loaded runner that reaps first
+            // would pass off a lost output as `ok`), but a stop that only ends a live program
+            // (the match over, a cancel) does not rewrite how it ended.
+            if self.child.is_some()
+                && self.stop.is_none()
+                && matches!(why, Stop::Supervisor { .. } | Stop::Output { .. })
+            {
+                self.stop = Some(why);
+            }
             return;
         }
         if self.stop.is_none() {
