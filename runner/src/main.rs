@@ -331,18 +331,30 @@ fn main() -> ExitCode {
         Command::Run(args) => run(*args, &signals),
         Command::Policy {
             oci_seccomp: true, ..
-        } => {
-            print!("{}", runner::policy::oci_profile_text());
-            ExitCode::SUCCESS
-        }
+        } => emit(&runner::policy::oci_profile_text()),
         Command::Policy { json, profile, .. } => {
-            match runner::policy::print(profile.as_deref(), json) {
-                Ok(()) => ExitCode::SUCCESS,
+            match runner::policy::render(profile.as_deref(), json) {
+                Ok(text) => emit(&text),
                 Err(e) => {
                     eprintln!("runner: {e}");
                     RunnerExit::BadSpec.into()
                 }
             }
+        }
+    }
+}
+
+/// Writes a document to standard output. A reader that went away (`runner policy | head`)
+/// ends the output, not the command; any other failure is said.
+fn emit(text: &str) -> ExitCode {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("runner: cannot write to standard output: {e}");
+            ExitCode::FAILURE
         }
     }
 }

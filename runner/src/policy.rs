@@ -100,13 +100,17 @@ pub fn oci_profile_text() -> String {
     )
 }
 
-/// Prints the effective policy to standard output.
-pub fn print(profile_path: Option<&Path>, as_json: bool) -> Result<(), ProfileError> {
+/// The version of `runner policy --json`'s document.
+pub const POLICY_VERSION: u32 = 1;
+
+/// The effective policy, as text for a reviewer or as JSON (`version` [`POLICY_VERSION`]).
+pub fn render(profile_path: Option<&Path>, as_json: bool) -> Result<String, ProfileError> {
     let profile = Profile::load(profile_path)?;
     let doc: Value = serde_json::from_str(SECCOMP_JSON).unwrap_or(Value::Null);
     let kernel_abi = kernel_landlock_abi().ok();
     if as_json {
         let v = json!({
+            "version": POLICY_VERSION,
             "runner_version": env!("CARGO_PKG_VERSION"),
             "profile": profile,
             "profile_sha256": profile.sha256,
@@ -118,11 +122,12 @@ pub fn print(profile_path: Option<&Path>, as_json: bool) -> Result<(), ProfileEr
                 "filters": doc,
             },
         });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-        return Ok(());
+        return Ok(format!(
+            "{}\n",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        ));
     }
-    print!("{}", render_text(&profile, &doc, kernel_abi));
-    Ok(())
+    Ok(render_text(&profile, &doc, kernel_abi))
 }
 
 fn render_text(p: &Profile, doc: &Value, kernel_abi: Option<u32>) -> String {
