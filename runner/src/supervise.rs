@@ -129,8 +129,14 @@ pub(crate) fn supervise(
                 (0u8, p.setup.as_ref()),
                 (1, p.stdout.as_ref().and_then(|c| c.pipe.as_ref())),
                 (2, p.stderr.as_ref().and_then(|c| c.pipe.as_ref())),
-                // Watched while the program runs; once it is reaped the listener only hangs up.
-                (3, p.listener.as_ref().filter(|_| p.running())),
+                // Watched until it hangs up: from then on no task uses the filter, so no call
+                // can be held, and a hung-up descriptor would wake every poll until the reap.
+                (
+                    3,
+                    p.listener
+                        .as_ref()
+                        .filter(|_| p.running() && !p.listener_hung_up),
+                ),
             ];
             for (tag, fd) in streams {
                 if let Some(fd) = fd {
@@ -140,11 +146,10 @@ pub(crate) fn supervise(
             }
         }
         let polled = poll(&mut pfds, timeout);
-        let ready: Vec<(usize, u8)> = pfds
+        let ready: Vec<(usize, u8, PollFlags)> = pfds
             .iter()
             .zip(&who)
-            .filter(|(p, _)| p.revents().is_some_and(|r| !r.is_empty()))
-            .map(|(_, w)| *w)
+            .filter_map(|(p, &(i, tag))| p.revents().filter(|r| !r.is_empty()).map(|r| (i, tag, r)))
             .collect();
         drop(pfds);
         match polled {
@@ -160,7 +165,7 @@ pub(crate) fn supervise(
                 std::thread::sleep(SAMPLE_EVERY);
             }
         }
-        for (i, tag) in ready {
+        for (i, tag, revents) in ready {
             if i == SIGNALS {
                 handle_signals(procs, signals);
                 continue;
@@ -181,7 +186,14 @@ pub(crate) fn supervise(
             let p = &mut procs[i];
             match tag {
                 0 => p.read_setup(&mut buf),
-                3 => p.on_notification(),
+                3 => {
+                    if revents.contains(PollFlags::POLLIN) {
+                        p.on_notification();
+                    }
+                    if revents.contains(PollFlags::POLLHUP) {
+                        p.listener_hung_up = true;
+                    }
+                }
                 _ => {
                     let (capture, stream) = if tag == 1 {
                         (p.stdout.as_mut(), "stdout")

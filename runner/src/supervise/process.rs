@@ -88,6 +88,9 @@ pub struct Proc {
     pub(super) setup_bytes: Vec<u8>,
     /// The child's seccomp listener, once it has sent it (see `crate::notify`).
     pub(super) listener: Option<OwnedFd>,
+    /// The listener reported `POLLHUP`: every task of the program has left the filter, so
+    /// nothing more can arrive on it.
+    pub(super) listener_hung_up: bool,
     /// The forbidden call the listener reported.
     pub(super) violation: Option<Violation>,
     pub(super) landlock_abi: u32,
@@ -137,6 +140,7 @@ impl Proc {
             setup: None,
             setup_bytes: Vec::new(),
             listener: None,
+            listener_hung_up: false,
             violation: None,
             landlock_abi: 0,
             expected: None,
