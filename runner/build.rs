@@ -13,6 +13,9 @@ use seccompiler::TargetArch;
 mod digest;
 use digest::sha256_hex;
 
+#[path = "build/dispatch.rs"]
+mod dispatch;
+
 fn main() {
     if let Err(e) = run() {
         eprintln!("error: {e}");
@@ -64,13 +67,26 @@ fn run() -> Result<(), String> {
             }
             continue;
         };
-        let mut insns: Vec<(u16, u8, u8, u32)> = Vec::new();
+        let compiled: Vec<dispatch::Insn> =
+            prog.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect();
+        let mut insns: Vec<dispatch::Insn> = Vec::new();
         if name == "main" {
+            // The x32 guard, then the decision tree in front of the calls whose arguments
+            // are checked (build/dispatch.rs), proven to decide as the linear allowlist does.
+            let slow = compile_main(
+                &argument_rules_only(&compilable, &seccomp_path)?,
+                &seccomp_path,
+            )?;
+            let front = dispatch::front(&compiled, &slow)
+                .map_err(|e| format!("{}: {e}", seccomp_path.display()))?;
+            let linear: Vec<dispatch::Insn> = X32_PREFIX.iter().chain(&compiled).copied().collect();
             insns.extend(X32_PREFIX);
-        }
-        insns.extend(prog.iter().map(|i| (i.code, i.jt, i.jf, i.k)));
-        if name == "main" {
+            insns.extend(front);
+            dispatch::check_same(&linear, &insns)
+                .map_err(|e| format!("{}: {e}", seccomp_path.display()))?;
             sentinel_to_user_notif(&mut insns, &seccomp_path)?;
+        } else {
+            insns = compiled;
         }
         let _ = writeln!(out, "/// Filter {name:?}: (code, jt, jf, k) instructions.");
         let _ = writeln!(
@@ -164,6 +180,34 @@ fn user_notif_as_sentinel(text: &str, path: &Path) -> Result<String, String> {
         }
     }
     serde_json::to_string(&doc).map_err(|e| e.to_string())
+}
+
+/// The policy with the main filter's rules cut down to those that check arguments: the
+/// program the decision tree sends those calls to.
+fn argument_rules_only(compilable: &str, path: &Path) -> Result<String, String> {
+    let mut doc: serde_json::Value =
+        serde_json::from_str(compilable).map_err(|e| format!("{}: {e}", path.display()))?;
+    let rules = doc
+        .get_mut("main")
+        .and_then(|m| m.get_mut("filter"))
+        .and_then(|f| f.as_array_mut())
+        .ok_or_else(|| format!("{}: the main filter has no rule list", path.display()))?;
+    rules.retain(|r| {
+        r.get("args")
+            .and_then(|a| a.as_array())
+            .is_some_and(|a| !a.is_empty())
+    });
+    serde_json::to_string(&doc).map_err(|e| e.to_string())
+}
+
+/// Compiles the main filter of a policy text.
+fn compile_main(text: &str, path: &Path) -> Result<Vec<dispatch::Insn>, String> {
+    let map = seccompiler::compile_from_json(text.as_bytes(), TargetArch::x86_64)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let main = map
+        .get("main")
+        .ok_or_else(|| format!("{}: filter \"main\" is missing", path.display()))?;
+    Ok(main.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect())
 }
 
 /// Rewrites the sentinel returns of the compiled main filter to `ret USER_NOTIF`; fails unless

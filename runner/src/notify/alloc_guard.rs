@@ -2,7 +2,8 @@
 //! allocation over the address-space backstop reaches the listener as a memory verdict.
 
 /// Where the build script's x32 guard ends in the main filter: the allocation guard goes
-/// right after it, before seccompiler's own program (which starts by loading the arch again).
+/// right after it, before the allowlist's decision tree (which starts by loading the call
+/// number again, runner/build/dispatch.rs).
 const X32_GUARD_LEN: usize = 6;
 
 /// Puts the allocation guard into the compiled main filter: an `mmap` whose length, or an
@@ -25,7 +26,7 @@ pub fn with_allocation_guard(
     let prefix_ok = main.len() > X32_GUARD_LEN
         && main[X32_GUARD_LEN - 1].code == RET_K
         && main[X32_GUARD_LEN].code == LD_W_ABS
-        && main[X32_GUARD_LEN].k == 4;
+        && matches!(main[X32_GUARD_LEN].k, 0 | 4);
     if !prefix_ok {
         return None;
     }
