@@ -21,6 +21,7 @@ pub mod notify;
 pub mod policy;
 pub mod sandbox;
 pub mod scan;
+mod spawn;
 pub mod supervise;
 pub mod syscalls;
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
-use nix::unistd::{ForkResult, Pid};
+use nix::unistd::Pid;
 
 mod finish;
 
@@ -208,12 +208,8 @@ impl Proc {
         self.start = Instant::now();
         // SAFETY: checked just above: this process has one thread, so no lock can be held by
         // a thread that does not exist in the child; the child only runs `sandbox::enter`,
-        // which allocates nothing and execs or _exits. `confine::fork` is `fork`, or `clone`
-        // into the `namespaces` confinement's namespaces with the same contract.
-        let child = match unsafe { crate::confine::fork(plan.namespaces.as_mut()) }? {
-            ForkResult::Child => crate::sandbox::enter(&plan, &fds),
-            ForkResult::Parent { child } => child,
-        };
+        // which allocates nothing, writes only to its own stack and execs or _exits.
+        let child = unsafe { crate::spawn::spawn(&mut plan, &fds) }?;
         drop(fds); // the parent's copies of the child's ends: EOF must mean the child is done
         self.child = Some(child);
         self.pidfd = match pidfd_open(child) {
