@@ -57,6 +57,21 @@ fn cancelled_locally(l: &LocalBackend, id: &str) -> Result<bool, LaunchError> {
     Ok(cancelled)
 }
 
+/// Plays a local match to its verdict, running it again rather than handing back a cancelled
+/// run it attached to.
+async fn play_locally(
+    l: &LocalBackend,
+    m: &Match,
+    timeout: Option<Duration>,
+) -> Result<Outcome, LaunchError> {
+    let started = l.start(m).await?;
+    if started.attached && cancelled_locally(l, &m.id)? {
+        let started = l.start(m).await?;
+        return l.finish(started, timeout).await;
+    }
+    l.finish(started, timeout).await
+}
+
 impl Backend {
     pub fn name(&self) -> &'static str {
         match self {
@@ -103,27 +118,11 @@ impl Backend {
         timeout: Option<Duration>,
         keep: bool,
     ) -> Result<Outcome, LaunchError> {
-        let o = self.play_inner(m, timeout, keep).await;
-        self.with_game(o)
-    }
-
-    async fn play_inner(
-        &self,
-        m: &Match,
-        timeout: Option<Duration>,
-        keep: bool,
-    ) -> Result<Outcome, LaunchError> {
-        match self {
-            Self::Local(l) => {
-                let started = l.start(m).await?;
-                if started.attached && cancelled_locally(l, &m.id)? {
-                    let started = l.start(m).await?;
-                    return l.finish(started, timeout).await;
-                }
-                l.finish(started, timeout).await
-            }
+        let o = match self {
+            Self::Local(l) => play_locally(l, m, timeout).await,
             Self::Kube(k) => k.play(m, timeout, keep).await,
-        }
+        };
+        self.with_game(o)
     }
 
     pub async fn submit(&self, m: &Match) -> Result<SubmitInfo, LaunchError> {

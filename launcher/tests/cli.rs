@@ -59,6 +59,22 @@ fn fake(dir: &Path, status: Status, winner: Option<&str>) -> std::path::PathBuf 
     )
 }
 
+/// The two example bots most of these tests play, as positional players (after any flags).
+const RANDOM_VS_GREEDY: [&str; 2] = ["examples/bots/random.py", "examples/bots/greedy.py"];
+
+/// `launcher <command> <flags>` of random against greedy, run to its end.
+fn random_vs_greedy(
+    dir: &Path,
+    runner: &Path,
+    command: &str,
+    flags: &[&str],
+) -> (i32, String, String) {
+    run(launcher(dir, runner)
+        .arg(command)
+        .args(flags)
+        .args(RANDOM_VS_GREEDY))
+}
+
 #[test]
 fn play_json_is_one_object_with_verdicts_result_and_artifacts() {
     let tmp = tempfile::tempdir().unwrap();
@@ -125,11 +141,7 @@ fn play_json_is_one_object_with_verdicts_result_and_artifacts() {
 fn play_table_and_exit_codes() {
     let tmp = tempfile::tempdir().unwrap();
     let r = fake(tmp.path(), Status::Ok, Some("greedy"));
-    let (code, out, err) = run(launcher(tmp.path(), &r).args([
-        "play",
-        "examples/bots/random.py",
-        "examples/bots/greedy.py",
-    ]));
+    let (code, out, err) = random_vs_greedy(tmp.path(), &r, "play", &[]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("verdict   ok"), "{out}");
     assert!(out.contains("winner    greedy"), "{out}");
@@ -138,13 +150,7 @@ fn play_table_and_exit_codes() {
     // No validated result: 3.
     let tmp = tempfile::tempdir().unwrap();
     let r = fake(tmp.path(), Status::RuntimeError, None);
-    let (code, out, _) = run(launcher(tmp.path(), &r).args([
-        "play",
-        "--output",
-        "json",
-        "examples/bots/random.py",
-        "examples/bots/greedy.py",
-    ]));
+    let (code, out, _) = random_vs_greedy(tmp.path(), &r, "play", &["--output", "json"]);
     assert_eq!(code, 3);
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&out).unwrap()["verdict"],
@@ -178,13 +184,8 @@ fn play_table_and_exit_codes() {
     assert_eq!(common::fake_calls(tmp.path()).len(), 1);
 
     // Runner missing: 4.
-    let (code, _, err) = run(
-        launcher(tmp.path(), Path::new("/nonexistent/runner")).args([
-            "play",
-            "examples/bots/random.py",
-            "examples/bots/greedy.py",
-        ]),
-    );
+    let (code, _, err) =
+        random_vs_greedy(tmp.path(), Path::new("/nonexistent/runner"), "play", &[]);
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("runner binary not found"), "{err}");
 }
@@ -192,17 +193,12 @@ fn play_table_and_exit_codes() {
 /// `launcher render` of match `r1` (random against greedy, on the test image), `extra` given
 /// before the match's own flags.
 fn render_r1(dir: &Path, extra: &[&str]) -> (i32, String, String) {
-    run(launcher(dir, Path::new("/unused"))
-        .arg("render")
-        .args(extra)
-        .args([
-            "--match-id",
-            "r1",
-            "--image",
-            common::IMAGE,
-            "examples/bots/random.py",
-            "examples/bots/greedy.py",
-        ]))
+    random_vs_greedy(
+        dir,
+        Path::new("/unused"),
+        "render",
+        &[extra, &["--match-id", "r1", "--image", common::IMAGE]].concat(),
+    )
 }
 
 #[test]
@@ -217,27 +213,19 @@ fn render_writes_yaml_and_the_bare_pod() {
     );
     assert!(out.contains("name: match-r1"));
     assert!(out.contains(common::IMAGE));
-    let (code, out, _) = run(launcher(tmp.path(), r).args([
+    let (code, out, _) = random_vs_greedy(
+        tmp.path(),
+        r,
         "render",
-        "--as-pod",
-        "--runtime-class",
-        "gvisor",
-        "examples/bots/random.py",
-        "examples/bots/greedy.py",
-    ]));
+        &["--as-pod", "--runtime-class", "gvisor"],
+    );
     assert_eq!(code, 0);
     assert!(
         out.contains("kind: Pod") && !out.contains("kind: Job"),
         "{out}"
     );
     assert!(out.contains("runtimeClassName: gvisor"));
-    let (code, _, err) = run(launcher(tmp.path(), r).args([
-        "render",
-        "--image",
-        "runner:latest",
-        "examples/bots/random.py",
-        "examples/bots/greedy.py",
-    ]));
+    let (code, _, err) = random_vs_greedy(tmp.path(), r, "render", &["--image", "runner:latest"]);
     assert_eq!(code, 2);
     assert!(err.contains("pinned by digest"), "{err}");
 }
@@ -316,11 +304,7 @@ fn the_readme_command_plays_a_real_match() {
     let tmp = tempfile::tempdir().unwrap();
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let (code, out, err) = run(launcher(tmp.path(), &runner).args([
-        "play",
-        "examples/bots/random.py",
-        "examples/bots/greedy.py",
-    ]));
+    let (code, out, err) = random_vs_greedy(tmp.path(), &runner, "play", &[]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("verdict   ok"), "{out}");
     assert!(out.contains("random") && out.contains("greedy"), "{out}");
@@ -375,15 +359,17 @@ fn preflight_and_submit_say_the_api_server_cannot_be_reached_not_that_the_namesp
         "games-t",
         "--image",
         &image,
-        "examples/bots/random.py",
-        "examples/bots/greedy.py",
     ];
-    let (code, _, err) = run(launcher(tmp.path(), &r).env("KUBECONFIG", &kc).args(submit));
+    let (code, _, err) = run(launcher(tmp.path(), &r)
+        .env("KUBECONFIG", &kc)
+        .args(submit)
+        .args(RANDOM_VS_GREEDY));
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("cannot reach the API server"), "{err}");
     let (code, _, err) = run(launcher(tmp.path(), &r)
         .env("KUBECONFIG", &kc)
         .args(submit)
+        .args(RANDOM_VS_GREEDY)
         .arg("--allow-unisolated-namespace"));
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("cannot reach the API server"), "{err}");
@@ -676,13 +662,7 @@ fn run_into_closed_pipe(c: &mut Command) -> (i32, String) {
 fn a_reader_that_goes_away_ends_the_output_quietly() {
     let tmp = tempfile::tempdir().unwrap();
     let r = fake(tmp.path(), Status::Ok, Some("greedy"));
-    let (code, _, err) = run(launcher(tmp.path(), &r).args([
-        "play",
-        "--match-id",
-        "p1",
-        "examples/bots/random.py",
-        "examples/bots/greedy.py",
-    ]));
+    let (code, _, err) = random_vs_greedy(tmp.path(), &r, "play", &["--match-id", "p1"]);
     assert_eq!(code, 0, "{err}");
     for args in [
         &["logs", "p1"][..],
@@ -930,13 +910,7 @@ fn an_interrupted_batch_names_every_match_cancelled_or_never_started() {
 fn delete_removes_a_finished_match() {
     let tmp = tempfile::tempdir().unwrap();
     let r = fake(tmp.path(), Status::Ok, Some("greedy"));
-    let (code, _, err) = run(launcher(tmp.path(), &r).args([
-        "play",
-        "--match-id",
-        "d1",
-        "examples/bots/random.py",
-        "examples/bots/greedy.py",
-    ]));
+    let (code, _, err) = random_vs_greedy(tmp.path(), &r, "play", &["--match-id", "d1"]);
     assert_eq!(code, 0, "{err}");
     assert!(tmp.path().join("work/d1").exists());
     let (code, out, err) = run(launcher(tmp.path(), &r).args(["delete", "d1"]));
@@ -954,17 +928,7 @@ fn delete_removes_a_finished_match() {
 fn a_cancelled_match_is_run_again_not_attached_to() {
     let tmp = tempfile::tempdir().unwrap();
     let r = fake(tmp.path(), Status::Cancelled, None);
-    let play = |tmp: &Path| {
-        run(launcher(tmp, &r).args([
-            "play",
-            "-o",
-            "json",
-            "--match-id",
-            "c1",
-            "examples/bots/random.py",
-            "examples/bots/greedy.py",
-        ]))
-    };
+    let play = |tmp: &Path| random_vs_greedy(tmp, &r, "play", &["-o", "json", "--match-id", "c1"]);
     let (code, out, err) = play(tmp.path());
     assert_eq!(code, 3, "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -977,15 +941,12 @@ fn a_cancelled_match_is_run_again_not_attached_to() {
     assert_eq!(v["attached"], false, "{out}");
     assert_eq!(common::fake_calls(tmp.path()).len(), 2);
     // submit too.
-    let (code, out, err) = run(launcher(tmp.path(), &r).args([
+    let (code, out, err) = random_vs_greedy(
+        tmp.path(),
+        &r,
         "submit",
-        "-o",
-        "json",
-        "--match-id",
-        "c1",
-        "examples/bots/random.py",
-        "examples/bots/greedy.py",
-    ]));
+        &["-o", "json", "--match-id", "c1"],
+    );
     assert_eq!(code, 0, "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["attached"], false, "{out}");
@@ -1049,13 +1010,7 @@ fn replay_shows_a_real_match_as_text_and_as_a_page() {
     let (code, _, err) = run(launcher(tmp.path(), &runner).args(["replay", "nope"]));
     assert_eq!(code, 6, "{err}");
     let r = fake(tmp.path(), Status::Ok, Some("greedy"));
-    let (code, out, err) = run(launcher(tmp.path(), &r).args([
-        "play",
-        "--match-id",
-        "fake",
-        "examples/bots/random.py",
-        "examples/bots/greedy.py",
-    ]));
+    let (code, out, err) = random_vs_greedy(tmp.path(), &r, "play", &["--match-id", "fake"]);
     assert_eq!(code, 0, "{out}{err}");
     let (code, _, err) = run(launcher(tmp.path(), &r).args(["replay", "fake"]));
     assert_eq!(code, 3, "{err}");

@@ -231,6 +231,48 @@ fn sandboxed() -> String {
     status(EMPTY, EMPTY, 65532, 1, 2)
 }
 
+/// The calls every plan makes, folded as [`Recorder::folded`] prints them, with the ones only
+/// some plans make put in where they run: `release` once the parent is known alive, `mounts`
+/// once /proc/self/status is open, `filters` between chdir and the read-back.
+fn steps(
+    release: &[&'static str],
+    mounts: &[&'static str],
+    filters: &[&'static str],
+) -> Vec<&'static str> {
+    [
+        &["setsid", "pdeathsig", "getppid"][..],
+        release,
+        &[
+            "reset_signals",
+            "dup_to*4",
+            "cloexec_range",
+            "getrlimit",
+            "setrlimit",
+            "getrlimit",
+            "setrlimit",
+            "oom_score_adj",
+            "open_status",
+        ],
+        mounts,
+        &[
+            "read_status",
+            "capbset_drop*2",
+            "setgroups",
+            "setresgid",
+            "setresuid",
+            "pdeathsig",
+            "getppid",
+            "ambient_clear",
+            "capset",
+            "no_new_privs",
+            "chdir",
+        ],
+        filters,
+        &["probe", "read_status", "send", "exec"],
+    ]
+    .concat()
+}
+
 #[test]
 fn the_steps_run_in_the_documented_order() {
     let mut sys = recorder(sandboxed());
@@ -240,40 +282,17 @@ fn the_steps_run_in_the_documented_order() {
         Step::Exec,
         "only exec itself failed (the fake's ENOENT)"
     );
-    let want = [
-        "setsid",
-        "pdeathsig",
-        "getppid",
-        "reset_signals",
-        "dup_to*4",
-        "cloexec_range",
-        "getrlimit",
-        "setrlimit",
-        "getrlimit",
-        "setrlimit",
-        "oom_score_adj",
-        "open_status",
-        "read_status",
-        "capbset_drop*2",
-        "setgroups",
-        "setresgid",
-        "setresuid",
-        "pdeathsig",
-        "getppid",
-        "ambient_clear",
-        "capset",
-        "no_new_privs",
-        "chdir",
-        "landlock",
-        "seccomp",
-        "seccomp_listener",
-        "send_listener",
-        "close 99",
-        "probe",
-        "read_status",
-        "send",
-        "exec",
-    ];
+    let want = steps(
+        &[],
+        &[],
+        &[
+            "landlock",
+            "seccomp",
+            "seccomp_listener",
+            "send_listener",
+            "close 99",
+        ],
+    );
     assert_eq!(sys.folded(), want);
     let observed = Observed::decode(&sys.sent[0]).unwrap();
     assert_eq!(observed.uids, [65532; 4]);
@@ -350,40 +369,13 @@ fn namespaces_and_kill_process_run_their_own_steps_in_order() {
     let mut sys = recorder(sandboxed());
     let failure = harden_and_exec(&mut sys, &plan, &fds()).unwrap_err();
     assert_eq!(failure.step, Step::Exec, "only exec itself failed");
-    let want = [
-        "setsid",
-        "pdeathsig",
-        "getppid",
-        "await_release",
-        "reset_signals",
-        "dup_to*4",
-        "cloexec_range",
-        "getrlimit",
-        "setrlimit",
-        "getrlimit",
-        "setrlimit",
-        "oom_score_adj",
-        // Opened before the new root hides /proc.
-        "open_status",
-        "enter_namespaces",
-        "read_status",
-        "capbset_drop*2",
-        "setgroups",
-        "setresgid",
-        "setresuid",
-        "pdeathsig",
-        "getppid",
-        "ambient_clear",
-        "capset",
-        "no_new_privs",
-        "chdir",
+    let want = steps(
+        &["await_release"],
+        // After open_status: the new root hides /proc.
+        &["enter_namespaces"],
         // No Landlock; the allowlist kills, so no listener is made or sent.
-        "seccomp*2",
-        "probe",
-        "read_status",
-        "send",
-        "exec",
-    ];
+        &["seccomp*2"],
+    );
     assert_eq!(sys.folded(), want);
     assert_eq!(sys.probed.as_deref(), Some(c"/proc"));
 
