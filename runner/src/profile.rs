@@ -78,6 +78,9 @@ pub enum ProfileError {
     },
     #[error("invalid profile {origin}: {why}")]
     Invalid { origin: String, why: String },
+    /// The build's JSON form of the embedded profile did not read back: a build defect.
+    #[error("the embedded profile's JSON form does not read back: {0}")]
+    EmbeddedJson(#[source] serde_json::Error),
 }
 
 /// A sandbox profile: defaults every run starts from.
@@ -155,12 +158,11 @@ pub struct ProfileEnv {
 
 impl Profile {
     /// The profile compiled into this runner.
+    /// The default profile, read from the JSON form the build made of `PROFILE_TOML` (the
+    /// same values; a test compares them) and checked as any profile is.
     pub fn embedded() -> Result<Self, ProfileError> {
-        Self::parse(
-            embedded::PROFILE_TOML,
-            "(embedded default)",
-            PROFILE_SHA256.to_owned(),
-        )
+        let p = serde_json::from_str(embedded::PROFILE_JSON).map_err(ProfileError::EmbeddedJson)?;
+        Self::checked(p, "(embedded default)", PROFILE_SHA256.to_owned())
     }
 
     pub fn from_file(path: &Path) -> Result<Self, ProfileError> {
@@ -183,10 +185,15 @@ impl Profile {
     }
 
     fn parse(text: &str, origin: &str, sha256: String) -> Result<Self, ProfileError> {
-        let mut p: Self = toml::from_str(text).map_err(|source| ProfileError::Parse {
+        let p: Self = toml::from_str(text).map_err(|source| ProfileError::Parse {
             origin: origin.to_owned(),
             source,
         })?;
+        Self::checked(p, origin, sha256)
+    }
+
+    /// What a profile must hold beyond its shape.
+    fn checked(mut p: Self, origin: &str, sha256: String) -> Result<Self, ProfileError> {
         p.sha256 = sha256;
         let invalid = |why: String| {
             Err(ProfileError::Invalid {
@@ -254,6 +261,17 @@ mod tests {
                 .iter()
                 .any(|p| p == Path::new("/etc") || p == Path::new("/proc") || p == Path::new("/"))
         );
+    }
+
+    #[test]
+    fn the_embedded_json_holds_the_same_profile_as_the_toml() {
+        let from_toml = Profile::parse(
+            embedded::PROFILE_TOML,
+            "(embedded default)",
+            PROFILE_SHA256.to_owned(),
+        )
+        .unwrap();
+        assert_eq!(Profile::embedded().unwrap(), from_toml);
     }
 
     #[test]
