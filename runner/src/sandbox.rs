@@ -32,7 +32,7 @@ pub(crate) use child::enter;
 pub use readback::{Expected, Mismatch, Observed};
 
 /// The steps of the child, in order. The number is what crosses the setup channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::FromRepr)]
 #[repr(u8)]
 pub enum Step {
     Session = 1,
@@ -60,32 +60,6 @@ pub enum Step {
 }
 
 impl Step {
-    pub fn from_u8(n: u8) -> Option<Self> {
-        use Step::*;
-        [
-            Session,
-            ParentDeath,
-            Stdio,
-            CloseFds,
-            Rlimits,
-            OomScore,
-            Identity,
-            Capabilities,
-            NoNewPrivs,
-            WorkDir,
-            Landlock,
-            Seccomp,
-            ReadBack,
-            Exec,
-            SeccompListener,
-            SeccompNotify,
-            Mounts,
-            PivotRoot,
-        ]
-        .into_iter()
-        .find(|s| *s as u8 == n)
-    }
-
     pub fn describe(self) -> &'static str {
         match self {
             Self::Session => "creating a new session",
@@ -153,7 +127,7 @@ impl Failure {
     pub fn decode(bytes: &[u8]) -> Option<Self> {
         let b: [u8; Self::LEN] = bytes.get(..Self::LEN)?.try_into().ok()?;
         Some(Self {
-            step: Step::from_u8(b[0])?,
+            step: Step::from_repr(b[0])?,
             detail: b[1],
             errno: i32::from_le_bytes([b[2], b[3], b[4], b[5]]),
         })
@@ -161,7 +135,7 @@ impl Failure {
 
     pub fn message(self) -> String {
         let why = match (self.step, self.detail) {
-            (Step::ReadBack, d) if d != DETAIL_NONE => Mismatch::from_u8(d)
+            (Step::ReadBack, d) if d != DETAIL_NONE => Mismatch::from_repr(d)
                 .map_or("an unknown check failed", Mismatch::describe)
                 .to_owned(),
             (_, DETAIL_PARENT_GONE) => "the runner exited first".to_owned(),

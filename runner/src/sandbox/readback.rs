@@ -42,7 +42,7 @@ pub struct Expected {
 }
 
 /// The first difference between what was expected and what was observed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::FromRepr)]
 #[repr(u8)]
 pub enum Mismatch {
     Status = 1,
@@ -57,23 +57,6 @@ pub enum Mismatch {
 }
 
 impl Mismatch {
-    pub fn from_u8(n: u8) -> Option<Self> {
-        use Mismatch::*;
-        [
-            Status,
-            NoNewPrivs,
-            Seccomp,
-            Capabilities,
-            Uid,
-            Gid,
-            Groups,
-            Landlock,
-            Confinement,
-        ]
-        .into_iter()
-        .find(|m| *m as u8 == n)
-    }
-
     pub fn describe(self) -> &'static str {
         match self {
             Self::Status => "/proc/self/status could not be read or parsed",
@@ -359,7 +342,7 @@ Seccomp_filters:\t2\nSpeculation_Store_Bypass:\tthread vulnerable\n";
             probe(libc::ENOENT).mismatch(&want()),
             Some(Mismatch::Landlock)
         );
-        assert!(Mismatch::from_u8(9).unwrap().describe().contains("/proc"));
+        assert!(Mismatch::from_repr(9).unwrap().describe().contains("/proc"));
     }
 
     #[test]
