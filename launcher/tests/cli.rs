@@ -294,13 +294,12 @@ fn batch_prints_a_line_per_match_and_a_summary() {
     assert_eq!(code, 2, "{err}");
 }
 
-/// The README's command, through the real runner (skipped when it has not been built).
+/// The README's command, through the real runner (`cargo build -p runner` first: without it
+/// the test fails, it never passes unrun).
 #[test]
 fn the_readme_command_plays_a_real_match() {
-    let Ok(runner) = launcher::local::find_runner(None) else {
-        eprintln!("skipped: no runner binary (cargo build -p runner)");
-        return;
-    };
+    let runner = launcher::local::find_runner(None)
+        .expect("no runner binary to play the README's match with: `cargo build -p runner` first");
     let tmp = tempfile::tempdir().unwrap();
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
