@@ -24,6 +24,24 @@ pub(super) fn pidfd_open(pid: Pid) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Whether the child behind `pidfd` has ended (a zombie not reaped yet); it stays unreaped.
+pub(super) fn has_ended(pidfd: &OwnedFd) -> bool {
+    const P_PIDFD: libc::idtype_t = 3;
+    // SAFETY: a zeroed siginfo_t is a valid value for waitid to fill in.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid writes to the valid siginfo it is given; WNOWAIT leaves the child be.
+    let r = unsafe {
+        libc::waitid(
+            P_PIDFD,
+            libc::id_t::try_from(pidfd.as_raw_fd()).unwrap_or(libc::id_t::MAX),
+            &raw mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: waitid filled in a SIGCHLD siginfo, or left it zeroed (pid 0: not ended).
+    r == 0 && unsafe { info.si_pid() } != 0
+}
+
 /// Reaps the child behind `pidfd`, blocking (it has ended), with its resource usage.
 pub(super) fn wait_pidfd(pidfd: &OwnedFd) -> Option<Exit> {
     const P_PIDFD: libc::idtype_t = 3;

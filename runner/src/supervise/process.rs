@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 mod finish;
 
 use super::capture::{Capture, Sink};
-use super::kernel::{Exit, group_stat, pidfd_open, threads, wait_pid, wait_pidfd};
+use super::kernel::{Exit, group_stat, has_ended, pidfd_open, threads, wait_pid, wait_pidfd};
 use super::settings::Settings;
 use super::verdict::Stop;
 use super::{pipe, sandbox_error};
@@ -347,7 +347,12 @@ impl Proc {
 
     /// SIGSTOP or SIGCONT at the referee's request. `Ok(false)`: the player has ended.
     pub(super) fn pause(&mut self, action: Action) -> Result<bool, Errno> {
-        if !self.running() {
+        // A player the supervisor has killed, or one that has exited but whose SIGCHLD is not
+        // read yet, has ended too: a signal to it would still be delivered, and a SIGCONT
+        // would count a turn it never played (the referee, seeing its pipe close, asks for
+        // the next turn before the reap). One window stays: between a program's closing its
+        // descriptors and its becoming a zombie, it cannot be told from a live one.
+        if !self.running() || self.stop.is_some() || self.pidfd.as_ref().is_some_and(has_ended) {
             return Ok(false);
         }
         let signal = match action {
