@@ -88,7 +88,11 @@ impl Backend {
         }
     }
 
-    /// The game this backend runs (see [`GameUsed`]).
+    /// The game a match started now would run with (see [`GameUsed`]): local, the game
+    /// directory; kube, the settings' image, by the digest it is pinned with. A kube outcome
+    /// does not take it from here: it names what the match's pod ran, which the settings may
+    /// no longer say (they changed since the submit, or the Job was submitted by another
+    /// launcher).
     pub fn game(&self) -> GameUsed {
         match self {
             Self::Local(l) => l.game().clone(),
@@ -104,9 +108,13 @@ impl Backend {
         }
     }
 
+    /// Names the game of an outcome that does not name it already: a kube outcome does, from
+    /// its pod, and the settings must not overwrite that.
     fn with_game(&self, o: Result<Outcome, LaunchError>) -> Result<Outcome, LaunchError> {
         o.map(|mut o| {
-            o.game = Some(self.game());
+            if o.game.is_none() {
+                o.game = Some(self.game());
+            }
             o
         })
     }

@@ -160,20 +160,27 @@ pub struct Outcome {
     /// `--allow-unisolated-namespace` (absent when the namespace passed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub preflight_overridden: Vec<crate::preflight::Check>,
-    /// The game this backend runs, and its digest: what a replayed or disputed result was
-    /// played with.
+    /// The game the match was played with, and its digest: what a replayed or disputed result
+    /// is checked against. Kube: what the match's pod ran, not what the launcher's settings
+    /// say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub game: Option<GameUsed>,
 }
 
-/// The game a backend runs: found at run time, never a path compiled into the launcher.
+/// The game a match ran with: found at run time, never a path compiled into the launcher.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct GameUsed {
-    /// Where it came from: the local game directory, or the runner image (kube), which
-    /// carries the game.
+    /// Where it came from: the local game directory, or (kube) the runner image, which
+    /// carries the game, as the kubelet reports the runner container's `image`. A kube match
+    /// no pod is known to have run (it could not start, or its pod is gone) names the image
+    /// its Job was submitted with.
     pub source: String,
-    /// `sha256:HEX`: of the game's files (local: every file under `game/` but bytecode, by
-    /// path, size and content, in path order), or the image's digest (kube).
+    /// `sha256:HEX`. Local: of the game's files (every file under `game/` but bytecode, by
+    /// path, size and content, in path order). Kube: the image digest the kubelet reports for
+    /// the runner container (its `imageID`, after the `@`: the repository digest, or the
+    /// image's own id when the runtime knows no repository digest); empty when the `imageID`
+    /// carries no sha256 digest, never guessed. A kube match no pod is known to have run: the
+    /// digest its submitted image is pinned by, if it is.
     pub digest: String,
 }
 

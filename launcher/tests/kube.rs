@@ -21,7 +21,7 @@ use launcher::backend::Backend;
 use launcher::batch::{self, BatchOptions};
 use launcher::cluster::{KubeBackend, KubeOptions};
 use launcher::outcome::{State, Verdict};
-use launcher::plan::ClusterSettings;
+use launcher::plan::{self, ClusterSettings};
 use runner::report::{PlayerVerdict, Status};
 use serde_json::Value;
 
@@ -123,6 +123,111 @@ async fn the_outcome_names_the_image_the_game_came_from() {
         Some(game.digest.as_str()),
         IMAGE.rsplit_once('@').map(|(_, d)| d)
     );
+}
+
+/// A pinned image other than [`IMAGE`], for a launcher whose settings changed since the
+/// submit.
+const OTHER_IMAGE: &str = "registry.example/game-sandbox/runner@sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+
+/// A tag: what a plan edited before `submit_plan` may carry.
+const TAGGED_IMAGE: &str = "registry.example/game-sandbox/runner:v7";
+
+/// Submits `id` as its Job would be planned with `image` in place of the settings' one.
+async fn submit_with_image(k: &KubeBackend, id: &str, image: &str) {
+    let m = request(id).validate().unwrap();
+    let mut p = plan::plan(&m, k.settings()).unwrap();
+    let template = p.job.spec.as_mut().unwrap().template.spec.as_mut().unwrap();
+    let runner = template
+        .containers
+        .iter_mut()
+        .find(|c| c.name == plan::CONTAINER)
+        .unwrap();
+    runner.image = Some(image.into());
+    k.submit_plan(&p).await.unwrap();
+}
+
+/// A second launcher on the same cluster, whose settings name [`OTHER_IMAGE`].
+fn other_launcher(d: &Double) -> Backend {
+    let s = ClusterSettings {
+        image: OTHER_IMAGE.into(),
+        ..settings()
+    };
+    Backend::Kube(Box::new(
+        KubeBackend::new(d.client(), s, KubeOptions::default()).unwrap(),
+    ))
+}
+
+/// The game is what the pod ran, as the kubelet reports it, whatever the settings of the
+/// launcher that reads the verdict say: a Job submitted with a tag gets the digest the tag
+/// resolved to (the pod's imageID), not an empty one, nor the settings' image and digest.
+/// (Settings themselves cannot name a tag: `ClusterSettings::validate` refuses it, so the
+/// tag comes in through `submit_plan`, which takes any plan.)
+#[tokio::test(start_paused = true)]
+async fn the_outcome_names_the_image_the_pod_ran_not_the_settings() {
+    let (d, k) = setup(|_| {});
+    submit_with_image(&k, "tag", TAGGED_IMAGE).await;
+    let b = other_launcher(&d);
+    let o = b.wait(None, "tag", None).await.unwrap();
+    assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
+    common::assert_matches_schema("outcome.json", &serde_json::to_value(&o).unwrap());
+    let image_id = double::image_id(TAGGED_IMAGE);
+    assert!(
+        image_id.starts_with("registry.example/game-sandbox/runner@sha256:"),
+        "{image_id}"
+    );
+    let pods_digest = image_id.rsplit_once('@').map(|(_, d)| d).unwrap();
+    let game = o.game.expect("the outcome names its game");
+    assert_eq!(game.source, TAGGED_IMAGE);
+    assert_eq!(game.digest, pods_digest);
+
+    // `status` and `result` read the same pod, and say the same.
+    let st = b.status(None, "tag").await.unwrap();
+    assert_eq!(st.outcome.and_then(|o| o.game).as_ref(), Some(&game));
+    let o = b.result(None, "tag", false).await.unwrap();
+    assert_eq!(o.game.as_ref(), Some(&game));
+
+    // Played through one launcher, the pinned image resolves to its own digest.
+    let o = other_launcher(&d)
+        .play(&request("pinned").validate().unwrap(), None, false)
+        .await
+        .unwrap();
+    let game = o.game.expect("the outcome names its game");
+    assert_eq!(game.source, OTHER_IMAGE);
+    assert_eq!(
+        Some(game.digest.as_str()),
+        OTHER_IMAGE.rsplit_once('@').map(|(_, d)| d)
+    );
+}
+
+/// A match that never ran names the image it was submitted with (its Job's), not the image
+/// of the settings of the launcher that waits; a submitted tag gives no digest, since no
+/// kubelet resolved it.
+#[tokio::test(start_paused = true)]
+async fn a_match_that_never_ran_names_the_image_it_was_submitted_with() {
+    let (d, k) = setup(|c| c.mode = Mode::QuotaFull);
+    k.submit(&request("nopod").validate().unwrap())
+        .await
+        .unwrap();
+    let o = other_launcher(&d).wait(None, "nopod", None).await.unwrap();
+    assert_eq!(o.verdict, Verdict::CannotStart, "{}", o.reason);
+    assert!(d.names("pods").is_empty(), "the match never got a pod");
+    common::assert_matches_schema("outcome.json", &serde_json::to_value(&o).unwrap());
+    let game = o.game.expect("the outcome names its game");
+    assert_eq!(game.source, IMAGE);
+    assert_eq!(
+        Some(game.digest.as_str()),
+        IMAGE.rsplit_once('@').map(|(_, d)| d)
+    );
+
+    // A pod whose image cannot be pulled ran nothing either.
+    let (d, k) = setup(|c| c.mode = Mode::ImagePull);
+    submit_with_image(&k, "nopull", TAGGED_IMAGE).await;
+    let o = other_launcher(&d).wait(None, "nopull", None).await.unwrap();
+    assert_eq!(o.verdict, Verdict::CannotStart, "{}", o.reason);
+    assert_eq!(d.names("pods").len(), 1);
+    let game = o.game.expect("the outcome names its game");
+    assert_eq!(game.source, TAGGED_IMAGE);
+    assert_eq!(game.digest, "");
 }
 
 #[tokio::test(start_paused = true)]

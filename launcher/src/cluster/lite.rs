@@ -1,6 +1,9 @@
 //! Partial views of Jobs and Pods for the shared watches and for responses the launcher only
 //! needs the metadata of: deserialising a full Job or Pod (its pod template and spec) for every
-//! watch event is most of a watch's cost, and none of it is needed to follow a match. Unknown
+//! watch event is most of a watch's cost, and almost none of it is needed to follow a match.
+//! The exceptions are the images: the pod's status says which image the runner container ran
+//! (`containerStatuses[].image` and `imageID`, kept in the full `PodStatus`), and the Job's
+//! template says which one was submitted, for a match that never got as far as a pod. Unknown
 //! fields are ignored here on purpose: these read the API server's output, not user input.
 
 use std::borrow::Cow;
@@ -15,9 +18,32 @@ use serde::Deserialize;
 pub struct JobSpec {
     #[serde(default)]
     pub suspend: Option<bool>,
+    #[serde(default)]
+    pub template: Option<PodTemplate>,
 }
 
-/// A Job's metadata, `spec.suspend` and status.
+/// A Job's pod template, down to its containers' names and images.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PodTemplate {
+    #[serde(default)]
+    pub spec: Option<PodSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PodSpec {
+    #[serde(default)]
+    pub containers: Vec<Container>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Container {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub image: Option<String>,
+}
+
+/// A Job's metadata, `spec.suspend`, its template's container images, and status.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Job {
     pub metadata: ObjectMeta,
@@ -27,7 +53,7 @@ pub struct Job {
     pub status: Option<JobStatus>,
 }
 
-/// A Pod's metadata and status.
+/// A Pod's metadata and status (with the images its containers ran).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Pod {
     pub metadata: ObjectMeta,

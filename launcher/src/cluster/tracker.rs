@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use super::{KubeBackend, lite};
 use crate::names::labels;
+use crate::outcome::GameUsed;
 use crate::plan;
 
 impl KubeBackend {
@@ -44,6 +45,9 @@ pub(super) struct JobSeen {
     pub(super) failed: Option<(String, String)>,
     pub(super) suspended: bool,
     pub(super) active: i32,
+    /// The runner container's image in the Job's pod template: what was submitted, whatever
+    /// the settings of the launcher reading it now say.
+    pub(super) image: Option<String>,
 }
 
 impl JobSeen {
@@ -74,6 +78,13 @@ impl From<&lite::Job> for JobSeen {
             }),
             suspended: j.spec.as_ref().and_then(|s| s.suspend).unwrap_or(false),
             active: status.and_then(|s| s.active).unwrap_or(0),
+            image: j
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.as_ref())
+                .and_then(|t| t.spec.as_ref())
+                .and_then(|s| s.containers.iter().find(|c| c.name == plan::CONTAINER))
+                .and_then(|c| c.image.clone()),
         }
     }
 }
@@ -111,6 +122,12 @@ pub(super) struct PodSeen {
     pub(super) waiting: Option<String>,
     pub(super) waiting_reason: Option<String>,
     pub(super) unschedulable: Option<String>,
+    /// The runner container's image as the kubelet reports it (`image`).
+    pub(super) image: String,
+    /// The id of that image as the runtime resolved it (`imageID`: `repo@sha256:HEX`, or
+    /// `sha256:HEX` for an image no repository digest is known of); empty until the
+    /// container has been created from it.
+    pub(super) image_id: String,
 }
 
 impl PodSeen {
@@ -164,8 +181,38 @@ impl PodSeen {
                 waiting,
                 waiting_reason: waiting_state.and_then(|w| w.reason.clone()),
                 unschedulable,
+                image: container.map(|c| c.image.clone()).unwrap_or_default(),
+                image_id: container.map(|c| c.image_id.clone()).unwrap_or_default(),
             },
         ))
+    }
+
+    /// The game this pod's runner ran with: None until its container was created, since a
+    /// pod whose image is still being pulled (or cannot be) ran nothing.
+    pub(super) fn game(&self) -> Option<GameUsed> {
+        (!self.image_id.is_empty()).then(|| GameUsed {
+            source: self.image.clone(),
+            digest: sha256_digest(&self.image_id),
+        })
+    }
+}
+
+/// The `sha256:HEX` an image id or reference names: after its last `@` (`repo@sha256:HEX`),
+/// or the whole of it (`sha256:HEX`; cri-dockerd's `docker://sha256:HEX` too). Empty when
+/// there is none (a tag, another algorithm): a digest the runtime did not give is not made up.
+pub(super) fn sha256_digest(id: &str) -> String {
+    let tail = id.rsplit_once('@').map_or(id, |(_, d)| d);
+    let tail = tail.rsplit_once("://").map_or(tail, |(_, d)| d);
+    let well_formed = tail.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    });
+    if well_formed {
+        tail.to_owned()
+    } else {
+        String::new()
     }
 }
 
@@ -448,5 +495,36 @@ impl Tracker {
 
     pub(super) fn notify_for(&self, job: &str) -> Arc<Notify> {
         self.with(|s| s.notifies.entry(job.to_owned()).or_default().clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn the_digest_is_the_sha256_the_image_id_names_or_nothing() {
+        let d = format!("sha256:{HEX}");
+        for id in [
+            format!("docker.io/library/runner@sha256:{HEX}"),
+            format!("registry.example:5000/game/runner@sha256:{HEX}"),
+            format!("sha256:{HEX}"),
+            format!("docker-pullable://registry.example/runner@sha256:{HEX}"),
+            format!("docker://sha256:{HEX}"),
+        ] {
+            assert_eq!(sha256_digest(&id), d, "{id}");
+        }
+        for id in [
+            "",
+            "registry.example/runner:v1",
+            "registry.example:5000/runner",
+            "registry.example/runner@sha512:abcd",
+            "sha256:0123",
+            &format!("sha256:{}", HEX.to_uppercase()),
+        ] {
+            assert_eq!(sha256_digest(id), "", "{id}");
+        }
     }
 }

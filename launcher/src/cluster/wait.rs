@@ -11,11 +11,11 @@ use runner::report::Summary;
 use tokio::time::Instant;
 
 use super::errors::api_error;
-use super::tracker::{FailureKind, JobSeen, PodSeen, TrackState, has_verdict};
+use super::tracker::{FailureKind, JobSeen, PodSeen, TrackState, has_verdict, sha256_digest};
 use super::{BACKEND, KubeBackend, KubeOptions, lite};
 use crate::error::LaunchError;
 use crate::names;
-use crate::outcome::{Artifacts, Outcome, Verdict};
+use crate::outcome::{Artifacts, GameUsed, Outcome, Verdict};
 use crate::plan;
 
 /// Container waiting reasons that mean the pod will not start by itself.
@@ -147,12 +147,16 @@ impl KubeBackend {
                             _ => self.start_failure(&ns, "Job", &name, None).await?,
                         };
                         if let Some(why) = why {
-                            return Ok(self.cannot_start(id, &ns, why));
+                            let found = tracker.with(|s| Found::from_state(s, &name));
+                            return Ok(self.cannot_start(id, &ns, why, &found));
                         }
                     }
                     events_read_at.map(|t| t + self.opts.start_grace)
                 }
-                Step::Stuck(why) => return Ok(self.cannot_start(id, &ns, why)),
+                Step::Stuck(why) => {
+                    let found = tracker.with(|s| Found::from_state(s, &name));
+                    return Ok(self.cannot_start(id, &ns, why, &found));
+                }
                 Step::Wait(at) => at.map(|d| started + d),
             };
             let wake = match (next_check, deadline) {
@@ -177,15 +181,17 @@ impl KubeBackend {
         }
     }
 
-    fn cannot_start(&self, id: &str, ns: &str, why: String) -> Outcome {
+    fn cannot_start(&self, id: &str, ns: &str, why: String, found: &Found) -> Outcome {
         let mut o = Outcome::failed(id, BACKEND, Verdict::CannotStart, why);
         o.namespace = Some(ns.to_owned());
+        o.game = Some(found.game(&self.settings.image));
         o
     }
 
     pub(super) fn finish_outcome(&self, id: &str, ns: &str, found: Found) -> Outcome {
         let mut o = found.outcome(id);
         o.namespace = Some(ns.to_owned());
+        o.game = Some(found.game(&self.settings.image));
         if o.status.is_some()
             && let Some(claim) = &self.settings.results_pvc
         {
@@ -262,6 +268,27 @@ impl Found {
             job: s.jobs.get(name).cloned(),
             pod,
         }
+    }
+
+    /// What the match was played with: what its pod's runner container ran, as the kubelet
+    /// reports it. A match whose pod never ran anything was played with nothing, so it names
+    /// the image it was submitted with (the Job's template), and only when even the Job is
+    /// gone the image these settings would submit.
+    fn game(&self, settings_image: &str) -> GameUsed {
+        self.pod
+            .as_ref()
+            .and_then(PodSeen::game)
+            .unwrap_or_else(|| {
+                let submitted = self
+                    .job
+                    .as_ref()
+                    .and_then(|j| j.image.as_deref())
+                    .unwrap_or(settings_image);
+                GameUsed {
+                    source: submitted.to_owned(),
+                    digest: sha256_digest(submitted),
+                }
+            })
     }
 
     fn outcome(&self, id: &str) -> Outcome {

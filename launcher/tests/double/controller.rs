@@ -84,6 +84,15 @@ impl Double {
             return;
         }
         let pod_name = self.with(|i| format!("{name}-{:05x}", i.next_id % 0xfffff));
+        let image = job["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["name"] == "runner")
+            .and_then(|c| c["image"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let image_id = super::image_id(&image);
         let mut labels = job["spec"]["template"]["metadata"]["labels"].clone();
         labels["batch.kubernetes.io/job-name"] = json!(name);
         labels["job-name"] = json!(name);
@@ -113,7 +122,7 @@ impl Double {
                 self.with(|i| {
                     i.update("pods", ns, &pod_name, |p| {
                         p["status"]["containerStatuses"] = json!([{"name": "runner", "ready": false, "restartCount": 0,
-                            "image": "registry.example/runner", "imageID": "",
+                            "image": image, "imageID": "",
                             "state": {"waiting": {"reason": "ContainerCreating"}}}]);
                     });
                     let n = i.next_id;
@@ -134,9 +143,9 @@ impl Double {
                 self.with(|i| {
                     i.update("pods", ns, &pod_name, |p| {
                         p["status"]["containerStatuses"] = json!([{"name": "runner", "ready": false, "restartCount": 0,
-                            "image": "registry.example/runner", "imageID": "",
+                            "image": image, "imageID": "",
                             "state": {"waiting": {"reason": "ImagePullBackOff",
-                                      "message": "Back-off pulling image \"registry.example/runner@sha256:0123\""}}}]);
+                                      "message": format!("Back-off pulling image \"{image}\"")}}}]);
                     })
                 });
                 return;
@@ -156,7 +165,7 @@ impl Double {
         let running = self.with(|i| {
             i.update("pods", ns, &pod_name, |p| {
                 p["status"] = json!({"phase": "Running", "containerStatuses": [{"name": "runner", "ready": true,
-                    "restartCount": 0, "image": "runner", "imageID": "", "state": {"running": {"startedAt": now()}}}]});
+                    "restartCount": 0, "image": image, "imageID": image_id, "state": {"running": {"startedAt": now()}}}]});
             })
             .is_some()
         });
@@ -221,7 +230,7 @@ impl Double {
                  "message": "Job has reached the specified backoff limit"}]})
         };
         let pod_status = json!({"phase": if code == 0 { "Succeeded" } else { "Failed" },
-            "containerStatuses": [{"name": "runner", "ready": false, "restartCount": 0, "image": "runner", "imageID": "",
+            "containerStatuses": [{"name": "runner", "ready": false, "restartCount": 0, "image": image, "imageID": image_id,
                 "state": {"terminated": {"exitCode": code, "reason": if code == 0 { "Completed" } else { "Error" },
                                          "message": message, "startedAt": t, "finishedAt": t}}}]});
         let log = format!("runner report for {name}\n{message}\n");

@@ -8,12 +8,13 @@
 //! `410 Gone` (an ERROR event) once it has been compacted, and `timeoutSeconds` on watches.
 //!
 //! A small controller plays the Job controller, the scheduler and the kubelet: it creates the
-//! Job's pod, runs it, writes the runner's verdict as the container's termination message, and
-//! sets the Job's conditions (Complete, or Failed by the podFailurePolicy); on request it plays
-//! a full ResourceQuota (FailedCreate Events and no pod), an image that cannot be pulled, an
-//! unschedulable pod, or a Job whose condition arrives before its pod's status. Deleting a Job
-//! with Background or Foreground propagation removes what it owns, like the garbage collector;
-//! Orphan (the API's default for Jobs) leaves the pods behind.
+//! Job's pod, runs it (reporting the runner container's `image` and `imageID` as containerd
+//! does, see [`image_id`]), writes the runner's verdict as the container's termination
+//! message, and sets the Job's conditions (Complete, or Failed by the podFailurePolicy); on
+//! request it plays a full ResourceQuota (FailedCreate Events and no pod), an image that cannot
+//! be pulled, an unschedulable pod, or a Job whose condition arrives before its pod's status.
+//! Deleting a Job with Background or Foreground propagation removes what it owns, like the
+//! garbage collector; Orphan (the API's default for Jobs) leaves the pods behind.
 //!
 //! For the preflight it serves `GET namespaces/{name}`, lists of `networkpolicies` and
 //! `resourcequotas`, and `GET serviceaccounts/{name}`, from objects seeded per test:
@@ -311,6 +312,36 @@ impl Double {
         .map(|k| self.count(k))
         .sum()
     }
+}
+
+/// The `imageID` the kubelet reports for a container started from `image`, as containerd
+/// gives it: the repository, named in full (Docker Hub's implicit `docker.io/library/`
+/// spelled out), `@sha256:` and the manifest's digest. A pinned reference resolves to its own
+/// digest; a tag to the sha256 of the reference, which stands in for whatever the registry
+/// would answer and lets a test predict it.
+pub fn image_id(image: &str) -> String {
+    use sha2::Digest as _;
+    let (reference, digest) = match image.split_once("@sha256:") {
+        Some((reference, hex)) => (reference, hex.to_owned()),
+        None => {
+            let hex: String = sha2::Sha256::digest(image.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            (image, hex)
+        }
+    };
+    let last_slash = reference.rfind('/').map_or(0, |i| i + 1);
+    let repo = match reference[last_slash..].rfind(':') {
+        Some(colon) => &reference[..last_slash + colon],
+        None => reference,
+    };
+    let repo = match repo.split_once('/') {
+        Some((host, _)) if host.contains(['.', ':']) || host == "localhost" => repo.to_owned(),
+        Some(_) => format!("docker.io/{repo}"),
+        None => format!("docker.io/library/{repo}"),
+    };
+    format!("{repo}@sha256:{digest}")
 }
 
 /// The objects of one file of `policies/kubernetes/base`, as JSON.
