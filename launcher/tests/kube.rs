@@ -55,6 +55,11 @@ fn setup(cfg: impl FnOnce(&mut Config)) -> (Double, KubeBackend) {
 }
 
 /// A double whose `games` namespace has no PSA label and no NetworkPolicy.
+/// Submits the shared request under `id`.
+async fn submit(k: &KubeBackend, id: &str) -> Result<launcher::cluster::Submitted, LaunchError> {
+    k.submit(&request(id).validate().unwrap()).await
+}
+
 fn setup_unprotected(opts: KubeOptions) -> (Double, KubeBackend) {
     let d = Double::new(Config::new(first_wins()));
     d.unprotect("games");
@@ -116,8 +121,14 @@ async fn the_outcome_names_the_image_the_game_came_from() {
         .play(&request("g1").validate().unwrap(), None, false)
         .await
         .unwrap();
-    common::assert_matches_schema("outcome.json", &serde_json::to_value(&o).unwrap());
-    let game = o.game.expect("the outcome names its game");
+    assert_names_the_submitted_image(&o);
+}
+
+/// The outcome is schema-valid and names [`IMAGE`], the image the matches are submitted
+/// with, by its digest.
+fn assert_names_the_submitted_image(o: &launcher::outcome::Outcome) {
+    common::assert_matches_schema("outcome.json", &serde_json::to_value(o).unwrap());
+    let game = o.game.as_ref().expect("the outcome names its game");
     assert_eq!(game.source, IMAGE);
     assert_eq!(
         Some(game.digest.as_str()),
@@ -205,19 +216,11 @@ async fn the_outcome_names_the_image_the_pod_ran_not_the_settings() {
 #[tokio::test(start_paused = true)]
 async fn a_match_that_never_ran_names_the_image_it_was_submitted_with() {
     let (d, k) = setup(|c| c.mode = Mode::QuotaFull);
-    k.submit(&request("nopod").validate().unwrap())
-        .await
-        .unwrap();
+    submit(&k, "nopod").await.unwrap();
     let o = other_launcher(&d).wait(None, "nopod", None).await.unwrap();
     assert_eq!(o.verdict, Verdict::CannotStart, "{}", o.reason);
     assert!(d.names("pods").is_empty(), "the match never got a pod");
-    common::assert_matches_schema("outcome.json", &serde_json::to_value(&o).unwrap());
-    let game = o.game.expect("the outcome names its game");
-    assert_eq!(game.source, IMAGE);
-    assert_eq!(
-        Some(game.digest.as_str()),
-        IMAGE.rsplit_once('@').map(|(_, d)| d)
-    );
+    assert_names_the_submitted_image(&o);
 
     // A pod whose image cannot be pulled ran nothing either.
     let (d, k) = setup(|c| c.mode = Mode::ImagePull);
@@ -468,7 +471,7 @@ async fn forbidden_and_invalid_become_clear_errors_and_nothing_is_left() {
 #[tokio::test(start_paused = true)]
 async fn a_forbidden_watch_fails_the_wait_instead_of_hanging() {
     let (d, k) = setup(|_| {});
-    k.submit(&request("w").validate().unwrap()).await.unwrap();
+    submit(&k, "w").await.unwrap();
     d.fail_next("LIST", "jobs", 403);
     let e = k.wait(None, "w", None).await.unwrap_err();
     assert!(matches!(e, LaunchError::Watch { .. }), "{e}");
@@ -580,10 +583,7 @@ async fn a_quota_conflict_on_create_is_tried_again_not_taken_for_an_existing_mat
     let (d, k) = setup(|_| {});
     d.fail_next("POST", "jobs", 409);
     d.fail_next("POST", "configmaps", 409);
-    let sub = k
-        .submit(&request("conflict").validate().unwrap())
-        .await
-        .unwrap();
+    let sub = submit(&k, "conflict").await.unwrap();
     assert!(!sub.attached);
     assert_eq!(d.count("POST jobs"), 2, "{:?}", d.counts());
     assert_eq!(d.count("POST configmaps"), 2, "{:?}", d.counts());
@@ -596,7 +596,7 @@ async fn a_quota_conflict_on_create_is_tried_again_not_taken_for_an_existing_mat
 #[tokio::test(start_paused = true)]
 async fn cancel_deletes_with_background_propagation() {
     let (d, k) = setup(|c| c.run_time = Duration::from_secs(600));
-    k.submit(&request("c").validate().unwrap()).await.unwrap();
+    submit(&k, "c").await.unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(d.names("pods").len(), 1);
     k.cancel(None, "c").await.unwrap();
@@ -614,7 +614,7 @@ async fn cancel_deletes_with_background_propagation() {
 async fn waiting_on_a_cancelled_match_ends() {
     let (_, k) = setup(|c| c.run_time = Duration::from_secs(600));
     let k = Arc::new(k);
-    k.submit(&request("wc").validate().unwrap()).await.unwrap();
+    submit(&k, "wc").await.unwrap();
     let k2 = k.clone();
     let waiter = tokio::spawn(async move { k2.wait(None, "wc", None).await });
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -626,7 +626,7 @@ async fn waiting_on_a_cancelled_match_ends() {
 #[tokio::test(start_paused = true)]
 async fn status_suspend_resume_logs_list_and_gc() {
     let (d, k) = setup(|c| c.run_time = Duration::from_secs(30));
-    k.submit(&request("s").validate().unwrap()).await.unwrap();
+    submit(&k, "s").await.unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(k.status(None, "s").await.unwrap().state, State::Running);
 
@@ -698,7 +698,7 @@ async fn waiting_on_an_unknown_match_fails_at_once() {
 #[tokio::test(start_paused = true)]
 async fn result_collects_then_deletes() {
     let (d, k) = setup(|_| {});
-    k.submit(&request("r").validate().unwrap()).await.unwrap();
+    submit(&k, "r").await.unwrap();
     let e = k.result(None, "r", false).await.unwrap_err();
     assert!(
         matches!(e, LaunchError::NotFinished { .. }),
@@ -808,10 +808,7 @@ async fn the_placeholder_image_is_refused_before_anything_is_created() {
         KubeOptions::default(),
     )
     .unwrap();
-    let e = k
-        .submit(&request("p").validate().unwrap())
-        .await
-        .unwrap_err();
+    let e = submit(&k, "p").await.unwrap_err();
     assert!(e.to_string().contains("--image"), "{e}");
     assert_eq!(d.total_requests(), 0);
 }
@@ -823,7 +820,7 @@ async fn a_protected_namespace_passes_preflight_and_a_submit_goes_through() {
     assert!(p.passed(), "{}", p.failures());
     assert_eq!(p.checks.len(), 5);
     assert!(p.table().contains("preflight passed"), "{}", p.table());
-    let sub = k.submit(&request("pf").validate().unwrap()).await.unwrap();
+    let sub = submit(&k, "pf").await.unwrap();
     assert!(sub.preflight_overridden.is_empty());
     assert_eq!(d.count("POST jobs"), 1);
     // The preflight's four reads, once: the submit used the kept result.
@@ -862,10 +859,7 @@ async fn an_unprotected_namespace_is_refused_by_submit_play_and_batch_and_nothin
         p.table()
     );
 
-    let e = k
-        .submit(&request("u1").validate().unwrap())
-        .await
-        .unwrap_err();
+    let e = submit(&k, "u1").await.unwrap_err();
     assert!(matches!(e, LaunchError::Unisolated { .. }), "{e}");
     assert_eq!(e.exit_code(), 7);
     let text = e.to_string();
@@ -1006,10 +1000,7 @@ async fn a_batch_reads_each_namespace_once() {
 async fn an_unreadable_namespace_fails_closed_and_is_read_again_next_time() {
     let (d, k) = setup(|_| {});
     d.fail_next("GET", "namespaces", 403);
-    let e = k
-        .submit(&request("r1").validate().unwrap())
-        .await
-        .unwrap_err();
+    let e = submit(&k, "r1").await.unwrap_err();
     assert!(matches!(e, LaunchError::Unisolated { .. }), "{e}");
     let text = e.to_string();
     assert!(
@@ -1022,7 +1013,7 @@ async fn an_unreadable_namespace_fails_closed_and_is_read_again_next_time() {
     );
     assert_eq!(creates(&d), 0);
     // A failed read is not kept: the next submit reads again and goes through.
-    k.submit(&request("r1").validate().unwrap()).await.unwrap();
+    submit(&k, "r1").await.unwrap();
     assert_eq!(d.count("GET namespaces"), 2);
     assert_eq!(d.count("POST jobs"), 1);
 }
@@ -1062,7 +1053,7 @@ async fn api_and_watch_errors_keep_the_client_error_as_their_source() {
         "{e:?}"
     );
 
-    k.submit(&request("w").validate().unwrap()).await.unwrap();
+    submit(&k, "w").await.unwrap();
     d.fail_next("LIST", "jobs", 403);
     let e = k.wait(None, "w", None).await.unwrap_err();
     assert!(matches!(e, LaunchError::Watch { .. }), "{e}");
@@ -1082,8 +1073,8 @@ async fn api_and_watch_errors_keep_the_client_error_as_their_source() {
 #[tokio::test(start_paused = true)]
 async fn delete_removes_the_job_with_background_propagation() {
     let (d, k) = setup(|_| {});
+    submit(&k, "del").await.unwrap();
     let b = Backend::Kube(Box::new(k));
-    b.submit(&request("del").validate().unwrap()).await.unwrap();
     b.delete(None, "del").await.unwrap();
     assert_eq!(d.count("DELETE jobs"), 1);
     assert_eq!(d.deletes()[0].2.as_deref(), Some("Background"));
@@ -1120,10 +1111,7 @@ async fn a_rollback_that_fails_is_warned_about_with_how_to_clean_up() {
     let (d, k) = setup(|_| {});
     d.fail_next("POST", "configmaps", 403);
     d.fail_next("DELETE", "jobs", 500);
-    let e = k
-        .submit(&request("rb").validate().unwrap())
-        .await
-        .unwrap_err();
+    let e = submit(&k, "rb").await.unwrap_err();
     assert!(e.to_string().contains("`create` on configmaps"), "{e}");
     assert_eq!(d.count("DELETE jobs"), 1);
     let text = String::from_utf8(logged.0.lock().unwrap().clone()).unwrap();

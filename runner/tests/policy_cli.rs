@@ -12,10 +12,10 @@ fn the_policy_json_carries_its_version() {
         .args(["policy", "--json"])
         .output()
         .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        "runner policy --json failed: {stderr}"
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["version"], runner::policy::POLICY_VERSION);
