@@ -252,17 +252,10 @@ impl Double {
                 let sel = parse_selector(q.get("labelSelector").map_or("", String::as_str));
                 let fsel = parse_selector(q.get("fieldSelector").map_or("", String::as_str));
                 let items: Vec<Value> = i
-                    .store
-                    .get(resource)
-                    .map(|m| {
-                        m.iter()
-                            .filter(|((n, _), o)| {
-                                n == ns && labels_match(o, &sel) && fields_match(o, &fsel)
-                            })
-                            .map(|(_, o)| o.clone())
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                    .in_namespace(resource, ns)
+                    .filter(|(_, o)| labels_match(o, &sel) && fields_match(o, &fsel))
+                    .map(|(_, o)| o.clone())
+                    .collect();
                 let (api, kind) = kind_of(resource);
                 respond(
                     200,

@@ -79,6 +79,20 @@ pub(super) fn merge(target: &mut Value, patch: &Value) {
 }
 
 impl Inner {
+    /// The objects of one resource in namespace `ns`, by name.
+    pub(super) fn in_namespace<'a>(
+        &'a self,
+        resource: &str,
+        ns: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+        self.store
+            .get(resource)
+            .into_iter()
+            .flat_map(|m| m.iter())
+            .filter(move |((n, _), _)| n == ns)
+            .map(|((_, name), o)| (name.as_str(), o))
+    }
+
     fn bump(&mut self) -> u64 {
         self.rv += 1;
         self.rv
@@ -224,20 +238,14 @@ impl Inner {
             let uid = job["metadata"]["uid"].clone();
             for resource in ["pods", "configmaps"] {
                 let owned: Vec<String> = self
-                    .store
-                    .get(resource)
-                    .map(|m| {
-                        m.iter()
-                            .filter(|((n, _), o)| {
-                                n == ns
-                                    && o["metadata"]["ownerReferences"]
-                                        .as_array()
-                                        .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))
-                            })
-                            .map(|((_, name), _)| name.clone())
-                            .collect()
+                    .in_namespace(resource, ns)
+                    .filter(|(_, o)| {
+                        o["metadata"]["ownerReferences"]
+                            .as_array()
+                            .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))
                     })
-                    .unwrap_or_default();
+                    .map(|(name, _)| name.to_owned())
+                    .collect();
                 for o in owned {
                     self.remove(
                         if resource == "pods" {
