@@ -13,6 +13,14 @@
 //! failure) are a few bytes into a socket's buffer, so the child cannot block on a parent
 //! that is not running yet.
 //!
+//! What sharing the memory exposes: until its exec, the child is the supervisor's memory
+//! under the program's uid, so a process of that uid that could read or write another's
+//! memory would reach the supervisor through it. The programs already running (the other
+//! players of a match) cannot: Landlock grants them no `/proc`, and seccomp has no `ptrace`,
+//! `process_vm_readv` or `process_vm_writev`. And when a root runner's child changes its uid,
+//! the kernel marks the shared memory not dumpable, which refuses such access to any process
+//! without CAP_SYS_PTRACE. A forked child was exposed the same way, with a copy.
+//!
 //! In `namespaces` confinement the parent must write the child's uid and gid maps while
 //! the child waits, which a suspended parent cannot do. So that child is a real copy, made
 //! by [`crate::confine::fork`].
