@@ -100,9 +100,9 @@ impl Backend {
                 let image = &k.settings().image;
                 GameUsed {
                     source: image.clone(),
-                    digest: image
-                        .rsplit_once('@')
-                        .map_or_else(String::new, |(_, d)| d.to_owned()),
+                    digest: crate::names::image_digest(image)
+                        .unwrap_or_default()
+                        .to_owned(),
                 }
             }
         }

@@ -50,6 +50,23 @@ pub fn match_id_of(object_name: &str) -> Option<&str> {
 }
 
 /// True for a DNS-1123 label of at most `max` characters.
+/// The `sha256:HEX` digest an image reference or a runtime's image id names: after its last
+/// `@` (`repo@sha256:HEX`), or the whole of it (`sha256:HEX`; cri-dockerd's
+/// `docker://sha256:HEX` too). None for a tag, another algorithm, or anything but 64 lower-case
+/// hex digits: a digest that was not given is never made up.
+pub fn image_digest(reference: &str) -> Option<&str> {
+    let tail = reference.rsplit_once('@').map_or(reference, |(_, d)| d);
+    let tail = tail.rsplit_once("://").map_or(tail, |(_, d)| d);
+    tail.strip_prefix("sha256:")
+        .is_some_and(|hex| {
+            hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+        .then_some(tail)
+}
+
 pub fn is_dns_label(s: &str, max: usize) -> bool {
     (1..=max.min(63)).contains(&s.len())
         && s.bytes()
@@ -176,5 +193,31 @@ mod tests {
         assert!(check_user_label("bad key", "x").is_err());
         assert!(check_user_label("team", "-x").is_err());
         assert!(check_user_label("team", &"x".repeat(64)).is_err());
+    }
+
+    const HEX: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn the_digest_is_the_sha256_the_image_id_names_or_nothing() {
+        let d = format!("sha256:{HEX}");
+        for id in [
+            format!("docker.io/library/runner@sha256:{HEX}"),
+            format!("registry.example:5000/game/runner@sha256:{HEX}"),
+            format!("sha256:{HEX}"),
+            format!("docker-pullable://registry.example/runner@sha256:{HEX}"),
+            format!("docker://sha256:{HEX}"),
+        ] {
+            assert_eq!(image_digest(&id), Some(d.as_str()), "{id}");
+        }
+        for id in [
+            "",
+            "registry.example/runner:v1",
+            "registry.example:5000/runner",
+            "registry.example/runner@sha512:abcd",
+            "sha256:0123",
+            &format!("sha256:{}", HEX.to_uppercase()),
+        ] {
+            assert_eq!(image_digest(id), None, "{id}");
+        }
     }
 }

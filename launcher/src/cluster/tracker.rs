@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::{KubeBackend, lite};
-use crate::names::labels;
+use crate::names::{self, labels};
 use crate::outcome::GameUsed;
 use crate::plan;
 
@@ -192,27 +192,10 @@ impl PodSeen {
     pub(super) fn game(&self) -> Option<GameUsed> {
         (!self.image_id.is_empty()).then(|| GameUsed {
             source: self.image.clone(),
-            digest: sha256_digest(&self.image_id),
+            digest: names::image_digest(&self.image_id)
+                .unwrap_or_default()
+                .to_owned(),
         })
-    }
-}
-
-/// The `sha256:HEX` an image id or reference names: after its last `@` (`repo@sha256:HEX`),
-/// or the whole of it (`sha256:HEX`; cri-dockerd's `docker://sha256:HEX` too). Empty when
-/// there is none (a tag, another algorithm): a digest the runtime did not give is not made up.
-pub(super) fn sha256_digest(id: &str) -> String {
-    let tail = id.rsplit_once('@').map_or(id, |(_, d)| d);
-    let tail = tail.rsplit_once("://").map_or(tail, |(_, d)| d);
-    let well_formed = tail.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    });
-    if well_formed {
-        tail.to_owned()
-    } else {
-        String::new()
     }
 }
 
@@ -495,36 +478,5 @@ impl Tracker {
 
     pub(super) fn notify_for(&self, job: &str) -> Arc<Notify> {
         self.with(|s| s.notifies.entry(job.to_owned()).or_default().clone())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const HEX: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-    #[test]
-    fn the_digest_is_the_sha256_the_image_id_names_or_nothing() {
-        let d = format!("sha256:{HEX}");
-        for id in [
-            format!("docker.io/library/runner@sha256:{HEX}"),
-            format!("registry.example:5000/game/runner@sha256:{HEX}"),
-            format!("sha256:{HEX}"),
-            format!("docker-pullable://registry.example/runner@sha256:{HEX}"),
-            format!("docker://sha256:{HEX}"),
-        ] {
-            assert_eq!(sha256_digest(&id), d, "{id}");
-        }
-        for id in [
-            "",
-            "registry.example/runner:v1",
-            "registry.example:5000/runner",
-            "registry.example/runner@sha512:abcd",
-            "sha256:0123",
-            &format!("sha256:{}", HEX.to_uppercase()),
-        ] {
-            assert_eq!(sha256_digest(id), "", "{id}");
-        }
     }
 }

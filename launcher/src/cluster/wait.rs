@@ -11,7 +11,7 @@ use runner::report::Summary;
 use tokio::time::Instant;
 
 use super::errors::api_error;
-use super::tracker::{FailureKind, JobSeen, PodSeen, TrackState, has_verdict, sha256_digest};
+use super::tracker::{FailureKind, JobSeen, PodSeen, TrackState, has_verdict};
 use super::{BACKEND, KubeBackend, KubeOptions, lite};
 use crate::error::LaunchError;
 use crate::names;
@@ -286,7 +286,9 @@ impl Found {
                     .unwrap_or(settings_image);
                 GameUsed {
                     source: submitted.to_owned(),
-                    digest: sha256_digest(submitted),
+                    digest: names::image_digest(submitted)
+                        .unwrap_or_default()
+                        .to_owned(),
                 }
             })
     }

@@ -82,18 +82,13 @@ impl ClusterSettings {
             runner::profile::Profile::from_text(text, "sandbox_profile")
                 .map_err(|e| RequestError::new(format!("cluster settings: {e}")))?;
         }
-        let Some((repo, digest)) = self.image.split_once("@sha256:") else {
+        let Some((repo, _)) = self.image.split_once("@sha256:") else {
             return Err(RequestError::new(format!(
                 "image {:?} must be pinned by digest (REPOSITORY@sha256:HEX)",
                 self.image
             )));
         };
-        if repo.is_empty()
-            || digest.len() != 64
-            || !digest
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if repo.is_empty() || names::image_digest(&self.image).is_none() {
             return Err(RequestError::new(format!(
                 "image {:?}: the digest must be 64 lower-case hex digits",
                 self.image
