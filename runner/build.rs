@@ -98,7 +98,7 @@ fn run() -> Result<(), String> {
                     )
                 })?;
             let insns = arch_check.iter().copied().chain(front).collect();
-            (compiled.clone(), insns)
+            (compiled, insns)
         };
         dispatch::check_same(&linear, &insns)
             .map_err(|e| format!("{}: filter {name:?}: {e}", seccomp_path.display()))?;

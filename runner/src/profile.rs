@@ -157,9 +157,8 @@ pub struct ProfileEnv {
 }
 
 impl Profile {
-    /// The profile compiled into this runner.
-    /// The default profile, read from the JSON form the build made of `PROFILE_TOML` (the
-    /// same values; a test compares them) and checked as any profile is.
+    /// The profile compiled into this runner, read from the JSON form the build made of
+    /// `PROFILE_TOML` (the same values; a test compares them) and checked as any profile is.
     pub fn embedded() -> Result<Self, ProfileError> {
         let p = serde_json::from_str(embedded::PROFILE_JSON).map_err(ProfileError::EmbeddedJson)?;
         Self::checked(p, "(embedded default)", PROFILE_SHA256.to_owned())

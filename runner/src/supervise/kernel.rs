@@ -24,9 +24,11 @@ pub(super) fn pidfd_open(pid: Pid) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// `waitid`'s id type for a pidfd (Linux 5.4), which libc does not name.
+const P_PIDFD: libc::idtype_t = 3;
+
 /// Whether the child behind `pidfd` has ended (a zombie not reaped yet); it stays unreaped.
 pub(super) fn has_ended(pidfd: &OwnedFd) -> bool {
-    const P_PIDFD: libc::idtype_t = 3;
     // SAFETY: a zeroed siginfo_t is a valid value for waitid to fill in.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: waitid writes to the valid siginfo it is given; WNOWAIT leaves the child be.
@@ -44,7 +46,6 @@ pub(super) fn has_ended(pidfd: &OwnedFd) -> bool {
 
 /// Reaps the child behind `pidfd`, blocking (it has ended), with its resource usage.
 pub(super) fn wait_pidfd(pidfd: &OwnedFd) -> Option<Exit> {
-    const P_PIDFD: libc::idtype_t = 3;
     // SAFETY: zeroed siginfo_t and rusage are valid values for waitid to fill in.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: as above.
