@@ -17,9 +17,9 @@
 //! under the program's uid, so a process of that uid that could read or write another's
 //! memory would reach the supervisor through it. The programs already running (the other
 //! players of a match) cannot: Landlock grants them no `/proc`, and seccomp has no `ptrace`,
-//! `process_vm_readv` or `process_vm_writev`. And when a root runner's child changes its uid,
-//! the kernel marks the shared memory not dumpable, which refuses such access to any process
-//! without CAP_SYS_PTRACE. A forked child was exposed the same way, with a copy.
+//! `process_vm_readv` or `process_vm_writev` (the cheaters `proc_peek`, `ptrace` and `vm_read`
+//! try each, and the attack `fs_proc_parent_mem` the runner itself). A forked child was
+//! exposed the same way, with a copy.
 //!
 //! In `namespaces` confinement the parent must write the child's uid and gid maps while
 //! the child waits, which a suspended parent cannot do. So that child is a real copy, made
