@@ -69,41 +69,24 @@ fn run() -> Result<(), String> {
         };
         let compiled: Vec<dispatch::Insn> =
             prog.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect();
-        // Each filter is a decision tree on the call number in front of the calls whose
-        // arguments are checked (build/dispatch.rs), proven to decide as seccompiler's linear
-        // program does. It decides on the number alone, so the architecture is checked first:
-        // by the x32 guard in the main filter, by seccompiler's own check in the other.
-        let slow = compile_filter(
-            &argument_rules_only(&compilable, name, &seccomp_path)?,
-            name,
-            &seccomp_path,
-        )?;
-        let front = dispatch::front(&compiled, &slow)
-            .map_err(|e| format!("{}: filter {name:?}: {e}", seccomp_path.display()))?;
-        let (linear, mut insns): (Vec<dispatch::Insn>, Vec<dispatch::Insn>) = if name == "main" {
-            let linear = X32_PREFIX.iter().chain(&compiled).copied().collect();
-            (linear, X32_PREFIX.iter().copied().chain(front).collect())
-        } else {
-            let arch_check = compiled
-                .get(..3)
-                .filter(|c| {
-                    c[0] == (0x20, 0, 0, 4)
-                        && c[1] == (0x15, 1, 0, dispatch::ARCH_X86_64)
-                        && c[2].0 == 0x06
-                })
-                .ok_or_else(|| {
-                    format!(
-                        "{}: filter {name:?} does not start with seccompiler's architecture check",
-                        seccomp_path.display()
-                    )
-                })?;
-            let insns = arch_check.iter().copied().chain(front).collect();
-            (compiled, insns)
-        };
-        dispatch::check_same(&linear, &insns)
-            .map_err(|e| format!("{}: filter {name:?}: {e}", seccomp_path.display()))?;
+        let mut insns: Vec<dispatch::Insn> = Vec::new();
         if name == "main" {
+            // The x32 guard, then the decision tree in front of the calls whose arguments
+            // are checked (build/dispatch.rs), proven to decide as the linear allowlist does.
+            let slow = compile_main(
+                &argument_rules_only(&compilable, &seccomp_path)?,
+                &seccomp_path,
+            )?;
+            let front = dispatch::front(&compiled, &slow)
+                .map_err(|e| format!("{}: {e}", seccomp_path.display()))?;
+            let linear: Vec<dispatch::Insn> = X32_PREFIX.iter().chain(&compiled).copied().collect();
+            insns.extend(X32_PREFIX);
+            insns.extend(front);
+            dispatch::check_same(&linear, &insns)
+                .map_err(|e| format!("{}: {e}", seccomp_path.display()))?;
             sentinel_to_user_notif(&mut insns, &seccomp_path)?;
+        } else {
+            insns = compiled;
         }
         let _ = writeln!(out, "/// Filter {name:?}: (code, jt, jf, k) instructions.");
         let _ = writeln!(
@@ -213,16 +196,16 @@ fn user_notif_as_sentinel(text: &str, path: &Path) -> Result<String, String> {
     serde_json::to_string(&doc).map_err(|e| e.to_string())
 }
 
-/// The policy with filter `name`'s rules cut down to those that check arguments: the
-/// program its decision tree sends those calls to.
-fn argument_rules_only(compilable: &str, name: &str, path: &Path) -> Result<String, String> {
+/// The policy with the main filter's rules cut down to those that check arguments: the
+/// program the decision tree sends those calls to.
+fn argument_rules_only(compilable: &str, path: &Path) -> Result<String, String> {
     let mut doc: serde_json::Value =
         serde_json::from_str(compilable).map_err(|e| format!("{}: {e}", path.display()))?;
     let rules = doc
-        .get_mut(name)
+        .get_mut("main")
         .and_then(|m| m.get_mut("filter"))
         .and_then(|f| f.as_array_mut())
-        .ok_or_else(|| format!("{}: filter {name:?} has no rule list", path.display()))?;
+        .ok_or_else(|| format!("{}: the main filter has no rule list", path.display()))?;
     rules.retain(|r| {
         r.get("args")
             .and_then(|a| a.as_array())
@@ -231,14 +214,14 @@ fn argument_rules_only(compilable: &str, name: &str, path: &Path) -> Result<Stri
     serde_json::to_string(&doc).map_err(|e| e.to_string())
 }
 
-/// Compiles filter `name` of a policy text.
-fn compile_filter(text: &str, name: &str, path: &Path) -> Result<Vec<dispatch::Insn>, String> {
+/// Compiles the main filter of a policy text.
+fn compile_main(text: &str, path: &Path) -> Result<Vec<dispatch::Insn>, String> {
     let map = seccompiler::compile_from_json(text.as_bytes(), TargetArch::x86_64)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    let prog = map
-        .get(name)
-        .ok_or_else(|| format!("{}: filter {name:?} is missing", path.display()))?;
-    Ok(prog.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect())
+    let main = map
+        .get("main")
+        .ok_or_else(|| format!("{}: filter \"main\" is missing", path.display()))?;
+    Ok(main.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect())
 }
 
 /// Rewrites the sentinel returns of the compiled main filter to `ret USER_NOTIF`; fails unless
