@@ -5,113 +5,14 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
 use runner::exit::RunnerExit;
 use runner::profile::Profile;
 use runner::report::Status;
 use runner::spec::{AnySpec, Limits, Paths, RunSpec};
 use runner::supervise::{self, OutputDir, Settings};
-use runner::units::{Secs, Size};
 
-#[derive(Parser, Debug)]
-#[command(
-    version,
-    about = "Runs a program under Landlock, seccomp and rlimits, and reports how it ended."
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Run a program in the sandbox and write its report.
-    Run(Box<RunArgs>),
-    /// Print the effective policy this runner would apply.
-    Policy {
-        /// Machine-readable JSON instead of text.
-        #[arg(long)]
-        json: bool,
-        /// Profile to show instead of the embedded one.
-        #[arg(long, value_name = "FILE")]
-        profile: Option<PathBuf>,
-        /// Print the container-wide seccomp profile (OCI format, for a Kubernetes Localhost
-        /// profile) generated from the same policy files.
-        #[arg(long, conflicts_with_all = ["json", "profile"])]
-        oci_seccomp: bool,
-    },
-}
-
-#[derive(Args, Debug)]
-struct RunArgs {
-    /// The whole run as one JSON document (then no other run flag and no program).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["wall_time", "cpu_time", "memory", "output_limit", "file_size_limit", "open_files", "disk_limit", "disk_inodes", "ro", "rx", "rw", "report", "stdout", "stderr", "stdin", "inherit_stdin", "cwd", "env", "profile", "termination_log"])]
-    spec: Option<PathBuf>,
-    /// Wall-clock limit (seconds, or 500ms, 2s, 1m).
-    #[arg(long, value_name = "SECS")]
-    wall_time: Option<Secs>,
-    /// CPU-time limit.
-    #[arg(long, value_name = "SECS")]
-    cpu_time: Option<Secs>,
-    /// Resident-memory limit (bytes, or KiB/MiB/GiB).
-    #[arg(long, value_name = "SIZE")]
-    memory: Option<Size>,
-    /// Cap on each of standard output and standard error.
-    #[arg(long, value_name = "SIZE")]
-    output_limit: Option<Size>,
-    /// Largest file the program may write.
-    #[arg(long, value_name = "SIZE")]
-    file_size_limit: Option<Size>,
-    /// Open file descriptors.
-    #[arg(long, value_name = "N")]
-    open_files: Option<u64>,
-    /// Bytes the writable paths may hold in all.
-    #[arg(long, value_name = "SIZE")]
-    disk_limit: Option<Size>,
-    /// Entries (files, directories) the writable paths may hold in all.
-    #[arg(long, value_name = "N")]
-    disk_inodes: Option<u64>,
-    /// Grant read access to a path (repeatable).
-    #[arg(long, value_name = "PATH")]
-    ro: Vec<PathBuf>,
-    /// Grant read and execute access to a path (repeatable).
-    #[arg(long, value_name = "PATH")]
-    rx: Vec<PathBuf>,
-    /// Grant read and write access to a path (repeatable).
-    #[arg(long, value_name = "PATH")]
-    rw: Vec<PathBuf>,
-    /// Write the JSON report here (default: standard output).
-    #[arg(long, value_name = "FILE")]
-    report: Option<PathBuf>,
-    /// Save the program's standard output here.
-    #[arg(long, value_name = "FILE")]
-    stdout: Option<PathBuf>,
-    /// Save the program's standard error here.
-    #[arg(long, value_name = "FILE")]
-    stderr: Option<PathBuf>,
-    /// Feed this file to the program's standard input (default: /dev/null).
-    #[arg(long, value_name = "FILE")]
-    stdin: Option<PathBuf>,
-    /// Hand the runner's own standard input to the program (only when asked: the default is
-    /// /dev/null).
-    #[arg(long, conflicts_with = "stdin")]
-    inherit_stdin: bool,
-    /// Working directory (default: the first --rw directory, else /).
-    #[arg(long, value_name = "DIR")]
-    cwd: Option<PathBuf>,
-    /// Add an environment variable NAME=VALUE (repeatable).
-    #[arg(long, value_name = "NAME=VALUE")]
-    env: Vec<String>,
-    /// Sandbox profile to use instead of the embedded one.
-    #[arg(long, value_name = "FILE")]
-    profile: Option<PathBuf>,
-    /// Write the short summary here (default: /dev/termination-log when writable).
-    #[arg(long, value_name = "FILE")]
-    termination_log: Option<PathBuf>,
-    /// The program (an absolute path) and its arguments.
-    #[arg(last = true, value_name = "PROGRAM")]
-    program: Vec<String>,
-}
+mod args;
+use args::{Cli, PolicyArgs, RunArgs};
 
 impl RunArgs {
     fn into_spec(self) -> Result<AnySpec, String> {
@@ -316,23 +217,21 @@ fn main() -> ExitCode {
             return RunnerExit::SandboxSetup.into();
         }
     };
-    let cli = match Cli::try_parse() {
+    let cli = match args::parse(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                RunnerExit::BadSpec.into()
-            } else {
-                RunnerExit::Reported.into()
-            };
+            eprintln!("{e}");
+            return RunnerExit::BadSpec.into();
         }
     };
-    match cli.command {
-        Command::Run(args) => run(*args, &signals),
-        Command::Policy {
+    match cli {
+        Cli::Run(args) => run(*args, &signals),
+        Cli::Help(text) => emit(text),
+        Cli::Version => emit(concat!("runner ", env!("CARGO_PKG_VERSION"), "\n")),
+        Cli::Policy(PolicyArgs {
             oci_seccomp: true, ..
-        } => emit(&runner::policy::oci_profile_text()),
-        Command::Policy { json, profile, .. } => {
+        }) => emit(&runner::policy::oci_profile_text()),
+        Cli::Policy(PolicyArgs { json, profile, .. }) => {
             match runner::policy::render(profile.as_deref(), json) {
                 Ok(text) => emit(&text),
                 Err(e) => {
