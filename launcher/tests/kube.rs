@@ -25,6 +25,12 @@ use launcher::plan::{self, ClusterSettings};
 use runner::report::{PlayerVerdict, Status};
 use serde_json::Value;
 
+/// Play, leaving the Job in place to look at afterwards.
+const KEEP: PlayOptions = PlayOptions {
+    timeout: None,
+    keep: true,
+};
+
 /// The runner's verdict for a Job: the first player wins.
 fn first_wins() -> double::Verdict {
     Arc::new(|job: &Value| {
@@ -245,15 +251,9 @@ async fn a_match_that_never_ran_names_the_image_it_was_submitted_with() {
 #[tokio::test(start_paused = true)]
 async fn the_configmap_is_immutable_and_owned_by_the_job() {
     let (d, k) = setup(|_| {});
-    k.play(
-        &request("m2").validate().unwrap(),
-        PlayOptions {
-            keep: true,
-            ..PlayOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    k.play(&request("m2").validate().unwrap(), KEEP)
+        .await
+        .unwrap();
     let job = d.object("jobs", "match-m2").unwrap();
     let cm = d.object("configmaps", "match-m2").unwrap();
     assert_eq!(cm["immutable"], true);
@@ -355,13 +355,7 @@ async fn the_verdict_is_read_from_the_pod_before_the_job_controller_syncs() {
     let (d, k) = setup(|c| c.job_sync = Duration::from_secs(30));
     let start = tokio::time::Instant::now();
     let o = k
-        .play(
-            &request("fast").validate().unwrap(),
-            PlayOptions {
-                keep: true,
-                ..PlayOptions::default()
-            },
-        )
+        .play(&request("fast").validate().unwrap(), KEEP)
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
