@@ -31,7 +31,7 @@ use double::{Config, Double};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use launcher::backend::Backend;
+use launcher::backend::{Backend, PlayOptions};
 use launcher::batch::{self, BatchOptions};
 use launcher::cluster::{KubeBackend, KubeOptions};
 use launcher::plan::{self, ClusterSettings};
@@ -136,8 +136,7 @@ fn watch_based(n: usize, run_time: Duration, concurrency: usize) -> Figures {
             matches(n),
             BatchOptions {
                 concurrency,
-                timeout: None,
-                keep: false,
+                play: PlayOptions::default(),
             },
             |_| {},
             std::future::pending(),

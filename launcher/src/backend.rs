@@ -17,6 +17,33 @@ pub enum Backend {
     Kube(Box<KubeBackend>),
 }
 
+/// A match submitted earlier: its id and, on kube, the namespace it runs in (`None`: the
+/// settings' namespace). The local backend has no namespaces and reads only the id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatchRef<'a> {
+    pub namespace: Option<&'a str>,
+    pub id: &'a str,
+}
+
+impl<'a> MatchRef<'a> {
+    /// The match `id` in the backend's own namespace.
+    pub const fn new(id: &'a str) -> Self {
+        Self {
+            namespace: None,
+            id,
+        }
+    }
+}
+
+/// How `play` runs a match.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlayOptions {
+    /// How long to wait for the verdict (`None`: as long as it takes).
+    pub timeout: Option<Duration>,
+    /// Kube: leave the Job in place for inspection instead of deleting it after the verdict.
+    pub keep: bool,
+}
+
 /// What `submit` did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SubmitInfo {
@@ -119,16 +146,11 @@ impl Backend {
         })
     }
 
-    /// Runs a match to its verdict. `keep`: leave the Job (kube) for inspection.
-    pub async fn play(
-        &self,
-        m: &Match,
-        timeout: Option<Duration>,
-        keep: bool,
-    ) -> Result<Outcome, LaunchError> {
+    /// Runs a match to its verdict.
+    pub async fn play(&self, m: &Match, opts: PlayOptions) -> Result<Outcome, LaunchError> {
         let o = match self {
-            Self::Local(l) => play_locally(l, m, timeout).await,
-            Self::Kube(k) => k.play(m, timeout, keep).await,
+            Self::Local(l) => play_locally(l, m, opts.timeout).await,
+            Self::Kube(k) => k.play(m, opts).await,
         };
         self.with_game(o)
     }
@@ -163,53 +185,47 @@ impl Backend {
 
     pub async fn wait(
         &self,
-        ns: Option<&str>,
-        id: &str,
+        m: MatchRef<'_>,
         timeout: Option<Duration>,
     ) -> Result<Outcome, LaunchError> {
         let o = match self {
-            Self::Local(l) => l.wait(id, timeout).await,
-            Self::Kube(k) => k.wait(ns, id, timeout).await,
+            Self::Local(l) => l.wait(m.id, timeout).await,
+            Self::Kube(k) => k.wait(m, timeout).await,
         };
         self.with_game(o)
     }
 
-    pub async fn status(&self, ns: Option<&str>, id: &str) -> Result<MatchStatus, LaunchError> {
+    pub async fn status(&self, m: MatchRef<'_>) -> Result<MatchStatus, LaunchError> {
         match self {
-            Self::Local(l) => l.status(id),
-            Self::Kube(k) => k.status(ns, id).await,
+            Self::Local(l) => l.status(m.id),
+            Self::Kube(k) => k.status(m).await,
         }
     }
 
-    pub async fn result(
-        &self,
-        ns: Option<&str>,
-        id: &str,
-        keep: bool,
-    ) -> Result<Outcome, LaunchError> {
+    /// The verdict of a finished match. `keep`: leave its Job (kube) in place.
+    pub async fn result(&self, m: MatchRef<'_>, keep: bool) -> Result<Outcome, LaunchError> {
         let o = match self {
-            Self::Local(l) => l.result(id),
-            Self::Kube(k) => k.result(ns, id, keep).await,
+            Self::Local(l) => l.result(m.id),
+            Self::Kube(k) => k.result(m, keep).await,
         };
         self.with_game(o)
     }
 
     pub async fn logs(
         &self,
-        ns: Option<&str>,
-        id: &str,
+        m: MatchRef<'_>,
         max_bytes: usize,
     ) -> Result<Vec<LogChunk>, LaunchError> {
         match self {
-            Self::Local(l) => l.logs(id, max_bytes),
-            Self::Kube(k) => k.logs(ns, id, max_bytes).await,
+            Self::Local(l) => l.logs(m.id, max_bytes),
+            Self::Kube(k) => k.logs(m, max_bytes).await,
         }
     }
 
-    pub async fn cancel(&self, ns: Option<&str>, id: &str) -> Result<(), LaunchError> {
+    pub async fn cancel(&self, m: MatchRef<'_>) -> Result<(), LaunchError> {
         match self {
-            Self::Local(l) => l.cancel(id),
-            Self::Kube(k) => k.cancel(ns, id).await,
+            Self::Local(l) => l.cancel(m.id),
+            Self::Kube(k) => k.cancel(m).await,
         }
     }
 
@@ -217,35 +233,33 @@ impl Backend {
     /// owns (the same request as `cancel`, which also removes a running match; artifacts on
     /// the results PVC stay). Local: its work directory, once it is not running (a running
     /// match is refused: cancel it first, so no runner writes into a removed directory).
-    pub async fn delete(&self, ns: Option<&str>, id: &str) -> Result<(), LaunchError> {
+    pub async fn delete(&self, m: MatchRef<'_>) -> Result<(), LaunchError> {
         match self {
             Self::Local(l) => {
-                let st = l.status(id)?;
+                let st = l.status(m.id)?;
                 if st.state == State::Running {
-                    return Err(LaunchError::StillRunning { id: id.to_owned() });
+                    return Err(LaunchError::StillRunning {
+                        id: m.id.to_owned(),
+                    });
                 }
-                let dir = l.match_dir(id);
+                let dir = l.match_dir(m.id);
                 std::fs::remove_dir_all(&dir).map_err(|e| LaunchError::Io {
                     what: format!("cannot remove {}", dir.display()),
                     source: e,
                 })
             }
-            Self::Kube(k) => k.cancel(ns, id).await,
+            Self::Kube(k) => k.cancel(m).await,
         }
     }
 
-    pub async fn set_suspended(
-        &self,
-        ns: Option<&str>,
-        id: &str,
-        suspend: bool,
-    ) -> Result<(), LaunchError> {
+    /// Suspends (true) or resumes (false) a match; kube only.
+    pub async fn set_suspended(&self, m: MatchRef<'_>, suspend: bool) -> Result<(), LaunchError> {
         match self {
             Self::Local(_) => Err(LaunchError::Unsupported(
                 if suspend { "suspend" } else { "resume" },
                 crate::local::BACKEND,
             )),
-            Self::Kube(k) => k.set_suspended(ns, id, suspend).await,
+            Self::Kube(k) => k.set_suspended(m, suspend).await,
         }
     }
 

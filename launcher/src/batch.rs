@@ -5,13 +5,12 @@ use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, MatchRef, PlayOptions};
 use crate::error::{LaunchError, LauncherExit};
 use crate::outcome::{Outcome, Verdict};
 use crate::request::{Match, MatchRequest};
@@ -171,10 +170,8 @@ pub fn load(path: &Path, strict: bool) -> Result<Loaded, LaunchError> {
 pub struct BatchOptions {
     /// Matches in flight at once (at least 1).
     pub concurrency: usize,
-    /// Per-match wait limit.
-    pub timeout: Option<Duration>,
-    /// Leave finished Jobs in place.
-    pub keep: bool,
+    /// How each match is played: its wait limit, and whether its finished Job stays.
+    pub play: PlayOptions,
 }
 
 /// One finished match of a batch (the JSON line).
@@ -332,7 +329,7 @@ pub async fn run(
                     // Cannot fail: the receiver outlives every match's future.
                     let _ = tx.send((m.id.clone(), p.clone()));
                 }
-                let record = match backend.play(&m, opts.timeout, opts.keep).await {
+                let record = match backend.play(&m, opts.play).await {
                     Ok(o) => Record::Finished(Box::new(o)),
                     Err(e) => Record::Error {
                         match_id: m.id.clone(),
@@ -413,7 +410,11 @@ pub async fn run(
         summary.cancelled = left.len();
         futures::stream::iter(left)
             .for_each_concurrent(concurrency, |(id, ns)| async move {
-                if let Err(e) = backend.cancel(ns.as_deref(), &id).await {
+                let m = MatchRef {
+                    namespace: ns.as_deref(),
+                    id: &id,
+                };
+                if let Err(e) = backend.cancel(m).await {
                     tracing::warn!("match {id} could not be cancelled ({e}); it may still run: `launcher cancel {id}`");
                 }
             })

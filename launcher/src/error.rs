@@ -2,73 +2,36 @@
 
 use std::path::PathBuf;
 
-/// Exit code of the `launcher` process: the one list, which `launcher --help` prints and the
-/// README's table repeats (a test holds them together). Chosen in one place, the binary's
-/// `main`, from what the command returned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum LauncherExit {
-    /// The operation succeeded; for `play`, `wait` and `result`: the match produced a
-    /// validated result (whatever each player's verdict).
-    Ok = 0,
-    /// Unexpected internal error.
-    Internal = 1,
-    /// Bad command line or invalid match request; nothing was created.
-    Usage = 2,
-    /// The match ran or was attempted but produced no validated result: the referee failed,
-    /// the sandbox or the runner failed, the Job failed, was cancelled, or could not start.
-    MatchFailed = 3,
-    /// The backend failed: the API server cannot be reached or refused, the runner binary is
-    /// missing, I/O.
-    Backend = 4,
-    /// Waiting timed out; the match may still be running.
-    Timeout = 5,
-    /// No such match.
-    NotFound = 6,
-    /// The namespace failed preflight (it is not proven isolated): `launcher preflight`
-    /// reported a failed rule, or submit/play/batch refused to create anything there.
-    PreflightFailed = 7,
-    /// Interrupted (SIGINT/SIGTERM); what had been started was cancelled.
-    Interrupted = 130,
-}
-
-impl LauncherExit {
-    pub const ALL: [Self; 9] = [
-        Self::Ok,
-        Self::Internal,
-        Self::Usage,
-        Self::MatchFailed,
-        Self::Backend,
-        Self::Timeout,
-        Self::NotFound,
-        Self::PreflightFailed,
-        Self::Interrupted,
-    ];
-
-    pub const fn code(self) -> u8 {
-        self as u8
+runner::coded_enum! {
+    /// Exit code of the `launcher` process: the one list, which `launcher --help` prints and the
+    /// README's table repeats (a test holds them together). Chosen in one place, the binary's
+    /// `main`, from what the command returned.
+    pub enum LauncherExit {
+        /// The operation succeeded; for `play`, `wait` and `result`: the match produced a
+        /// validated result (whatever each player's verdict).
+        Ok = 0 => "success; for play, wait and result: the match produced a validated result",
+        /// Unexpected internal error.
+        Internal = 1 => "internal error",
+        /// Bad command line or invalid match request; nothing was created.
+        Usage = 2 => "bad command line or invalid match request (nothing was created)",
+        /// The match ran or was attempted but produced no validated result: the referee failed,
+        /// the sandbox or the runner failed, the Job failed, was cancelled, or could not start.
+        MatchFailed = 3 => "the match produced no validated result (referee or runner failed, Job failed, cancelled, deadline exceeded, could not start)",
+        /// The backend failed: the API server cannot be reached or refused, the runner binary is
+        /// missing, I/O.
+        Backend = 4 => "backend error (cannot reach the API server, API server refused, runner not found, I/O)",
+        /// Waiting timed out; the match may still be running.
+        Timeout = 5 => "timed out waiting (the match may still be running)",
+        /// No such match.
+        NotFound = 6 => "no such match",
+        /// The namespace failed preflight (it is not proven isolated): `launcher preflight`
+        /// reported a failed rule, or submit/play/batch refused to create anything there.
+        PreflightFailed = 7 => "the namespace failed preflight (preflight: a rule failed; submit, play, batch on kube: refused, nothing was created; see --allow-unisolated-namespace)",
+        /// Interrupted (SIGINT/SIGTERM); what had been started was cancelled.
+        Interrupted = 130 => "interrupted (what had been started was cancelled)",
     }
-
     /// What the code means, in the words of `launcher --help` and the README.
-    pub const fn meaning(self) -> &'static str {
-        match self {
-            Self::Ok => "success; for play, wait and result: the match produced a validated result",
-            Self::Internal => "internal error",
-            Self::Usage => "bad command line or invalid match request (nothing was created)",
-            Self::MatchFailed => {
-                "the match produced no validated result (referee or runner failed, Job failed, cancelled, deadline exceeded, could not start)"
-            }
-            Self::Backend => {
-                "backend error (cannot reach the API server, API server refused, runner not found, I/O)"
-            }
-            Self::Timeout => "timed out waiting (the match may still be running)",
-            Self::NotFound => "no such match",
-            Self::PreflightFailed => {
-                "the namespace failed preflight (preflight: a rule failed; submit, play, batch on kube: refused, nothing was created; see --allow-unisolated-namespace)"
-            }
-            Self::Interrupted => "interrupted (what had been started was cancelled)",
-        }
-    }
+    pub fn meaning;
 }
 
 /// Tests and callers compare an exit code with its number.

@@ -17,13 +17,19 @@ use std::time::Duration;
 use common::{IMAGE, request, summary};
 use double::{Config, Double, Mode};
 use launcher::LaunchError;
-use launcher::backend::Backend;
+use launcher::backend::{Backend, MatchRef, PlayOptions};
 use launcher::batch::{self, BatchOptions};
 use launcher::cluster::{KubeBackend, KubeOptions};
 use launcher::outcome::{State, Verdict};
 use launcher::plan::{self, ClusterSettings};
 use runner::report::{PlayerVerdict, Status};
 use serde_json::Value;
+
+/// Play, leaving the Job in place to look at afterwards.
+const KEEP: PlayOptions = PlayOptions {
+    timeout: None,
+    keep: true,
+};
 
 /// The runner's verdict for a Job: the first player wins.
 fn first_wins() -> double::Verdict {
@@ -86,7 +92,7 @@ fn left_behind(d: &Double) -> Vec<String> {
 async fn play_creates_watches_to_complete_and_leaves_nothing_behind() {
     let (d, k) = setup(|_| {});
     let m = request("m1").validate().unwrap();
-    let o = k.play(&m, None, false).await.unwrap();
+    let o = k.play(&m, PlayOptions::default()).await.unwrap();
     assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
     common::assert_matches_schema("outcome.json", &serde_json::to_value(&o).unwrap());
     assert_eq!(o.winner.as_deref(), Some("alice"));
@@ -118,7 +124,7 @@ async fn the_outcome_names_the_image_the_game_came_from() {
     let (_d, k) = setup(|_| {});
     let b = Backend::Kube(Box::new(k));
     let o = b
-        .play(&request("g1").validate().unwrap(), None, false)
+        .play(&request("g1").validate().unwrap(), PlayOptions::default())
         .await
         .unwrap();
     assert_names_the_submitted_image(&o);
@@ -178,7 +184,7 @@ async fn the_outcome_names_the_image_the_pod_ran_not_the_settings() {
     let (d, k) = setup(|_| {});
     submit_with_image(&k, "tag", TAGGED_IMAGE).await;
     let b = other_launcher(&d);
-    let o = b.wait(None, "tag", None).await.unwrap();
+    let o = b.wait(MatchRef::new("tag"), None).await.unwrap();
     assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
     common::assert_matches_schema("outcome.json", &serde_json::to_value(&o).unwrap());
     let image_id = double::image_id(TAGGED_IMAGE);
@@ -192,14 +198,17 @@ async fn the_outcome_names_the_image_the_pod_ran_not_the_settings() {
     assert_eq!(game.digest, pods_digest);
 
     // `status` and `result` read the same pod, and say the same.
-    let st = b.status(None, "tag").await.unwrap();
+    let st = b.status(MatchRef::new("tag")).await.unwrap();
     assert_eq!(st.outcome.and_then(|o| o.game).as_ref(), Some(&game));
-    let o = b.result(None, "tag", false).await.unwrap();
+    let o = b.result(MatchRef::new("tag"), false).await.unwrap();
     assert_eq!(o.game.as_ref(), Some(&game));
 
     // Played through one launcher, the pinned image resolves to its own digest.
     let o = other_launcher(&d)
-        .play(&request("pinned").validate().unwrap(), None, false)
+        .play(
+            &request("pinned").validate().unwrap(),
+            PlayOptions::default(),
+        )
         .await
         .unwrap();
     let game = o.game.expect("the outcome names its game");
@@ -217,7 +226,10 @@ async fn the_outcome_names_the_image_the_pod_ran_not_the_settings() {
 async fn a_match_that_never_ran_names_the_image_it_was_submitted_with() {
     let (d, k) = setup(|c| c.mode = Mode::QuotaFull);
     submit(&k, "nopod").await.unwrap();
-    let o = other_launcher(&d).wait(None, "nopod", None).await.unwrap();
+    let o = other_launcher(&d)
+        .wait(MatchRef::new("nopod"), None)
+        .await
+        .unwrap();
     assert_eq!(o.verdict, Verdict::CannotStart, "{}", o.reason);
     assert!(d.names("pods").is_empty(), "the match never got a pod");
     assert_names_the_submitted_image(&o);
@@ -225,7 +237,10 @@ async fn a_match_that_never_ran_names_the_image_it_was_submitted_with() {
     // A pod whose image cannot be pulled ran nothing either.
     let (d, k) = setup(|c| c.mode = Mode::ImagePull);
     submit_with_image(&k, "nopull", TAGGED_IMAGE).await;
-    let o = other_launcher(&d).wait(None, "nopull", None).await.unwrap();
+    let o = other_launcher(&d)
+        .wait(MatchRef::new("nopull"), None)
+        .await
+        .unwrap();
     assert_eq!(o.verdict, Verdict::CannotStart, "{}", o.reason);
     assert_eq!(d.names("pods").len(), 1);
     let game = o.game.expect("the outcome names its game");
@@ -236,7 +251,7 @@ async fn a_match_that_never_ran_names_the_image_it_was_submitted_with() {
 #[tokio::test(start_paused = true)]
 async fn the_configmap_is_immutable_and_owned_by_the_job() {
     let (d, k) = setup(|_| {});
-    k.play(&request("m2").validate().unwrap(), None, true)
+    k.play(&request("m2").validate().unwrap(), KEEP)
         .await
         .unwrap();
     let job = d.object("jobs", "match-m2").unwrap();
@@ -255,7 +270,7 @@ async fn the_configmap_is_immutable_and_owned_by_the_job() {
             .contains("/match/alice-")
     );
     // keep: the Job stays until someone deletes it; deleting it takes the rest.
-    k.cancel(None, "m2").await.unwrap();
+    k.cancel(MatchRef::new("m2")).await.unwrap();
     assert_eq!(left_behind(&d), Vec::<String>::new());
 }
 
@@ -271,7 +286,7 @@ async fn submitting_twice_attaches_and_runs_once() {
     assert_eq!(d.count("POST jobs"), 2, "the second create got 409");
     assert_eq!(d.count("GET jobs"), 1);
     assert_eq!(d.job_order(), ["match-twice"]);
-    let o = k.wait(None, "twice", None).await.unwrap();
+    let o = k.wait(MatchRef::new("twice"), None).await.unwrap();
     assert_eq!(o.verdict, Verdict::Ok);
     assert_eq!(d.names("pods").len(), 1, "one pod: nothing ran twice");
 
@@ -287,7 +302,7 @@ async fn a_failed_job_is_reported_with_the_runners_reason() {
         c.verdict = Arc::new(|_| (3, summary(&["alice", "bob"], Status::SandboxError, None)));
     });
     let o = k
-        .play(&request("sbx").validate().unwrap(), None, false)
+        .play(&request("sbx").validate().unwrap(), PlayOptions::default())
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::InfrastructureError);
@@ -305,7 +320,7 @@ async fn a_failed_job_is_reported_with_the_runners_reason() {
         });
     });
     let o = k
-        .play(&request("bad").validate().unwrap(), None, false)
+        .play(&request("bad").validate().unwrap(), PlayOptions::default())
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::InfrastructureError);
@@ -319,14 +334,14 @@ async fn a_no_result_match_and_a_deadline() {
         c.verdict = Arc::new(|_| (0, summary(&["alice", "bob"], Status::RuntimeError, None)));
     });
     let o = k
-        .play(&request("nr").validate().unwrap(), None, false)
+        .play(&request("nr").validate().unwrap(), PlayOptions::default())
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::NoResult);
 
     let (d, k) = setup(|c| c.mode = Mode::Deadline);
     let o = k
-        .play(&request("late").validate().unwrap(), None, false)
+        .play(&request("late").validate().unwrap(), PlayOptions::default())
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::DeadlineExceeded, "{}", o.reason);
@@ -340,7 +355,7 @@ async fn the_verdict_is_read_from_the_pod_before_the_job_controller_syncs() {
     let (d, k) = setup(|c| c.job_sync = Duration::from_secs(30));
     let start = tokio::time::Instant::now();
     let o = k
-        .play(&request("fast").validate().unwrap(), None, true)
+        .play(&request("fast").validate().unwrap(), KEEP)
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
@@ -352,8 +367,11 @@ async fn the_verdict_is_read_from_the_pod_before_the_job_controller_syncs() {
     // The Job has no terminal condition yet; status and result agree with play all the same.
     let job = d.object("jobs", "match-fast").unwrap();
     assert!(job["status"]["conditions"].is_null(), "{job}");
-    assert_eq!(k.status(None, "fast").await.unwrap().state, State::Finished);
-    let r = k.result(None, "fast", false).await.unwrap();
+    assert_eq!(
+        k.status(MatchRef::new("fast")).await.unwrap().state,
+        State::Finished
+    );
+    let r = k.result(MatchRef::new("fast"), false).await.unwrap();
     assert_eq!(r.winner, o.winner);
 }
 
@@ -365,7 +383,7 @@ async fn a_job_whose_node_is_gone_ends_at_failure_target_not_at_failed() {
     });
     let start = tokio::time::Instant::now();
     let o = k
-        .play(&request("lost").validate().unwrap(), None, false)
+        .play(&request("lost").validate().unwrap(), PlayOptions::default())
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::DeadlineExceeded, "{}", o.reason);
@@ -381,7 +399,7 @@ async fn a_job_whose_node_is_gone_ends_at_failure_target_not_at_failed() {
 async fn a_dropped_watch_resumes_through_410_gone_and_a_relist() {
     let (d, k) = setup(|c| c.run_time = Duration::from_secs(10));
     let m = request("gone").validate().unwrap();
-    let play = tokio::spawn(async move { k.play(&m, None, false).await });
+    let play = tokio::spawn(async move { k.play(&m, PlayOptions::default()).await });
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(d.count("LIST jobs"), 1);
     // The connection drops and the server compacts: resuming from the old resourceVersion
@@ -405,7 +423,7 @@ async fn a_watch_refused_for_a_moment_after_it_worked_is_waited_through() {
     // up (the lab's restart mid-match): a 403 on a watch that had worked is not the Role.
     let (d, k) = setup(|c| c.run_time = Duration::from_secs(10));
     let m = request("blip").validate().unwrap();
-    let play = tokio::spawn(async move { k.play(&m, None, false).await });
+    let play = tokio::spawn(async move { k.play(&m, PlayOptions::default()).await });
     tokio::time::sleep(Duration::from_secs(3)).await;
     d.fail_next("WATCH", "pods", 403);
     d.drop_watches();
@@ -417,7 +435,7 @@ async fn a_watch_refused_for_a_moment_after_it_worked_is_waited_through() {
 async fn a_match_that_ends_while_the_watch_is_down_is_seen_after_the_relist() {
     let (d, k) = setup(|c| c.run_time = Duration::from_secs(10));
     let m = request("gap").validate().unwrap();
-    let play = tokio::spawn(async move { k.play(&m, None, false).await });
+    let play = tokio::spawn(async move { k.play(&m, PlayOptions::default()).await });
     // Just before the pod ends (the verdict): the reconnect's 410 and backoff straddle it.
     tokio::time::sleep(Duration::from_millis(10_050)).await;
     d.compact();
@@ -433,7 +451,7 @@ async fn forbidden_and_invalid_become_clear_errors_and_nothing_is_left() {
     let (d, k) = setup(|_| {});
     d.fail_next("POST", "jobs", 403);
     let e = k
-        .play(&request("f1").validate().unwrap(), None, false)
+        .play(&request("f1").validate().unwrap(), PlayOptions::default())
         .await
         .unwrap_err();
     let text = e.to_string();
@@ -447,7 +465,7 @@ async fn forbidden_and_invalid_become_clear_errors_and_nothing_is_left() {
 
     d.fail_next("POST", "jobs", 422);
     let e = k
-        .play(&request("f2").validate().unwrap(), None, false)
+        .play(&request("f2").validate().unwrap(), PlayOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(e, LaunchError::Rejected { .. }), "{e}");
@@ -460,7 +478,7 @@ async fn forbidden_and_invalid_become_clear_errors_and_nothing_is_left() {
     // The ConfigMap is refused after the Job was created: the Job is rolled back.
     d.fail_next("POST", "configmaps", 403);
     let e = k
-        .play(&request("f3").validate().unwrap(), None, false)
+        .play(&request("f3").validate().unwrap(), PlayOptions::default())
         .await
         .unwrap_err();
     assert!(e.to_string().contains("`create` on configmaps"), "{e}");
@@ -473,7 +491,7 @@ async fn a_forbidden_watch_fails_the_wait_instead_of_hanging() {
     let (d, k) = setup(|_| {});
     submit(&k, "w").await.unwrap();
     d.fail_next("LIST", "jobs", 403);
-    let e = k.wait(None, "w", None).await.unwrap_err();
+    let e = k.wait(MatchRef::new("w"), None).await.unwrap_err();
     assert!(matches!(e, LaunchError::Watch { .. }), "{e}");
     assert!(e.to_string().contains("list and watch on jobs"), "{e}");
 }
@@ -483,7 +501,10 @@ async fn a_full_quota_is_reported_after_the_grace_not_waited_on() {
     let (d, k) = setup(|c| c.mode = Mode::QuotaFull);
     let start = tokio::time::Instant::now();
     let o = k
-        .play(&request("quota").validate().unwrap(), None, false)
+        .play(
+            &request("quota").validate().unwrap(),
+            PlayOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::CannotStart);
@@ -506,7 +527,7 @@ async fn a_full_quota_is_reported_after_the_grace_not_waited_on() {
 async fn image_pull_errors_and_unschedulable_pods_are_reported() {
     let (_, k) = setup(|c| c.mode = Mode::ImagePull);
     let o = k
-        .play(&request("pull").validate().unwrap(), None, false)
+        .play(&request("pull").validate().unwrap(), PlayOptions::default())
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::CannotStart);
@@ -514,7 +535,10 @@ async fn image_pull_errors_and_unschedulable_pods_are_reported() {
 
     let (_, k) = setup(|c| c.mode = Mode::Unschedulable);
     let o = k
-        .play(&request("sched").validate().unwrap(), None, false)
+        .play(
+            &request("sched").validate().unwrap(),
+            PlayOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::CannotStart);
@@ -526,7 +550,10 @@ async fn a_pod_whose_sandbox_cannot_be_created_is_reported_after_the_grace() {
     let (d, k) = setup(|c| c.mode = Mode::SandboxFails);
     let start = tokio::time::Instant::now();
     let o = k
-        .play(&request("sandbox").validate().unwrap(), None, false)
+        .play(
+            &request("sandbox").validate().unwrap(),
+            PlayOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::CannotStart);
@@ -547,7 +574,7 @@ async fn a_pod_whose_sandbox_cannot_be_created_is_reported_after_the_grace() {
 async fn a_verdict_missed_by_the_pod_watch_is_read_once() {
     let (d, k) = setup(|c| c.mode = Mode::JobFirst);
     let o = k
-        .play(&request("race").validate().unwrap(), None, false)
+        .play(&request("race").validate().unwrap(), PlayOptions::default())
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
@@ -568,7 +595,7 @@ async fn a_job_is_started_only_once_its_code_is_in_and_a_retry_finishes_a_broken
     // A retry attaches, finds the Job still awaiting its code, and starts it: once.
     let again = k.submit(&m).await.unwrap();
     assert!(again.attached);
-    let o = k.wait(None, "late-code", None).await.unwrap();
+    let o = k.wait(MatchRef::new("late-code"), None).await.unwrap();
     assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
     assert_eq!(d.names("pods").len(), 1);
     let job = d.object("jobs", "match-late-code").unwrap();
@@ -588,7 +615,7 @@ async fn a_quota_conflict_on_create_is_tried_again_not_taken_for_an_existing_mat
     assert_eq!(d.count("POST jobs"), 2, "{:?}", d.counts());
     assert_eq!(d.count("POST configmaps"), 2, "{:?}", d.counts());
     assert_eq!(d.count("GET jobs"), 0, "no attach: {:?}", d.counts());
-    let o = k.wait(None, "conflict", None).await.unwrap();
+    let o = k.wait(MatchRef::new("conflict"), None).await.unwrap();
     assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
     assert!(d.object("configmaps", "match-conflict").is_some());
 }
@@ -599,13 +626,13 @@ async fn cancel_deletes_with_background_propagation() {
     submit(&k, "c").await.unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(d.names("pods").len(), 1);
-    k.cancel(None, "c").await.unwrap();
+    k.cancel(MatchRef::new("c")).await.unwrap();
     assert_eq!(
         d.deletes(),
         [("jobs".into(), "match-c".into(), Some("Background".into()))]
     );
     assert_eq!(left_behind(&d), Vec::<String>::new());
-    let e = k.cancel(None, "c").await.unwrap_err();
+    let e = k.cancel(MatchRef::new("c")).await.unwrap_err();
     assert!(matches!(e, LaunchError::NotFound { .. }), "{e}");
     assert_eq!(e.exit_code(), 6);
 }
@@ -616,9 +643,9 @@ async fn waiting_on_a_cancelled_match_ends() {
     let k = Arc::new(k);
     submit(&k, "wc").await.unwrap();
     let k2 = k.clone();
-    let waiter = tokio::spawn(async move { k2.wait(None, "wc", None).await });
+    let waiter = tokio::spawn(async move { k2.wait(MatchRef::new("wc"), None).await });
     tokio::time::sleep(Duration::from_secs(2)).await;
-    k.cancel(None, "wc").await.unwrap();
+    k.cancel(MatchRef::new("wc")).await.unwrap();
     let e = waiter.await.unwrap().unwrap_err();
     assert!(matches!(e, LaunchError::NotFound { .. }), "{e}");
 }
@@ -628,11 +655,17 @@ async fn status_suspend_resume_logs_list_and_gc() {
     let (d, k) = setup(|c| c.run_time = Duration::from_secs(30));
     submit(&k, "s").await.unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(k.status(None, "s").await.unwrap().state, State::Running);
+    assert_eq!(
+        k.status(MatchRef::new("s")).await.unwrap().state,
+        State::Running
+    );
 
     let started = d.object("jobs", "match-s").unwrap()["status"]["startTime"].clone();
-    k.set_suspended(None, "s", true).await.unwrap();
-    assert_eq!(k.status(None, "s").await.unwrap().state, State::Suspended);
+    k.set_suspended(MatchRef::new("s"), true).await.unwrap();
+    assert_eq!(
+        k.status(MatchRef::new("s")).await.unwrap().state,
+        State::Suspended
+    );
     assert_eq!(
         d.object("jobs", "match-s").unwrap()["status"]["startTime"],
         started,
@@ -649,23 +682,23 @@ async fn status_suspend_resume_logs_list_and_gc() {
         ("s", State::Suspended)
     );
 
-    k.set_suspended(None, "s", false).await.unwrap();
+    k.set_suspended(MatchRef::new("s"), false).await.unwrap();
     let o = k
-        .wait(None, "s", Some(Duration::from_secs(120)))
+        .wait(MatchRef::new("s"), Some(Duration::from_secs(120)))
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::Ok);
-    let st = k.status(None, "s").await.unwrap();
+    let st = k.status(MatchRef::new("s")).await.unwrap();
     assert_eq!(st.state, State::Finished);
     assert_eq!(st.outcome.unwrap().winner.as_deref(), Some("alice"));
-    let logs = k.logs(None, "s", 1 << 16).await.unwrap();
+    let logs = k.logs(MatchRef::new("s"), 1 << 16).await.unwrap();
     assert!(logs[0].source.ends_with("/runner"), "{}", logs[0].source);
     assert!(
         logs[0].text.contains("runner report for match-s"),
         "{}",
         logs[0].text
     );
-    let capped = k.logs(None, "s", 10).await.unwrap();
+    let capped = k.logs(MatchRef::new("s"), 10).await.unwrap();
     assert_eq!(capped[0].text.len(), 10);
     assert!(capped[0].truncated);
     // list and gc read Jobs only: finished once the Job controller has synced (a second).
@@ -680,7 +713,7 @@ async fn status_suspend_resume_logs_list_and_gc() {
     assert_eq!(k.gc(None, Duration::ZERO).await.unwrap(), ["s"]);
     assert_eq!(left_behind(&d), Vec::<String>::new());
     assert!(matches!(
-        k.status(None, "s").await,
+        k.status(MatchRef::new("s")).await,
         Err(LaunchError::NotFound { .. })
     ));
 }
@@ -689,7 +722,7 @@ async fn status_suspend_resume_logs_list_and_gc() {
 async fn waiting_on_an_unknown_match_fails_at_once() {
     let (d, k) = setup(|_| {});
     let start = tokio::time::Instant::now();
-    let e = k.wait(None, "ghost", None).await.unwrap_err();
+    let e = k.wait(MatchRef::new("ghost"), None).await.unwrap_err();
     assert!(matches!(e, LaunchError::NotFound { .. }), "{e}");
     assert!(start.elapsed() < Duration::from_secs(1));
     assert_eq!(d.count("GET jobs"), 1, "confirmed with one read");
@@ -699,14 +732,14 @@ async fn waiting_on_an_unknown_match_fails_at_once() {
 async fn result_collects_then_deletes() {
     let (d, k) = setup(|_| {});
     submit(&k, "r").await.unwrap();
-    let e = k.result(None, "r", false).await.unwrap_err();
+    let e = k.result(MatchRef::new("r"), false).await.unwrap_err();
     assert!(
         matches!(e, LaunchError::NotFinished { .. }),
         "not finished yet: {e}"
     );
     assert_eq!(e.exit_code(), 5);
-    k.wait(None, "r", None).await.unwrap();
-    let o = k.result(None, "r", false).await.unwrap();
+    k.wait(MatchRef::new("r"), None).await.unwrap();
+    let o = k.result(MatchRef::new("r"), false).await.unwrap();
     assert_eq!(o.verdict, Verdict::Ok);
     assert_eq!(left_behind(&d), Vec::<String>::new());
 }
@@ -728,8 +761,7 @@ async fn a_batch_never_exceeds_its_concurrency_and_runs_by_priority() {
         matches,
         BatchOptions {
             concurrency: 3,
-            timeout: None,
-            keep: false,
+            play: PlayOptions::default(),
         },
         |ev| {
             if let batch::BatchEvent::Finished(r, _) = ev {
@@ -780,8 +812,7 @@ async fn interrupting_a_batch_cancels_what_it_started() {
         matches,
         BatchOptions {
             concurrency: 2,
-            timeout: None,
-            keep: false,
+            play: PlayOptions::default(),
         },
         |_| {},
         tokio::time::sleep(Duration::from_secs(5)),
@@ -869,7 +900,7 @@ async fn an_unprotected_namespace_is_refused_by_submit_play_and_batch_and_nothin
     assert!(text.contains("--allow-unisolated-namespace"), "{text}");
 
     let e = k
-        .play(&request("u2").validate().unwrap(), None, false)
+        .play(&request("u2").validate().unwrap(), PlayOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(e, LaunchError::Unisolated { .. }), "{e}");
@@ -883,8 +914,7 @@ async fn an_unprotected_namespace_is_refused_by_submit_play_and_batch_and_nothin
         matches,
         BatchOptions {
             concurrency: 2,
-            timeout: None,
-            keep: false,
+            play: PlayOptions::default(),
         },
         |ev| {
             if let batch::BatchEvent::Finished(r, _) = ev {
@@ -912,7 +942,7 @@ async fn the_override_runs_in_an_unprotected_namespace_and_records_the_failed_ru
         ..KubeOptions::default()
     });
     let o = k
-        .play(&request("ov").validate().unwrap(), None, false)
+        .play(&request("ov").validate().unwrap(), PlayOptions::default())
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::Ok, "{}", o.reason);
@@ -937,7 +967,7 @@ async fn the_override_runs_in_an_unprotected_namespace_and_records_the_failed_ru
     // A protected namespace records nothing.
     let (_, k) = setup(|_| {});
     let o = k
-        .play(&request("ok").validate().unwrap(), None, false)
+        .play(&request("ok").validate().unwrap(), PlayOptions::default())
         .await
         .unwrap();
     assert!(o.preflight_overridden.is_empty());
@@ -968,8 +998,7 @@ async fn a_batch_reads_each_namespace_once() {
         matches,
         BatchOptions {
             concurrency: 4,
-            timeout: None,
-            keep: false,
+            play: PlayOptions::default(),
         },
         |_| {},
         std::future::pending(),
@@ -1045,7 +1074,7 @@ async fn api_and_watch_errors_keep_the_client_error_as_their_source() {
     use std::error::Error as _;
     let (d, k) = setup(|_| {});
     d.fail_next("GET", "jobs", 500);
-    let e = k.status(None, "x").await.unwrap_err();
+    let e = k.status(MatchRef::new("x")).await.unwrap_err();
     assert!(matches!(e, LaunchError::Api { .. }), "{e}");
     let source = e.source().and_then(|s| s.downcast_ref::<kube::Error>());
     assert!(
@@ -1055,7 +1084,7 @@ async fn api_and_watch_errors_keep_the_client_error_as_their_source() {
 
     submit(&k, "w").await.unwrap();
     d.fail_next("LIST", "jobs", 403);
-    let e = k.wait(None, "w", None).await.unwrap_err();
+    let e = k.wait(MatchRef::new("w"), None).await.unwrap_err();
     assert!(matches!(e, LaunchError::Watch { .. }), "{e}");
     let source = e
         .source()
@@ -1075,12 +1104,12 @@ async fn delete_removes_the_job_with_background_propagation() {
     let (d, k) = setup(|_| {});
     submit(&k, "del").await.unwrap();
     let b = Backend::Kube(Box::new(k));
-    b.delete(None, "del").await.unwrap();
+    b.delete(MatchRef::new("del")).await.unwrap();
     assert_eq!(d.count("DELETE jobs"), 1);
     assert_eq!(d.deletes()[0].2.as_deref(), Some("Background"));
-    let e = b.status(None, "del").await.unwrap_err();
+    let e = b.status(MatchRef::new("del")).await.unwrap_err();
     assert!(matches!(e, LaunchError::NotFound { .. }), "{e}");
-    let e = b.delete(None, "del").await.unwrap_err();
+    let e = b.delete(MatchRef::new("del")).await.unwrap_err();
     assert!(matches!(e, LaunchError::NotFound { .. }), "{e}");
 }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use common::{Fake, fake_calls, fake_runner, match_report, request, root};
 use launcher::LaunchError;
+use launcher::backend::MatchRef;
 use launcher::local::{LocalBackend, LocalConfig};
 use launcher::outcome::{Artifacts, State, Verdict};
 use runner::report::{MatchReport, Status};
@@ -230,7 +231,10 @@ async fn submit_then_cancel() {
     let o = b.wait("slow", Some(Duration::from_secs(10))).await.unwrap();
     assert_eq!(o.verdict, Verdict::InfrastructureError, "{}", o.reason);
     let local = launcher::backend::Backend::Local(b);
-    let e = local.set_suspended(None, "slow", true).await.unwrap_err();
+    let e = local
+        .set_suspended(MatchRef::new("slow"), true)
+        .await
+        .unwrap_err();
     assert!(matches!(e, LaunchError::Unsupported(..)), "{e}");
 }
 

@@ -13,6 +13,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use launcher::backend::PlayOptions;
 use launcher::cluster::{KubeBackend, KubeOptions, connect};
 use launcher::outcome::Verdict;
 use launcher::plan::ClusterSettings;
@@ -48,7 +49,13 @@ async fn a_real_match_on_a_real_cluster() {
     r.match_id = Some(launcher::names::fresh_match_id());
     let m = r.validate().unwrap();
     let o = k
-        .play(&m, Some(Duration::from_secs(600)), false)
+        .play(
+            &m,
+            PlayOptions {
+                timeout: Some(Duration::from_secs(600)),
+                keep: false,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(o.verdict, Verdict::Ok, "{o:#?}");

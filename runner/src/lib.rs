@@ -3,6 +3,7 @@
 //! The library half holds the types other crates share (the spec it reads, the report it
 //! writes, its exit codes); the sandbox and the supervisor live here too so tests can reach them.
 
+mod coded;
 pub mod digest;
 pub mod exit;
 pub mod game_result;

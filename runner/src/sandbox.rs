@@ -31,59 +31,34 @@ use crate::profile::SeccompDefault;
 pub(crate) use child::enter;
 pub use readback::{Expected, Mismatch, Observed};
 
-/// The steps of the child, in order. The number is what crosses the setup channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::FromRepr)]
-#[repr(u8)]
-pub enum Step {
-    Session = 1,
-    ParentDeath = 2,
-    Stdio = 3,
-    CloseFds = 4,
-    Rlimits = 5,
-    OomScore = 6,
-    Identity = 7,
-    Capabilities = 8,
-    NoNewPrivs = 9,
-    WorkDir = 10,
-    Landlock = 11,
-    Seccomp = 12,
-    Exec = 13,
-    ReadBack = 14,
-    /// After Seccomp: sending the filter's listener to the supervisor.
-    SeccompListener = 16,
-    /// Within Seccomp: the allowlist, installed with its listener.
-    SeccompNotify = 17,
-    /// Confinement `namespaces`: the root of bind mounts.
-    Mounts = 18,
-    /// Confinement `namespaces`: entering that root.
-    PivotRoot = 19,
-}
-
-impl Step {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Session => "creating a new session",
-            Self::ParentDeath => "arming the parent-death signal",
-            Self::Stdio => "connecting standard streams",
-            Self::CloseFds => "closing inherited file descriptors",
-            Self::Rlimits => "setting resource limits",
-            Self::OomScore => "setting oom_score_adj to 1000",
-            Self::Identity => "dropping to the unprivileged uid/gid",
-            Self::Capabilities => "dropping every capability set",
-            Self::NoNewPrivs => "setting no_new_privs",
-            Self::WorkDir => "entering the working directory",
-            Self::Landlock => "enforcing the Landlock ruleset",
-            Self::Seccomp => "loading the seccomp filter",
-            Self::ReadBack => "reading back what was applied",
-            Self::Exec => "executing the program",
-            Self::SeccompListener => "handing the seccomp listener to the supervisor",
-            Self::SeccompNotify => {
-                "loading the seccomp allowlist with a listener for the supervisor (seccomp user notification, which gVisor does not support: its profile must name seccomp_default = \"kill_process\"; a runtime profile that already holds a listener gives EBUSY)"
-            }
-            Self::Mounts => "building the sandbox's root of bind mounts",
-            Self::PivotRoot => "entering the sandbox's root (pivot_root)",
-        }
+crate::coded_enum! {
+    /// The steps of the child, in order. The number is what crosses the setup channel.
+    pub enum Step {
+        Session = 1 => "creating a new session",
+        ParentDeath = 2 => "arming the parent-death signal",
+        Stdio = 3 => "connecting standard streams",
+        CloseFds = 4 => "closing inherited file descriptors",
+        Rlimits = 5 => "setting resource limits",
+        OomScore = 6 => "setting oom_score_adj to 1000",
+        Identity = 7 => "dropping to the unprivileged uid/gid",
+        Capabilities = 8 => "dropping every capability set",
+        NoNewPrivs = 9 => "setting no_new_privs",
+        WorkDir = 10 => "entering the working directory",
+        Landlock = 11 => "enforcing the Landlock ruleset",
+        Seccomp = 12 => "loading the seccomp filter",
+        Exec = 13 => "executing the program",
+        ReadBack = 14 => "reading back what was applied",
+        /// After Seccomp: sending the filter's listener to the supervisor.
+        SeccompListener = 16 => "handing the seccomp listener to the supervisor",
+        /// Within Seccomp: the allowlist, installed with its listener.
+        SeccompNotify = 17 => "loading the seccomp allowlist with a listener for the supervisor (seccomp user notification, which gVisor does not support: its profile must name seccomp_default = \"kill_process\"; a runtime profile that already holds a listener gives EBUSY)",
+        /// Confinement `namespaces`: the root of bind mounts.
+        Mounts = 18 => "building the sandbox's root of bind mounts",
+        /// Confinement `namespaces`: entering that root.
+        PivotRoot = 19 => "entering the sandbox's root (pivot_root)",
     }
+    /// What the child was doing at this step, for the failure's message.
+    pub fn describe;
 }
 
 /// Extra detail for failures that have no errno.
@@ -113,21 +88,21 @@ impl Failure {
     fn mismatch(m: Mismatch) -> Self {
         Self {
             step: Step::ReadBack,
-            detail: m as u8,
+            detail: m.code(),
             errno: 0,
         }
     }
 
     fn encode(self) -> [u8; Self::LEN] {
         let e = self.errno.to_le_bytes();
-        [self.step as u8, self.detail, e[0], e[1], e[2], e[3]]
+        [self.step.code(), self.detail, e[0], e[1], e[2], e[3]]
     }
 
     /// Decodes what the child wrote; `None` when it is not a failure record.
     pub fn decode(bytes: &[u8]) -> Option<Self> {
         let b: [u8; Self::LEN] = bytes.get(..Self::LEN)?.try_into().ok()?;
         Some(Self {
-            step: Step::from_repr(b[0])?,
+            step: Step::from_code(b[0])?,
             detail: b[1],
             errno: i32::from_le_bytes([b[2], b[3], b[4], b[5]]),
         })
@@ -135,7 +110,7 @@ impl Failure {
 
     pub fn message(self) -> String {
         let why = match (self.step, self.detail) {
-            (Step::ReadBack, d) if d != DETAIL_NONE => Mismatch::from_repr(d)
+            (Step::ReadBack, d) if d != DETAIL_NONE => Mismatch::from_code(d)
                 .map_or("an unknown check failed", Mismatch::describe)
                 .to_owned(),
             (_, DETAIL_PARENT_GONE) => "the runner exited first".to_owned(),

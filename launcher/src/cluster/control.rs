@@ -6,13 +6,14 @@ use kube::api::{DeleteParams, Patch, PatchParams};
 
 use super::KubeBackend;
 use super::errors::{api_error, is_code};
+use crate::backend::MatchRef;
 use crate::error::LaunchError;
 use crate::names;
 
 impl KubeBackend {
     /// Stops a match: deletes its Job with background propagation (pods and ConfigMap go too).
-    pub async fn cancel(&self, ns: Option<&str>, id: &str) -> Result<(), LaunchError> {
-        let ns = self.ns(ns);
+    pub async fn cancel(&self, m: MatchRef<'_>) -> Result<(), LaunchError> {
+        let (ns, id) = (self.ns(m.namespace), m.id);
         match self
             .jobs(ns)
             .delete(&names::object_name(id), &DeleteParams::background())
@@ -29,13 +30,8 @@ impl KubeBackend {
 
     /// Suspends (true) or resumes (false) a match's Job. Suspending deletes its running pod;
     /// resuming starts the match again from the beginning.
-    pub async fn set_suspended(
-        &self,
-        ns: Option<&str>,
-        id: &str,
-        suspend: bool,
-    ) -> Result<(), LaunchError> {
-        let ns = self.ns(ns);
+    pub async fn set_suspended(&self, m: MatchRef<'_>, suspend: bool) -> Result<(), LaunchError> {
+        let (ns, id) = (self.ns(m.namespace), m.id);
         let patch = serde_json::json!({ "spec": { "suspend": suspend } });
         match self
             .jobs(ns)

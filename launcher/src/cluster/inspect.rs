@@ -7,6 +7,7 @@ use super::errors::{api_error, is_code};
 use super::tracker::{JobSeen, TrackState, has_verdict};
 use super::wait::Found;
 use super::{BACKEND, KubeBackend};
+use crate::backend::MatchRef;
 use crate::error::LaunchError;
 use crate::names::{self, labels};
 use crate::outcome::{ListEntry, LogChunk, MatchStatus, Outcome, State};
@@ -14,8 +15,8 @@ use crate::plan;
 
 impl KubeBackend {
     /// Where a match stands, read directly (one or two requests).
-    pub async fn status(&self, ns: Option<&str>, id: &str) -> Result<MatchStatus, LaunchError> {
-        let ns = self.ns(ns);
+    pub async fn status(&self, m: MatchRef<'_>) -> Result<MatchStatus, LaunchError> {
+        let (ns, id) = (self.ns(m.namespace), m.id);
         let name = names::object_name(id);
         let job = match self.jobs(ns).get(&name).await {
             Ok(j) => j,
@@ -83,23 +84,18 @@ impl KubeBackend {
     }
 
     /// The verdict of a finished match; deletes its Job afterwards unless `keep`.
-    pub async fn result(
-        &self,
-        ns: Option<&str>,
-        id: &str,
-        keep: bool,
-    ) -> Result<Outcome, LaunchError> {
-        let st = self.status(ns, id).await?;
-        let ns = self.ns(ns);
+    pub async fn result(&self, m: MatchRef<'_>, keep: bool) -> Result<Outcome, LaunchError> {
+        let st = self.status(m).await?;
         match st.outcome {
             Some(o) => {
                 if !keep {
-                    self.delete(ns, &names::object_name(id)).await?;
+                    let ns = self.ns(m.namespace);
+                    self.delete(ns, &names::object_name(m.id)).await?;
                 }
                 Ok(o)
             }
             None => Err(LaunchError::NotFinished {
-                id: id.to_owned(),
+                id: m.id.to_owned(),
                 state: st.state.as_str().to_owned(),
             }),
         }
@@ -108,11 +104,10 @@ impl KubeBackend {
     /// The runner container's log of each of the match's pods, capped at `max_bytes` each.
     pub async fn logs(
         &self,
-        ns: Option<&str>,
-        id: &str,
+        m: MatchRef<'_>,
         max_bytes: usize,
     ) -> Result<Vec<LogChunk>, LaunchError> {
-        let ns = self.ns(ns);
+        let (ns, id) = (self.ns(m.namespace), m.id);
         let name = names::object_name(id);
         let pods = self.job_pods(ns, &name).await?;
         if pods.is_empty() {

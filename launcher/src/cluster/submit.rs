@@ -8,6 +8,7 @@ use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 
 use super::errors::{api_error, is_already_exists, is_code};
 use super::{KubeBackend, Submitted, lite};
+use crate::backend::PlayOptions;
 use crate::error::LaunchError;
 use crate::names::labels;
 use crate::outcome::Outcome;
@@ -151,22 +152,17 @@ impl KubeBackend {
         self.submit_plan(&plan).await
     }
 
-    /// Submits, waits for the verdict, and deletes the Job (unless `keep`).
-    pub async fn play(
-        &self,
-        m: &Match,
-        timeout: Option<Duration>,
-        keep: bool,
-    ) -> Result<Outcome, LaunchError> {
+    /// Submits, waits for the verdict, and deletes the Job (unless `opts.keep`).
+    pub async fn play(&self, m: &Match, opts: PlayOptions) -> Result<Outcome, LaunchError> {
         let sub = self.submit(m).await?;
         // The shared watch lists before it watches, so a Job created before it started is
         // seen; one created just now may take a moment to arrive: hence `just_created`.
         let mut o = self
-            .wait_for(&sub.namespace, &sub.match_id, timeout, true)
+            .wait_for(&sub.namespace, &sub.match_id, opts.timeout, true)
             .await?;
         o.attached = sub.attached;
         o.preflight_overridden = sub.preflight_overridden;
-        if !keep {
+        if !opts.keep {
             self.delete(&sub.namespace, &sub.name).await?;
         }
         Ok(o)

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use super::errors::api_error;
 use super::tracker::{FailureKind, JobSeen, PodSeen, TrackState, has_verdict};
 use super::{BACKEND, KubeBackend, KubeOptions, lite};
+use crate::backend::MatchRef;
 use crate::error::LaunchError;
 use crate::names;
 use crate::outcome::{Artifacts, GameUsed, Outcome, Verdict};
@@ -46,12 +47,11 @@ impl KubeBackend {
     /// Waits for a match's verdict through the namespace's shared watch.
     pub async fn wait(
         &self,
-        ns: Option<&str>,
-        id: &str,
+        m: MatchRef<'_>,
         timeout: Option<Duration>,
     ) -> Result<Outcome, LaunchError> {
-        let ns = self.ns(ns).to_owned();
-        self.wait_for(&ns, id, timeout, false).await
+        let ns = self.ns(m.namespace).to_owned();
+        self.wait_for(&ns, m.id, timeout, false).await
     }
 
     pub(super) async fn wait_for(

@@ -41,37 +41,22 @@ pub struct Expected {
     pub confinement: Confinement,
 }
 
-/// The first difference between what was expected and what was observed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::FromRepr)]
-#[repr(u8)]
-pub enum Mismatch {
-    Status = 1,
-    NoNewPrivs = 2,
-    Seccomp = 3,
-    Capabilities = 4,
-    Uid = 5,
-    Gid = 6,
-    Groups = 7,
-    Landlock = 8,
-    Confinement = 9,
-}
-
-impl Mismatch {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Status => "/proc/self/status could not be read or parsed",
-            Self::NoNewPrivs => "no_new_privs is not set",
-            Self::Seccomp => "the seccomp filter is not in force",
-            Self::Capabilities => "a capability set is not empty",
-            Self::Uid => "the uids are not the sandbox's",
-            Self::Gid => "the gids are not the sandbox's",
-            Self::Groups => "supplementary groups are left",
-            Self::Landlock => "the Landlock probe was allowed",
-            Self::Confinement => {
-                "the namespaces' probe found /proc, which is outside the sandbox's root"
-            }
-        }
+crate::coded_enum! {
+    /// The first difference between what was expected and what was observed. The number is
+    /// the failure's detail on the setup channel.
+    pub enum Mismatch {
+        Status = 1 => "/proc/self/status could not be read or parsed",
+        NoNewPrivs = 2 => "no_new_privs is not set",
+        Seccomp = 3 => "the seccomp filter is not in force",
+        Capabilities = 4 => "a capability set is not empty",
+        Uid = 5 => "the uids are not the sandbox's",
+        Gid = 6 => "the gids are not the sandbox's",
+        Groups = 7 => "supplementary groups are left",
+        Landlock = 8 => "the Landlock probe was allowed",
+        Confinement = 9 => "the namespaces' probe found /proc, which is outside the sandbox's root",
     }
+    /// What the check found, for the failure's message.
+    pub fn describe;
 }
 
 impl Observed {
@@ -342,7 +327,7 @@ Seccomp_filters:\t2\nSpeculation_Store_Bypass:\tthread vulnerable\n";
             probe(libc::ENOENT).mismatch(&want()),
             Some(Mismatch::Landlock)
         );
-        assert!(Mismatch::from_repr(9).unwrap().describe().contains("/proc"));
+        assert!(Mismatch::from_code(9).unwrap().describe().contains("/proc"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use launcher::backend::Backend;
+use launcher::backend::{Backend, MatchRef, PlayOptions};
 use launcher::batch::{self, BatchEvent, BatchOptions};
 use launcher::cluster::{KubeBackend, KubeOptions};
 use launcher::error::{LaunchError, LauncherExit};
@@ -31,7 +31,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<LauncherExit> {
             request,
             timeout,
             keep,
-        } => play(g, request, *timeout, *keep).await,
+        } => {
+            let opts = PlayOptions {
+                timeout: *timeout,
+                keep: *keep,
+            };
+            play(g, request, opts).await
+        }
         Command::Submit { request } => submit(g, request).await,
         Command::Preflight => preflight(g).await,
         Command::Status { id } => status(g, &id.id).await,
@@ -51,7 +57,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<LauncherExit> {
             timeout,
             keep,
             strict,
-        } => run_batch(g, file, *concurrency, *timeout, *keep, *strict).await,
+        } => {
+            let play = PlayOptions {
+                timeout: *timeout,
+                keep: *keep,
+            };
+            run_batch(g, file, *concurrency, play, *strict).await
+        }
         Command::Completions { shell } => completions(*shell),
         Command::Man => man(),
     }
@@ -214,22 +226,25 @@ fn render_plan(g: &Global, request: &RequestArgs, as_pod: bool) -> anyhow::Resul
 async fn play(
     g: &Global,
     request: &RequestArgs,
-    timeout: Option<Duration>,
-    keep: bool,
+    opts: PlayOptions,
 ) -> anyhow::Result<LauncherExit> {
     let m = request.to_match(g.namespace.as_deref())?;
     let b = backend(g).await?;
     let mns = b.namespace_of(&m);
     preflight_gate(&b, mns.clone()).await?;
     tokio::select! {
-        r = b.play(&m, timeout, keep) => {
+        r = b.play(&m, opts) => {
             let o = r?;
             emit(|w| render::outcome(w, &o, g.output))?;
             Ok(o.exit_code())
         }
         () = interrupted() => {
             eprintln!("launcher: interrupted; cancelling match {}", m.id);
-            b.cancel(mns.as_deref(), &m.id).await?;
+            b.cancel(MatchRef {
+                namespace: mns.as_deref(),
+                id: &m.id,
+            })
+            .await?;
             Ok(LauncherExit::Interrupted)
         }
     }
@@ -256,26 +271,28 @@ async fn preflight(g: &Global) -> anyhow::Result<LauncherExit> {
     })
 }
 
+/// The match `id` in the namespace the command line named (kube), or the backend's own.
+fn match_ref<'a>(g: &'a Global, id: &'a str) -> MatchRef<'a> {
+    MatchRef {
+        namespace: g.namespace.as_deref(),
+        id,
+    }
+}
+
 async fn status(g: &Global, id: &str) -> anyhow::Result<LauncherExit> {
-    let st = backend(g).await?.status(g.namespace.as_deref(), id).await?;
+    let st = backend(g).await?.status(match_ref(g, id)).await?;
     emit(|w| render::status(w, &st, g.output))?;
     Ok(LauncherExit::Ok)
 }
 
 async fn wait(g: &Global, id: &str, timeout: Option<Duration>) -> anyhow::Result<LauncherExit> {
-    let o = backend(g)
-        .await?
-        .wait(g.namespace.as_deref(), id, timeout)
-        .await?;
+    let o = backend(g).await?.wait(match_ref(g, id), timeout).await?;
     emit(|w| render::outcome(w, &o, g.output))?;
     Ok(o.exit_code())
 }
 
 async fn result(g: &Global, id: &str, keep: bool) -> anyhow::Result<LauncherExit> {
-    let o = backend(g)
-        .await?
-        .result(g.namespace.as_deref(), id, keep)
-        .await?;
+    let o = backend(g).await?.result(match_ref(g, id), keep).await?;
     emit(|w| render::outcome(w, &o, g.output))?;
     Ok(o.exit_code())
 }
@@ -283,10 +300,7 @@ async fn result(g: &Global, id: &str, keep: bool) -> anyhow::Result<LauncherExit
 /// The game's viewer on a finished match's replay, told each player's runner verdict.
 async fn replay(g: &Global, id: &str, html: Option<&Path>) -> anyhow::Result<LauncherExit> {
     // keep: looking at a kube match's replay must not delete its Job.
-    let o = backend(g)
-        .await?
-        .result(g.namespace.as_deref(), id, true)
-        .await?;
+    let o = backend(g).await?.result(match_ref(g, id), true).await?;
     let file = replay::replay_path(&o)?;
     let game = replay::game_of(&file)?;
     let game_dir = launcher::local::find_game_dir(g.game_dir.as_deref())?;
@@ -301,22 +315,19 @@ async fn replay(g: &Global, id: &str, html: Option<&Path>) -> anyhow::Result<Lau
 
 async fn logs(g: &Global, id: &str, limit_bytes: Size) -> anyhow::Result<LauncherExit> {
     let max = usize::try_from(limit_bytes.bytes()).unwrap_or(usize::MAX);
-    let logs = backend(g)
-        .await?
-        .logs(g.namespace.as_deref(), id, max)
-        .await?;
+    let logs = backend(g).await?.logs(match_ref(g, id), max).await?;
     emit(|w| render::logs(w, &logs, g.output))?;
     Ok(LauncherExit::Ok)
 }
 
 async fn cancel(g: &Global, id: &str) -> anyhow::Result<LauncherExit> {
-    backend(g).await?.cancel(g.namespace.as_deref(), id).await?;
+    backend(g).await?.cancel(match_ref(g, id)).await?;
     emit(|w| render::acted(w, id, "cancelled", g.output))?;
     Ok(LauncherExit::Ok)
 }
 
 async fn delete(g: &Global, id: &str) -> anyhow::Result<LauncherExit> {
-    backend(g).await?.delete(g.namespace.as_deref(), id).await?;
+    backend(g).await?.delete(match_ref(g, id)).await?;
     emit(|w| render::acted(w, id, "deleted", g.output))?;
     Ok(LauncherExit::Ok)
 }
@@ -324,7 +335,7 @@ async fn delete(g: &Global, id: &str) -> anyhow::Result<LauncherExit> {
 async fn set_suspended(g: &Global, id: &str, suspend: bool) -> anyhow::Result<LauncherExit> {
     backend(g)
         .await?
-        .set_suspended(g.namespace.as_deref(), id, suspend)
+        .set_suspended(match_ref(g, id), suspend)
         .await?;
     let what = if suspend { "suspended" } else { "resumed" };
     emit(|w| render::acted(w, id, what, g.output))?;
@@ -350,8 +361,7 @@ async fn run_batch(
     g: &Global,
     file: &Path,
     concurrency: usize,
-    timeout: Option<Duration>,
-    keep: bool,
+    play: PlayOptions,
     strict: bool,
 ) -> anyhow::Result<LauncherExit> {
     let loaded = batch::load(file, strict)?;
@@ -374,11 +384,7 @@ async fn run_batch(
     let started = RefCell::new(BTreeSet::new());
     let finished = RefCell::new(BTreeSet::new());
     let bar = io::stderr().is_terminal();
-    let opts = BatchOptions {
-        concurrency,
-        timeout,
-        keep,
-    };
+    let opts = BatchOptions { concurrency, play };
     // A record that cannot be written does not stop the matches in flight; the first such
     // error is the batch's once they are done.
     let write_error = RefCell::new(None);
