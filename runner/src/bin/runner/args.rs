@@ -125,7 +125,11 @@ pub struct UsageError(String);
 
 impl std::fmt::Display for UsageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "error: {}\n\nFor more information, try '--help'.", self.0)
+        write!(
+            f,
+            "error: {}\n\nFor more information, try '--help'.",
+            self.0
+        )
     }
 }
 
@@ -288,7 +292,12 @@ fn split<'f>(
 }
 
 fn parse_run(args: impl Iterator<Item = OsString>) -> Result<Cli, UsageError> {
-    let given = match split(args, RUN_FLAGS, &["--ro", "--rx", "--rw", "--env"], RUN_HELP)? {
+    let given = match split(
+        args,
+        RUN_FLAGS,
+        &["--ro", "--rx", "--rw", "--env"],
+        RUN_HELP,
+    )? {
         Ok(g) => g,
         Err(help) => return Ok(Cli::Help(help)),
     };
@@ -305,7 +314,10 @@ fn parse_run(args: impl Iterator<Item = OsString>) -> Result<Cli, UsageError> {
         conflict(spec, other)?;
     }
     if let Some((stdin, _)) = given.flags.iter().find(|(f, _)| f.name == "--stdin")
-        && let Some((inherit, _)) = given.flags.iter().find(|(f, _)| f.name == "--inherit-stdin")
+        && let Some((inherit, _)) = given
+            .flags
+            .iter()
+            .find(|(f, _)| f.name == "--inherit-stdin")
     {
         conflict(stdin, inherit)?;
     }
@@ -485,23 +497,41 @@ mod tests {
 
     #[test]
     fn refusals_name_the_flag_and_the_reason() {
-        refused(&["run", "--memory", "12XB"], "invalid value '12XB' for '--memory <SIZE>'");
+        refused(
+            &["run", "--memory", "12XB"],
+            "invalid value '12XB' for '--memory <SIZE>'",
+        );
         refused(&["run", "--wall-time=-1"], "'--wall-time <SECS>'");
         refused(&["run", "--open-files", "many"], "'--open-files <N>'");
-        refused(&["run", "--spec", "/s", "--memory", "1MiB"], "cannot be used with");
-        refused(&["run", "--memory", "1MiB", "--spec", "/s"], "cannot be used with");
+        refused(
+            &["run", "--spec", "/s", "--memory", "1MiB"],
+            "cannot be used with",
+        );
+        refused(
+            &["run", "--memory", "1MiB", "--spec", "/s"],
+            "cannot be used with",
+        );
         refused(
             &["run", "--stdin", "/dev/null", "--inherit-stdin"],
             "the argument '--stdin <FILE>' cannot be used with '--inherit-stdin'",
         );
-        refused(&["run", "--memory", "1MiB", "--memory", "2MiB"], "multiple times");
-        refused(&["run", "--memory"], "a value is required for '--memory <SIZE>'");
+        refused(
+            &["run", "--memory", "1MiB", "--memory", "2MiB"],
+            "multiple times",
+        );
+        refused(
+            &["run", "--memory"],
+            "a value is required for '--memory <SIZE>'",
+        );
         refused(&["run", "--inherit-stdin=yes"], "takes no value");
         refused(&["run", "--bogus", "1"], "unexpected argument '--bogus'");
         refused(&["run", "/usr/bin/python3"], "after `--`");
         refused(&["walk"], "unrecognized command 'walk'");
         refused(&[], "a command is required");
-        refused(&["policy", "--oci-seccomp", "--json"], "cannot be used with");
+        refused(
+            &["policy", "--oci-seccomp", "--json"],
+            "cannot be used with",
+        );
         refused(&["policy", "--", "x"], "unexpected argument");
         refused(&["help", "walk"], "unrecognized command");
     }
@@ -523,7 +553,10 @@ mod tests {
         }
         assert!(matches!(parse_str(&["-V"]), Ok(Cli::Version)));
         // After `--`, `--help` is the program's.
-        assert_eq!(run(&["run", "--", "/p", "--help"]).program, ["/p", "--help"]);
+        assert_eq!(
+            run(&["run", "--", "/p", "--help"]).program,
+            ["/p", "--help"]
+        );
     }
 
     #[test]
@@ -548,7 +581,11 @@ mod tests {
     fn every_flag_the_help_lists_is_parsed_and_every_parsed_flag_is_in_the_help() {
         for (flags, help) in [(RUN_FLAGS, RUN_HELP), (POLICY_FLAGS, POLICY_HELP)] {
             for f in flags {
-                assert!(help.contains(&format!("      {} ", f.shown())), "{}", f.name);
+                assert!(
+                    help.contains(&format!("      {} ", f.shown())),
+                    "{}",
+                    f.name
+                );
             }
             let listed = help
                 .lines()
@@ -564,7 +601,11 @@ mod tests {
         use std::os::unix::ffi::OsStringExt as _;
         let odd = OsString::from_vec(vec![b'/', 0xff]);
         let args = ["runner", "run", "--ro"].map(OsString::from);
-        let cli = parse(args.into_iter().chain([odd.clone(), "--".into(), "/p".into()])).unwrap();
+        let cli = parse(
+            args.into_iter()
+                .chain([odd.clone(), "--".into(), "/p".into()]),
+        )
+        .unwrap();
         match cli {
             Cli::Run(r) => assert_eq!(r.ro, [PathBuf::from(odd.clone())]),
             other => panic!("{other:?}"),
