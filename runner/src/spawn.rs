@@ -37,6 +37,13 @@ use crate::sandbox::{ChildFds, Plan};
 /// buffer for /proc/self/status). Only the pages it touches are ever allocated.
 const STACK_BYTES: usize = 256 * 1024;
 
+/// Whether [`spawn`] returns only once the child has exec'd or exited, as the vfork-style
+/// child does: everything the child sends on its setup channel is then already there, and
+/// the supervisor reads it at once instead of waiting for the channel to close.
+pub(crate) fn returns_after_exec(plan: &Plan) -> bool {
+    plan.namespaces.is_none()
+}
+
 /// Creates the child, which runs [`crate::sandbox::enter`] with `plan` and `fds` (and execs
 /// or exits in it: it never returns), and returns the child's pid to the parent once the
 /// child has exec'd or exited.

@@ -211,6 +211,7 @@ impl Proc {
         // which allocates nothing, writes only to its own stack and execs or _exits.
         let child = unsafe { crate::spawn::spawn(&mut plan, &fds) }?;
         drop(fds); // the parent's copies of the child's ends: EOF must mean the child is done
+        let past_exec = crate::spawn::returns_after_exec(&plan);
         self.child = Some(child);
         self.pidfd = match pidfd_open(child) {
             Ok(fd) => Some(fd),
@@ -233,13 +234,39 @@ impl Proc {
         let cap = s.limits.output_bytes;
         self.stdout = out_r.map(|(r, sink)| Capture::new("stdout", r, sink, cap));
         self.stderr = Some(Capture::new("stderr", err_r, wiring.stderr, cap));
+        if past_exec {
+            self.read_sent_setup();
+        }
         Ok(())
     }
 
     /// One message from the setup channel: a failure record, the listener, or the end.
     pub(super) fn read_setup(&mut self, buf: &mut [u8]) {
         let Some(fd) = &self.setup else { return };
-        match crate::notify::recv_setup(fd, buf) {
+        let message = crate::notify::recv_setup(fd, buf);
+        self.on_setup(message, buf);
+    }
+
+    /// Reads what the child sent on the setup channel and closes it, for a child that has
+    /// exec'd or exited (`spawn::returns_after_exec`): that is everything it will ever send.
+    /// Left in the poll set, the channel would wake the supervisor once more when the exec
+    /// closes the child's end, an interruption of the program's start for nothing.
+    fn read_sent_setup(&mut self) {
+        // The records are a few dozen bytes; a longer one would arrive cut and fail its
+        // decoding, which fails the run.
+        let mut buf = [0u8; 1024];
+        while let Some(fd) = &self.setup {
+            match crate::notify::recv_setup(fd, &mut buf) {
+                Err(Errno::EINTR) => {}
+                // Nothing more was sent, and nothing more can be.
+                Err(Errno::EAGAIN) => self.setup = None,
+                message => self.on_setup(message, &buf),
+            }
+        }
+    }
+
+    fn on_setup(&mut self, message: Result<SetupMessage, Errno>, buf: &[u8]) {
+        match message {
             Ok(SetupMessage::Bytes(n)) => self.setup_bytes.extend_from_slice(&buf[..n]),
             Ok(SetupMessage::Listener(l)) if self.listener.is_none() => self.listener = Some(l),
             Ok(SetupMessage::End) => self.setup = None,
