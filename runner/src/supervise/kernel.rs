@@ -142,8 +142,21 @@ pub(super) struct GroupStat {
 
 /// One `/proc/.../stat` file.
 fn task_stat(path: &str) -> Option<GroupStat> {
-    let mut text = String::new();
-    File::open(path).ok()?.read_to_string(&mut text).ok()?;
+    // The line is a few hundred bytes and procfs has no size to tell in advance: one read
+    // into a buffer that holds it, where `read_to_string` grew a buffer over six reads and a
+    // `statx` at every sample.
+    let mut buf = [0u8; 4096];
+    let mut len = 0;
+    let mut file = File::open(path).ok()?;
+    loop {
+        match file.read(buf.get_mut(len..)?) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    let text = std::str::from_utf8(buf.get(..len)?).ok()?;
     // The command name may contain spaces and parentheses: fields start after the last ')'.
     let fields: Vec<&str> = text
         .get(text.rfind(')')? + 2..)?
