@@ -76,14 +76,20 @@ impl Settings {
                 if !p.exists() {
                     return bad(format!("path {} does not exist", p.display()));
                 }
-                into.push(p.clone());
+                // The same path twice in one list is the same rule twice: the ruleset is
+                // built with one open, two fstat, the rule and a close for each.
+                if !into.contains(p) {
+                    into.push(p.clone());
+                }
             }
         }
         let program = PathBuf::from(&spec.program[0]);
         if !program.is_file() {
             return bad(format!("program {} is not a file", program.display()));
         }
-        access.rx.push(program);
+        if !access.rx.contains(&program) {
+            access.rx.push(program);
+        }
 
         // The report and the captured output must live where the program cannot write: judged
         // on the opened directory (or the nearest one that exists), by device and inode.
