@@ -13,7 +13,10 @@ use seccompiler::TargetArch;
 mod digest;
 use digest::sha256_hex;
 
+// `front` and `check_same` (one filter's tree) are what `merge` and `check_merged` are built
+// from; tests/seccomp_dispatch.rs tests them on their own.
 #[path = "build/dispatch.rs"]
+#[allow(dead_code)]
 mod dispatch;
 
 fn main() {
@@ -57,43 +60,110 @@ fn run() -> Result<(), String> {
         "pub const SECCOMP_SHA256: &str = {:?};",
         sha256_hex(text.as_bytes())
     );
-    for (name, required) in [("main", true), ("enosys", true)] {
-        let Some(prog) = map.get(name) else {
-            if required {
-                return Err(format!(
-                    "{}: filter {name:?} is missing",
-                    seccomp_path.display()
-                ));
-            }
-            continue;
+    let compiled = |name: &str| -> Result<Vec<dispatch::Insn>, String> {
+        let prog = map
+            .get(name)
+            .ok_or_else(|| format!("{}: filter {name:?} is missing", seccomp_path.display()))?;
+        Ok(prog.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect())
+    };
+    let enosys = compiled("enosys")?;
+    let mut main = compiled("main")?;
+    sentinel_to_user_notif(&mut main, &seccomp_path)?;
+    no_user_notif(&enosys, &seccomp_path)?;
+    // The enosys filter's argument rules alone: what the calls it checks run in the merged
+    // program (the others are decided by the tree).
+    let enosys_slow = {
+        let text = argument_rules_only(&compilable, "enosys", &seccomp_path, |_| true)?;
+        let map = seccompiler::compile_from_json(text.as_bytes(), TargetArch::x86_64)
+            .map_err(|e| format!("{}: {e}", seccomp_path.display()))?;
+        let prog = map
+            .get("enosys")
+            .ok_or_else(|| format!("{}: filter \"enosys\" is missing", seccomp_path.display()))?;
+        prog.iter()
+            .map(|i| (i.code, i.jt, i.jf, i.k))
+            .collect::<Vec<dispatch::Insn>>()
+    };
+    let guarded = ["mmap", "mremap"]
+        .iter()
+        .map(|name| syscall_number(name, &seccomp_path))
+        .collect::<Result<Vec<u32>, String>>()?;
+    // The calls whose arguments the main filter checks, by number.
+    let checked = argument_rules_only(&compilable, "main", &seccomp_path, |_| true)?;
+    let mut checked_names: Vec<(String, u32)> = Vec::new();
+    for name in rule_names(&checked, &seccomp_path)? {
+        let nr = syscall_number(&name, &seccomp_path)?;
+        checked_names.push((name, nr));
+    }
+    // The two filters as the runner installed them before they were merged (the x32 guard in
+    // front of `main`), for the unit test of the allocation guard in the merged program.
+    let two_main: Vec<dispatch::Insn> = X32_PREFIX.iter().chain(&main).copied().collect();
+    let _ = writeln!(
+        out,
+        "/// The enosys filter alone (seccompiler's linear program).\n#[cfg(test)]\n\
+         pub const TWO_FILTERS_ENOSYS: &[(u16, u8, u8, u32)] = &{enosys:?};"
+    );
+    let _ = writeln!(
+        out,
+        "/// The main filter alone: the x32 guard and seccompiler's linear program.\n\
+         #[cfg(test)]\npub const TWO_FILTERS_MAIN: &[(u16, u8, u8, u32)] = &{two_main:?};"
+    );
+    // One program for each of the profile's `seccomp_default`s, each proven to decide what
+    // the two filters decide together when installed one after the other (build/dispatch.rs).
+    for (name, kill) in [("NOTIFY", false), ("KILL_PROCESS", true)] {
+        let mode = |p: &[dispatch::Insn]| {
+            dispatch::map_returns(p, |k| {
+                if kill && k == RET_USER_NOTIF {
+                    dispatch::RET_KILL_PROCESS
+                } else {
+                    k
+                }
+            })
         };
-        let compiled: Vec<dispatch::Insn> =
-            prog.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect();
-        let mut insns: Vec<dispatch::Insn> = Vec::new();
-        if name == "main" {
-            // The x32 guard, then the decision tree in front of the calls whose arguments
-            // are checked (build/dispatch.rs), proven to decide as the linear allowlist does.
-            let slow = compile_main(
-                &argument_rules_only(&compilable, &seccomp_path)?,
-                &seccomp_path,
-            )?;
-            let front = dispatch::front(&compiled, &slow)
-                .map_err(|e| format!("{}: {e}", seccomp_path.display()))?;
-            let linear: Vec<dispatch::Insn> = X32_PREFIX.iter().chain(&compiled).copied().collect();
-            insns.extend(X32_PREFIX);
-            insns.extend(front);
-            dispatch::check_same(&linear, &insns)
-                .map_err(|e| format!("{}: {e}", seccomp_path.display()))?;
-            sentinel_to_user_notif(&mut insns, &seccomp_path)?;
-        } else {
-            insns = compiled;
-        }
-        let _ = writeln!(out, "/// Filter {name:?}: (code, jt, jf, k) instructions.");
+        let (enosys, enosys_slow, main) = (mode(&enosys), mode(&enosys_slow), mode(&main));
+        // The main filter's argument rules for the given numbers alone.
+        let slow_for = |numbers: &[u32]| -> Result<Vec<dispatch::Insn>, String> {
+            let keep: Vec<&str> = checked_names
+                .iter()
+                .filter(|(_, nr)| numbers.contains(nr))
+                .map(|(name, _)| name.as_str())
+                .collect();
+            let text = argument_rules_only(&compilable, "main", &seccomp_path, |name| {
+                keep.contains(&name)
+            })?;
+            let mut slow = compile_main(&text, &seccomp_path)?;
+            sentinel_to_user_notif(&mut slow, &seccomp_path)?;
+            Ok(mode(&slow))
+        };
+        // The allocation guard is only put into the notify program.
+        let routed: &[u32] = if kill { &[] } else { &guarded };
+        let (front, guard_at) = dispatch::merge(&enosys, &enosys_slow, &main, &slow_for, routed)
+            .map_err(|e| format!("{}: {e}", seccomp_path.display()))?;
+        let mut insns: Vec<dispatch::Insn> = X32_PREFIX.to_vec();
+        insns.extend(front);
+        let linear: Vec<dispatch::Insn> = X32_PREFIX.iter().chain(&main).copied().collect();
+        dispatch::check_merged(&enosys, &linear, &insns)
+            .map_err(|e| format!("{}: {e}", seccomp_path.display()))?;
         let _ = writeln!(
             out,
-            "pub const FILTER_{}: &[(u16, u8, u8, u32)] = &{insns:?};",
-            name.to_uppercase()
+            "/// The seccomp program for `seccomp_default = {:?}`: (code, jt, jf, k) instructions.",
+            name.to_lowercase()
         );
+        let _ = writeln!(
+            out,
+            "pub const FILTER_{name}: &[(u16, u8, u8, u32)] = &{insns:?};"
+        );
+        if !kill {
+            let _ = writeln!(
+                out,
+                "/// Where in [`FILTER_NOTIFY`] a call arrives once the enosys rules let it \
+                 through: the allocation guard's place."
+            );
+            let _ = writeln!(
+                out,
+                "pub const FILTER_NOTIFY_GUARD_AT: usize = {};",
+                guard_at + X32_PREFIX.len()
+            );
+        }
     }
     // The container's other calls (the supervisor's own, the runtime's last steps): never
     // installed by the runner, only merged into the container-wide profile; compiled here so
@@ -156,9 +226,10 @@ const X32_PREFIX: [(u16, u8, u8, u32); 6] = [
     (0x06, 0, 0, 0x8000_0000), // ret KILL_PROCESS
 ];
 
-/// `SECCOMP_RET_USER_NOTIF`: the kernel stops the calling thread and tells the holder of the
-/// filter's listener, which never lets the call through (see runner/src/notify.rs).
-const RET_USER_NOTIF: u32 = 0x7fc0_0000;
+/// `SECCOMP_RET_USER_NOTIF` ([`dispatch::RET_USER_NOTIF`]): the kernel stops the calling
+/// thread and tells the holder of the filter's listener, which never lets the call through
+/// (see runner/src/notify.rs).
+use dispatch::RET_USER_NOTIF;
 /// seccompiler has no user-notification action, so `"user_notif"` is compiled as
 /// `{"trace": SENTINEL}` and every `ret TRACE|SENTINEL` is then rewritten to `ret USER_NOTIF`.
 /// The policy may use `trace` nowhere itself, so nothing else can carry that return value.
@@ -196,22 +267,43 @@ fn user_notif_as_sentinel(text: &str, path: &Path) -> Result<String, String> {
     serde_json::to_string(&doc).map_err(|e| e.to_string())
 }
 
-/// The policy with the main filter's rules cut down to those that check arguments: the
-/// program the decision tree sends those calls to.
-fn argument_rules_only(compilable: &str, path: &Path) -> Result<String, String> {
+/// The policy with the rules of `filter` cut down to those that check arguments, of the calls
+/// `keep` names: what the decision tree sends those calls to.
+fn argument_rules_only(
+    compilable: &str,
+    filter: &str,
+    path: &Path,
+    keep: impl Fn(&str) -> bool,
+) -> Result<String, String> {
     let mut doc: serde_json::Value =
         serde_json::from_str(compilable).map_err(|e| format!("{}: {e}", path.display()))?;
     let rules = doc
-        .get_mut("main")
+        .get_mut(filter)
         .and_then(|m| m.get_mut("filter"))
         .and_then(|f| f.as_array_mut())
-        .ok_or_else(|| format!("{}: the main filter has no rule list", path.display()))?;
+        .ok_or_else(|| format!("{}: filter {filter:?} has no rule list", path.display()))?;
     rules.retain(|r| {
         r.get("args")
             .and_then(|a| a.as_array())
             .is_some_and(|a| !a.is_empty())
+            && r.get("syscall").and_then(|s| s.as_str()).is_some_and(&keep)
     });
     serde_json::to_string(&doc).map_err(|e| e.to_string())
+}
+
+/// The calls the main filter of a policy text names, each once.
+fn rule_names(text: &str, path: &Path) -> Result<Vec<String>, String> {
+    let doc: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut names: Vec<String> = doc["main"]["filter"]
+        .as_array()
+        .ok_or_else(|| format!("{}: the main filter has no rule list", path.display()))?
+        .iter()
+        .filter_map(|r| r.get("syscall").and_then(|s| s.as_str()).map(str::to_owned))
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
 }
 
 /// Compiles the main filter of a policy text.
@@ -249,6 +341,41 @@ fn sentinel_to_user_notif(insns: &mut [(u16, u8, u8, u32)], path: &Path) -> Resu
         ));
     }
     Ok(())
+}
+
+/// Fails if `prog` can return USER_NOTIF: only the main filter may (see
+/// [`user_notif_as_sentinel`]), so only its returns are rewritten for `kill_process`.
+fn no_user_notif(prog: &[dispatch::Insn], path: &Path) -> Result<(), String> {
+    if prog
+        .iter()
+        .any(|i| i.0 == 0x06 && i.3 & 0xffff_0000 == RET_USER_NOTIF)
+    {
+        return Err(format!(
+            "{}: the enosys filter returns USER_NOTIF",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// The number of the call `name` on x86_64, as seccompiler knows it.
+fn syscall_number(name: &str, path: &Path) -> Result<u32, String> {
+    let text = format!(
+        r#"{{"g": {{"mismatch_action": "allow", "match_action": "kill_process",
+            "filter": [{{"syscall": "{name}"}}]}}}}"#
+    );
+    let map = seccompiler::compile_from_json(text.as_bytes(), TargetArch::x86_64)
+        .map_err(|e| format!("{}: {name}: {e}", path.display()))?;
+    let prog: Vec<dispatch::Insn> = map
+        .get("g")
+        .ok_or("seccompiler lost a filter")?
+        .iter()
+        .map(|i| (i.code, i.jt, i.jf, i.k))
+        .collect();
+    let kill = Ok(dispatch::Class::Ret(dispatch::RET_KILL_PROCESS));
+    (0..1024)
+        .find(|&nr| dispatch::classify(&prog, nr) == kill)
+        .ok_or_else(|| format!("{}: no number for {name}", path.display()))
 }
 
 /// Every rule must say why it is there: the file is read by reviewers, not only compilers.

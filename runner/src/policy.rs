@@ -230,7 +230,7 @@ fn render_text(p: &Profile, doc: &Value, kernel_abi: Option<u32>) -> String {
             );
             let _ = writeln!(
                 s,
-                "  allocation guard (added at run time, before the allowlist): mmap or mremap asking for more than the address-space backstop in one request is stopped the same way and judged memory_limit"
+                "  allocation guard (added at run time, after the enosys rules, before the allowlist): mmap or mremap asking for more than the address-space backstop in one request is stopped the same way and judged memory_limit, unless the enosys rules refuse it (their ENOSYS stands)"
             );
         }
         SeccompDefault::KillProcess => {
@@ -240,6 +240,10 @@ fn render_text(p: &Profile, doc: &Value, kernel_abi: Option<u32>) -> String {
             );
         }
     }
+    let _ = writeln!(
+        s,
+        "  the two filters below are one program, built and proven at compile time and installed once: every call gets what the kernel would answer with both installed, enosys first, i.e. the stronger of their two answers (kill_process, then errno, then user_notif, then allow)"
+    );
     for (name, f) in doc.as_object().into_iter().flatten() {
         let _ = writeln!(
             s,

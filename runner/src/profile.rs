@@ -14,19 +14,36 @@ mod embedded {
 
 pub use embedded::{CONTAINER_JSON, PROFILE_SHA256, SECCOMP_JSON, SECCOMP_SHA256};
 
-/// The two compiled filters, in the order they are installed. `enosys` first, because the
-/// main allowlist refuses the `seccomp` and `prctl` calls needed to install anything after it.
-pub fn seccomp_filters() -> [(&'static str, Vec<seccompiler::sock_filter>); 2] {
-    let conv = |insns: &[(u16, u8, u8, u32)]| {
+/// The compiled seccomp program for `default`, installed once: it decides what the policy's
+/// two filters, `enosys` then `main`, would decide together if installed one after the other
+/// (runner/build.rs merges them and proves it; with `kill_process`, every USER_NOTIF of `main`
+/// is a KILL_PROCESS before the merge).
+pub fn seccomp_filter(default: SeccompDefault) -> Vec<seccompiler::sock_filter> {
+    let insns = match default {
+        SeccompDefault::Notify => embedded::FILTER_NOTIFY,
+        SeccompDefault::KillProcess => embedded::FILTER_KILL_PROCESS,
+    };
+    insns
+        .iter()
+        .map(|&(code, jt, jf, k)| seccompiler::sock_filter { code, jt, jf, k })
+        .collect()
+}
+
+/// Where in the `notify` program a call arrives once the `enosys` rules have let it through:
+/// the place of the allocation guard (`notify::with_allocation_guard`), so a request those
+/// rules refuse keeps their ERRNO.
+pub const ALLOCATION_GUARD_AT: usize = embedded::FILTER_NOTIFY_GUARD_AT;
+
+/// The two filters as they were installed before the build merged them (seccompiler's
+/// programs, the x32 guard in front of `main`): what the merged program is compared with.
+#[cfg(test)]
+pub fn two_filters() -> [Vec<seccompiler::sock_filter>; 2] {
+    [embedded::TWO_FILTERS_ENOSYS, embedded::TWO_FILTERS_MAIN].map(|insns| {
         insns
             .iter()
             .map(|&(code, jt, jf, k)| seccompiler::sock_filter { code, jt, jf, k })
             .collect()
-    };
-    [
-        ("enosys", conv(embedded::FILTER_ENOSYS)),
-        ("main", conv(embedded::FILTER_MAIN)),
-    ]
+    })
 }
 
 /// The limits a profile may let the runtime refuse: what each guards is out of reach anyway
@@ -275,11 +292,14 @@ mod tests {
 
     #[test]
     fn embedded_filters_start_with_the_x32_guard() {
-        let [(_, enosys), (_, main)] = seccomp_filters();
-        assert!(!enosys.is_empty());
-        // ld nr; jge 0x40000000 -> kill
-        assert_eq!((main[4].code, main[4].k), (0x35, 0x4000_0000));
-        assert_eq!(main[5].k, 0x8000_0000);
+        for default in [SeccompDefault::Notify, SeccompDefault::KillProcess] {
+            let prog = seccomp_filter(default);
+            // ld nr; jge 0x40000000 -> kill
+            assert_eq!((prog[4].code, prog[4].k), (0x35, 0x4000_0000));
+            assert_eq!(prog[5].k, 0x8000_0000);
+        }
+        const { assert!(ALLOCATION_GUARD_AT > 6) };
+        assert!(ALLOCATION_GUARD_AT < seccomp_filter(SeccompDefault::Notify).len());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! preparation that keeps that window short.
 //!
 //! [`Plan::prepare`] runs in the parent before the fork: it resolves paths, builds the Landlock
-//! ruleset, decodes the seccomp filters and lays out argv and envp as C arrays, so the child
+//! ruleset, decodes the seccomp program and lays out argv and envp as C arrays, so the child
 //! only makes system calls. The child is in `sandbox/child.rs`: one function whose steps are
 //! the list in docs/RUNNER.md, in the same order, making its calls through the seam in
 //! `sandbox/sys.rs`; `sandbox/readback.rs` is what it reads back before exec.
@@ -50,7 +50,7 @@ crate::coded_enum! {
         ReadBack = 14 => "reading back what was applied",
         /// After Seccomp: sending the filter's listener to the supervisor.
         SeccompListener = 16 => "handing the seccomp listener to the supervisor",
-        /// Within Seccomp: the allowlist, installed with its listener.
+        /// Within Seccomp: the seccomp program, installed with its listener.
         SeccompNotify = 17 => "loading the seccomp allowlist with a listener for the supervisor (seccomp user notification, which gVisor does not support: its profile must name seccomp_default = \"kill_process\"; a runtime profile that already holds a listener gives EBUSY)",
         /// Confinement `namespaces`: the root of bind mounts.
         Mounts = 18 => "building the sandbox's root of bind mounts",
@@ -194,8 +194,10 @@ pub struct Plan {
     /// The namespace plan when the profile's confinement is `namespaces`:
     /// [`crate::confine::fork`] creates the child in them.
     pub namespaces: Option<Namespaces>,
-    filters: [(&'static str, Vec<seccompiler::sock_filter>); 2],
-    /// The profile's choice: with `notify` the allowlist is installed with a listener that
+    /// The one seccomp program (`profile::seccomp_filter`), with the allocation guard for
+    /// `notify`.
+    filter: Vec<seccompiler::sock_filter>,
+    /// The profile's choice: with `notify` the program is installed with a listener that
     /// goes to the supervisor; with `kill_process` its default action is the kernel's kill.
     seccomp_default: SeccompDefault,
     /// What `getppid` returns while the supervisor lives: its pid, or 0 in a PID namespace
@@ -286,9 +288,16 @@ impl Plan {
             .map(|a| a.as_ptr())
             .chain(std::iter::once(std::ptr::null()))
             .collect();
-        let filters = match seccomp_default {
-            SeccompDefault::Notify => with_guard(crate::profile::seccomp_filters(), &rlimits)?,
-            SeccompDefault::KillProcess => killing(crate::profile::seccomp_filters()),
+        let filter = match seccomp_default {
+            SeccompDefault::Notify => with_guard(
+                crate::profile::seccomp_filter(SeccompDefault::Notify),
+                &rlimits,
+            )?,
+            // No allocation guard: it only has meaning for a supervisor that can see the
+            // request, so an allocation over RLIMIT_AS is the kernel's ENOMEM, as without it.
+            SeccompDefault::KillProcess => {
+                crate::profile::seccomp_filter(SeccompDefault::KillProcess)
+            }
         };
         Ok(Self {
             program,
@@ -306,7 +315,7 @@ impl Plan {
                 nix::unistd::getpid().as_raw()
             },
             namespaces,
-            filters,
+            filter,
             seccomp_default,
             expected: Expected {
                 uid: identity.map_or_else(|| nix::unistd::geteuid().as_raw(), |(u, _)| u.as_raw()),
@@ -340,42 +349,25 @@ fn landlock_ruleset(access: &Access3, min_abi: u32) -> Result<(u32, OwnedFd), Pr
     Ok((abi, ruleset))
 }
 
-/// The compiled filters for `seccomp_default = "kill_process"`: every `ret USER_NOTIF` of the
-/// allowlist becomes `ret KILL_PROCESS`, so a call outside it kills the program with SIGSYS
-/// instead of waiting for a listener. No allocation guard: it only has meaning for a
-/// supervisor that can see the request, so an allocation over RLIMIT_AS is the kernel's
-/// ENOMEM, as without the guard.
-fn killing(
-    filters: [(&'static str, Vec<seccompiler::sock_filter>); 2],
-) -> [(&'static str, Vec<seccompiler::sock_filter>); 2] {
-    const RET_K: u16 = 0x06;
-    filters.map(|(name, mut prog)| {
-        for i in &mut prog {
-            if i.code == RET_K && i.k == libc::SECCOMP_RET_USER_NOTIF {
-                i.k = libc::SECCOMP_RET_KILL_PROCESS;
-            }
-        }
-        (name, prog)
-    })
-}
-
-/// The compiled filters with the allocation guard (`notify::with_allocation_guard`) in the
-/// main one, at the address-space limit the child will set.
+/// The `notify` program with the allocation guard (`notify::with_allocation_guard`) at the
+/// address-space limit the child will set.
 fn with_guard(
-    filters: [(&'static str, Vec<seccompiler::sock_filter>); 2],
+    filter: Vec<seccompiler::sock_filter>,
     rlimits: &[Rlimit],
-) -> Result<[(&'static str, Vec<seccompiler::sock_filter>); 2], PrepareError> {
-    let [enosys, (name, main)] = filters;
+) -> Result<Vec<seccompiler::sock_filter>, PrepareError> {
     let Some(address_space) = rlimits
         .iter()
         .find(|r| r.resource == Resource::RLIMIT_AS)
         .map(|r| r.soft)
     else {
-        return Ok([enosys, (name, main)]);
+        return Ok(filter);
     };
-    let main = crate::notify::with_allocation_guard(&main, address_space)
-        .ok_or(PrepareError::AllocationGuard)?;
-    Ok([enosys, (name, main)])
+    crate::notify::with_allocation_guard(
+        &filter,
+        crate::profile::ALLOCATION_GUARD_AT,
+        address_space,
+    )
+    .ok_or(PrepareError::AllocationGuard)
 }
 
 /// Builds (in the parent) the ruleset the child will enforce. Every right of the kernel's ABI is
@@ -487,16 +479,41 @@ mod tests {
         let ret = |prog: &[seccompiler::sock_filter], k: u32| {
             prog.iter().filter(|i| i.code == 0x06 && i.k == k).count()
         };
-        let [_, (_, notify)] = crate::profile::seccomp_filters();
+        let notify = crate::profile::seccomp_filter(SeccompDefault::Notify);
         assert!(ret(&notify, libc::SECCOMP_RET_USER_NOTIF) > 0);
-        let [_, (_, killing)] = killing(crate::profile::seccomp_filters());
+        let killing = crate::profile::seccomp_filter(SeccompDefault::KillProcess);
         assert_eq!(ret(&killing, libc::SECCOMP_RET_USER_NOTIF), 0);
+        assert!(ret(&killing, libc::SECCOMP_RET_KILL_PROCESS) > 0);
+        let rlimits = vec![Rlimit {
+            resource: Resource::RLIMIT_AS,
+            soft: 1 << 30,
+            hard: 1 << 30,
+            may_refuse: false,
+        }];
+        let plan = |default| {
+            Plan::prepare(
+                &["/x".into()],
+                &[],
+                Path::new("/"),
+                &Access3::default(),
+                rlimits.clone(),
+                None,
+                1,
+                Confinement::Landlock,
+                default,
+            )
+            .unwrap()
+        };
         assert_eq!(
-            ret(&killing, libc::SECCOMP_RET_KILL_PROCESS),
-            ret(&notify, libc::SECCOMP_RET_KILL_PROCESS)
-                + ret(&notify, libc::SECCOMP_RET_USER_NOTIF)
+            plan(SeccompDefault::KillProcess).filter,
+            killing,
+            "no allocation guard"
         );
-        assert_eq!(killing.len(), notify.len(), "no allocation guard");
+        assert_eq!(
+            plan(SeccompDefault::Notify).filter.len(),
+            notify.len() + 14,
+            "the allocation guard"
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! The main filter's decision tree (runner/build/dispatch.rs) keeps the kernel's work per call
-//! number short and decides as the linear allowlist would. The build proves the second point
-//! on every compile (`check_same`); these tests pin the first on the filter the runner
-//! embeds, and check the tree builder and the checker on small programs, including a tree
-//! too large for one conditional jump and a change the checker must catch.
+//! The one seccomp program's decision tree (runner/build/dispatch.rs) keeps the kernel's work
+//! per call number short and decides as the two filters it replaces (`enosys`, then the
+//! linear allowlist) would together. The build proves the second point on every compile
+//! (`check_merged`); these tests pin the first on the programs the runner embeds, and check
+//! the tree builder, the merge and the checkers on small programs, including a tree too large
+//! for one conditional jump and changes the checkers must catch.
 //! `seccomp_policy.rs` runs the real binary against the same policy.
 
 #![allow(clippy::expect_used, clippy::panic)]
@@ -11,14 +12,22 @@
 #[allow(dead_code)]
 mod dispatch;
 
-use dispatch::{ARCH_X86_64, Call, Class, Insn, check_same, classify, front, run, walk};
+use dispatch::{
+    ARCH_X86_64, Call, Class, Insn, check_merged, check_same, classify, combine, front, merge, run,
+    walk,
+};
+use runner::profile::SeccompDefault;
 
 const ALLOW: u32 = 0x7fff_0000;
 const NOTIF: u32 = 0x7fc0_0000;
 
 fn main_filter() -> Vec<Insn> {
-    let [_, (_, main)] = runner::profile::seccomp_filters();
-    main.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect()
+    program(SeccompDefault::Notify)
+}
+
+fn program(default: SeccompDefault) -> Vec<Insn> {
+    let prog = runner::profile::seccomp_filter(default);
+    prog.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect()
 }
 
 /// How many instructions the kernel's action-cache emulation walks for `nr`.
@@ -150,4 +159,106 @@ fn an_unknown_instruction_or_a_jump_out_of_the_program_is_an_error() {
     assert!(run(&[(0x61, 0, 0, 0)], &call, true).is_err());
     assert!(run(&[(0x05, 0, 0, 3), (0x06, 0, 0, 0)], &call, true).is_err());
     assert!(run(&[(0x20, 0, 0, 64), (0x06, 0, 0, 0)], &call, true).is_err());
+}
+
+const ERRNO: u32 = 0x0005_0026;
+const KILL: u32 = 0x8000_0000;
+
+#[test]
+fn the_kernel_keeps_the_answer_of_highest_precedence_and_the_newer_on_a_tie() {
+    let trap = 0x0003_0001;
+    for (older, newer, want) in [
+        (ERRNO, NOTIF, ERRNO),
+        (ALLOW, NOTIF, NOTIF),
+        (ERRNO, KILL, KILL),
+        (KILL, ALLOW, KILL),
+        (ALLOW, ALLOW, ALLOW),
+        (0x0005_0001, ERRNO, ERRNO),
+        (trap, ERRNO, trap),
+        (0, ERRNO, 0),
+        (KILL, 0, KILL),
+    ] {
+        assert_eq!(combine(older, newer), want, "{older:#x} {newer:#x}");
+    }
+}
+
+#[test]
+fn the_kill_process_program_has_no_listener_return_and_walks_as_little() {
+    let kill = program(SeccompDefault::KillProcess);
+    assert!(!kill.iter().any(|i| i.0 == 0x06 && i.3 == NOTIF));
+    for nr in 0..1100 {
+        assert!(walked(&kill, nr) <= 40, "call number {nr}");
+    }
+    assert_eq!(classify(&kill, 165), Ok(Class::Ret(KILL)), "mount");
+    assert_eq!(classify(&kill, 0), Ok(Class::Ret(ALLOW)));
+}
+
+/// An enosys filter in seccompiler's shape: ERRNO for `errno_for`, ERRNO for `checked` when
+/// args[3] & 1, everything else allowed.
+fn enosys_like(errno_for: u32, checked: u32) -> Vec<Insn> {
+    vec![
+        (0x20, 0, 0, 4),
+        (0x15, 1, 0, ARCH_X86_64),
+        (0x06, 0, 0, KILL),
+        (0x20, 0, 0, 0),
+        (0x15, 0, 1, errno_for),
+        (0x06, 0, 0, ERRNO),
+        (0x15, 0, 3, checked),
+        (0x20, 0, 0, 40),
+        (0x45, 0, 1, 1),
+        (0x06, 0, 0, ERRNO),
+        (0x06, 0, 0, ALLOW),
+    ]
+}
+
+#[test]
+fn the_merged_program_decides_as_the_two_filters_together() {
+    // The allowlist lists 0..3 and checks 41's argument; enosys answers ERRNO for 5 (not
+    // listed: USER_NOTIF from the allowlist) and for 41 and 1 with the flag.
+    for (notif, errno_for, checked) in [(NOTIF, 5, 41), (KILL, 5, 41), (NOTIF, 2, 1), (KILL, 41, 1)]
+    {
+        let main = dispatch::map_returns(&linear(&[0, 1, 2, 60], 41), |k| {
+            if k == NOTIF { notif } else { k }
+        });
+        let slow = dispatch::map_returns(&linear(&[], 41), |k| if k == NOTIF { notif } else { k });
+        let enosys = enosys_like(errno_for, checked);
+        let slow_for = |_: &[u32]| Ok(slow.clone());
+        let (front, at) = merge(&enosys, &enosys, &main, &slow_for, &[9]).expect("merge");
+        // The architecture check in front, killing as enosys's own does.
+        let mut merged: Vec<Insn> = vec![
+            (0x20, 0, 0, 4),
+            (0x15, 1, 0, ARCH_X86_64),
+            (0x06, 0, 0, KILL),
+        ];
+        merged.extend(front);
+        check_merged(&enosys, &main, &merged).expect("same decisions");
+        // The guard's place: every routed call and nothing the first tree decides.
+        assert_eq!(
+            merged[at + 3],
+            (0x20, 0, 0, 0),
+            "ld nr at the guard's place"
+        );
+        let call = |nr, a3| Call {
+            nr,
+            arch: ARCH_X86_64,
+            ip: 0,
+            args: [0, 0, 0, a3, 0, 0],
+        };
+        let both = |c: &Call| {
+            combine(
+                run(&enosys, c, true).expect("run").expect("decided"),
+                run(&main, c, true).expect("run").expect("decided"),
+            )
+        };
+        // Not listed in the allowlist: its listener (or kill) loses to enosys's ERRNO, but
+        // the kill wins.
+        let unlisted = call(5, 0);
+        if errno_for == 5 {
+            assert_eq!(both(&unlisted), if notif == KILL { KILL } else { ERRNO });
+        }
+        assert_eq!(run(&merged, &unlisted, true), Ok(Some(both(&unlisted))));
+        // Changed answers are caught.
+        let wrong = dispatch::map_returns(&merged, |k| if k == ERRNO { ALLOW } else { k });
+        assert!(check_merged(&enosys, &main, &wrong).is_err());
+    }
 }

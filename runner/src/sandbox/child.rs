@@ -128,24 +128,24 @@ pub(super) fn harden_and_exec(
             .step(Step::Landlock)?;
     }
 
-    // 9. seccomp, last, so the filter need not allow any of the calls above: the ENOSYS
-    //    filter for clone3, then the allowlist, whose listener goes to the supervisor at once:
-    //    a call outside it stops before it runs, and the supervisor names it and kills
-    //    (notify.rs). Sent before the read-back, so no later call can wait on a listener
-    //    nobody holds. With the profile's `seccomp_default = "kill_process"` the allowlist
-    //    kills instead (`Plan::prepare` compiled it so) and there is no listener.
-    let [(_, enosys), (_, allowlist)] = &plan.filters;
-    sys.seccomp_filter(enosys).step(Step::Seccomp)?;
+    // 9. seccomp, last, so the filter need not allow any of the calls above: one program,
+    //    built from the policy's two filters (ENOSYS for clone3 and the like, then the
+    //    allowlist) and deciding what they would decide together, installed once with its
+    //    listener, which goes to the supervisor at once: a call outside the allowlist stops
+    //    before it runs, and the supervisor names it and kills (notify.rs). Sent before the
+    //    read-back, so no later call can wait on a listener nobody holds. With the profile's
+    //    `seccomp_default = "kill_process"` the program kills instead (the build compiled one
+    //    so) and there is no listener.
     match plan.seccomp_default {
         SeccompDefault::Notify => {
             let listener = sys
-                .seccomp_filter_with_listener(allowlist)
+                .seccomp_filter_with_listener(&plan.filter)
                 .step(Step::SeccompNotify)?;
             sys.send_listener(fds.setup.as_raw_fd(), listener)
                 .step(Step::SeccompListener)?;
             sys.close(listener);
         }
-        SeccompDefault::KillProcess => sys.seccomp_filter(allowlist).step(Step::Seccomp)?,
+        SeccompDefault::KillProcess => sys.seccomp_filter(&plan.filter).step(Step::Seccomp)?,
     }
 
     // 10. Read back what the kernel applied, send it to the supervisor, and refuse to exec on

@@ -253,7 +253,7 @@ mod tests {
 Uid:\t65532\t65532\t65532\t65532\nGid:\t65532\t65532\t65532\t65532\nFDSize:\t64\nGroups:\t\n\
 CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n\
 CapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n\
-Seccomp_filters:\t2\nSpeculation_Store_Bypass:\tthread vulnerable\n";
+Seccomp_filters:\t1\nSpeculation_Store_Bypass:\tthread vulnerable\n";
 
     fn want() -> Expected {
         Expected {

@@ -285,13 +285,7 @@ fn the_steps_run_in_the_documented_order() {
     let want = steps(
         &[],
         &[],
-        &[
-            "landlock",
-            "seccomp",
-            "seccomp_listener",
-            "send_listener",
-            "close 99",
-        ],
+        &["landlock", "seccomp_listener", "send_listener", "close 99"],
     );
     assert_eq!(sys.folded(), want);
     let observed = Observed::decode(&sys.sent[0]).unwrap();
@@ -301,21 +295,23 @@ fn the_steps_run_in_the_documented_order() {
 
 #[test]
 fn a_failed_step_stops_everything_after_it() {
-    for (call, step) in [
-        ("setsid", Step::Session),
-        ("setrlimit", Step::Rlimits),
-        ("setresuid", Step::Identity),
-        ("capset", Step::Capabilities),
-        ("no_new_privs", Step::NoNewPrivs),
-        ("landlock", Step::Landlock),
-        ("seccomp", Step::Seccomp),
-        ("seccomp_listener", Step::SeccompNotify),
-        ("send_listener", Step::SeccompListener),
-        ("send", Step::ReadBack),
+    let kill_process = plan_with(Confinement::Landlock, SeccompDefault::KillProcess);
+    for (call, step, plan) in [
+        ("setsid", Step::Session, &plan()),
+        ("setrlimit", Step::Rlimits, &plan()),
+        ("setresuid", Step::Identity, &plan()),
+        ("capset", Step::Capabilities, &plan()),
+        ("no_new_privs", Step::NoNewPrivs, &plan()),
+        ("landlock", Step::Landlock, &plan()),
+        // The one install without a listener: `kill_process`.
+        ("seccomp", Step::Seccomp, &kill_process),
+        ("seccomp_listener", Step::SeccompNotify, &plan()),
+        ("send_listener", Step::SeccompListener, &plan()),
+        ("send", Step::ReadBack, &plan()),
     ] {
         let mut sys = recorder(sandboxed());
         sys.fail = Some((call, Errno::EPERM));
-        let failure = harden_and_exec(&mut sys, &plan(), &fds()).unwrap_err();
+        let failure = harden_and_exec(&mut sys, plan, &fds()).unwrap_err();
         assert_eq!(
             failure,
             Failure {
@@ -373,8 +369,8 @@ fn namespaces_and_kill_process_run_their_own_steps_in_order() {
         &["await_release"],
         // After open_status: the new root hides /proc.
         &["enter_namespaces"],
-        // No Landlock; the allowlist kills, so no listener is made or sent.
-        &["seccomp*2"],
+        // No Landlock; the one program kills, so no listener is made or sent.
+        &["seccomp"],
     );
     assert_eq!(sys.folded(), want);
     assert_eq!(sys.probed.as_deref(), Some(c"/proc"));
