@@ -15,6 +15,9 @@ use digest::sha256_hex;
 
 // `front` and `check_same` (one filter's tree) are what `merge` and `check_merged` are built
 // from; tests/seccomp_dispatch.rs tests them on their own.
+#[path = "build/bpf.rs"]
+#[allow(dead_code)]
+mod bpf;
 #[path = "build/dispatch.rs"]
 #[allow(dead_code)]
 mod dispatch;
@@ -60,7 +63,7 @@ fn run() -> Result<(), String> {
         "pub const SECCOMP_SHA256: &str = {:?};",
         sha256_hex(text.as_bytes())
     );
-    let compiled = |name: &str| -> Result<Vec<dispatch::Insn>, String> {
+    let compiled = |name: &str| -> Result<Vec<bpf::Insn>, String> {
         let prog = map
             .get(name)
             .ok_or_else(|| format!("{}: filter {name:?} is missing", seccomp_path.display()))?;
@@ -81,7 +84,7 @@ fn run() -> Result<(), String> {
             .ok_or_else(|| format!("{}: filter \"enosys\" is missing", seccomp_path.display()))?;
         prog.iter()
             .map(|i| (i.code, i.jt, i.jf, i.k))
-            .collect::<Vec<dispatch::Insn>>()
+            .collect::<Vec<bpf::Insn>>()
     };
     let guarded = ["mmap", "mremap"]
         .iter()
@@ -96,7 +99,7 @@ fn run() -> Result<(), String> {
     }
     // The two filters as the runner installed them before they were merged (the x32 guard in
     // front of `main`), for the unit test of the allocation guard in the merged program.
-    let two_main: Vec<dispatch::Insn> = X32_PREFIX.iter().chain(&main).copied().collect();
+    let two_main: Vec<bpf::Insn> = X32_PREFIX.iter().chain(&main).copied().collect();
     let _ = writeln!(
         out,
         "/// The enosys filter alone (seccompiler's linear program).\n#[cfg(test)]\n\
@@ -110,7 +113,7 @@ fn run() -> Result<(), String> {
     // One program for each of the profile's `seccomp_default`s, each proven to decide what
     // the two filters decide together when installed one after the other (build/dispatch.rs).
     for (name, kill) in [("NOTIFY", false), ("KILL_PROCESS", true)] {
-        let mode = |p: &[dispatch::Insn]| {
+        let mode = |p: &[bpf::Insn]| {
             dispatch::map_returns(p, |k| {
                 if kill && k == RET_USER_NOTIF {
                     dispatch::RET_KILL_PROCESS
@@ -121,7 +124,7 @@ fn run() -> Result<(), String> {
         };
         let (enosys, enosys_slow, main) = (mode(&enosys), mode(&enosys_slow), mode(&main));
         // The main filter's argument rules for the given numbers alone.
-        let slow_for = |numbers: &[u32]| -> Result<Vec<dispatch::Insn>, String> {
+        let slow_for = |numbers: &[u32]| -> Result<Vec<bpf::Insn>, String> {
             let keep: Vec<&str> = checked_names
                 .iter()
                 .filter(|(_, nr)| numbers.contains(nr))
@@ -138,9 +141,9 @@ fn run() -> Result<(), String> {
         let routed: &[u32] = if kill { &[] } else { &guarded };
         let (front, guard_at) = dispatch::merge(&enosys, &enosys_slow, &main, &slow_for, routed)
             .map_err(|e| format!("{}: {e}", seccomp_path.display()))?;
-        let mut insns: Vec<dispatch::Insn> = X32_PREFIX.to_vec();
+        let mut insns: Vec<bpf::Insn> = X32_PREFIX.to_vec();
         insns.extend(front);
-        let linear: Vec<dispatch::Insn> = X32_PREFIX.iter().chain(&main).copied().collect();
+        let linear: Vec<bpf::Insn> = X32_PREFIX.iter().chain(&main).copied().collect();
         dispatch::check_merged(&enosys, &linear, &insns)
             .map_err(|e| format!("{}: {e}", seccomp_path.display()))?;
         let _ = writeln!(
@@ -307,7 +310,7 @@ fn rule_names(text: &str, path: &Path) -> Result<Vec<String>, String> {
 }
 
 /// Compiles the main filter of a policy text.
-fn compile_main(text: &str, path: &Path) -> Result<Vec<dispatch::Insn>, String> {
+fn compile_main(text: &str, path: &Path) -> Result<Vec<bpf::Insn>, String> {
     let map = seccompiler::compile_from_json(text.as_bytes(), TargetArch::x86_64)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let main = map
@@ -345,7 +348,7 @@ fn sentinel_to_user_notif(insns: &mut [(u16, u8, u8, u32)], path: &Path) -> Resu
 
 /// Fails if `prog` can return USER_NOTIF: only the main filter may (see
 /// [`user_notif_as_sentinel`]), so only its returns are rewritten for `kill_process`.
-fn no_user_notif(prog: &[dispatch::Insn], path: &Path) -> Result<(), String> {
+fn no_user_notif(prog: &[bpf::Insn], path: &Path) -> Result<(), String> {
     if prog
         .iter()
         .any(|i| i.0 == 0x06 && i.3 & 0xffff_0000 == RET_USER_NOTIF)
@@ -366,15 +369,15 @@ fn syscall_number(name: &str, path: &Path) -> Result<u32, String> {
     );
     let map = seccompiler::compile_from_json(text.as_bytes(), TargetArch::x86_64)
         .map_err(|e| format!("{}: {name}: {e}", path.display()))?;
-    let prog: Vec<dispatch::Insn> = map
+    let prog: Vec<bpf::Insn> = map
         .get("g")
         .ok_or("seccompiler lost a filter")?
         .iter()
         .map(|i| (i.code, i.jt, i.jf, i.k))
         .collect();
-    let kill = Ok(dispatch::Class::Ret(dispatch::RET_KILL_PROCESS));
+    let kill = Ok(bpf::Class::Ret(dispatch::RET_KILL_PROCESS));
     (0..1024)
-        .find(|&nr| dispatch::classify(&prog, nr) == kill)
+        .find(|&nr| bpf::classify(&prog, nr) == kill)
         .ok_or_else(|| format!("{}: no number for {name}", path.display()))
 }
 

@@ -8,14 +8,15 @@
 
 #![allow(clippy::expect_used, clippy::panic)]
 
+#[path = "../build/bpf.rs"]
+#[allow(dead_code)]
+mod bpf;
 #[path = "../build/dispatch.rs"]
 #[allow(dead_code)]
 mod dispatch;
 
-use dispatch::{
-    ARCH_X86_64, Call, Class, Insn, check_merged, check_same, classify, combine, front, merge, run,
-    walk,
-};
+use bpf::{ARCH_X86_64, Call, Class, Insn, classify, run, walk};
+use dispatch::{check_merged, check_same, combine, front, merge};
 use runner::profile::SeccompDefault;
 
 const ALLOW: u32 = 0x7fff_0000;

@@ -94,6 +94,10 @@ pub fn with_allocation_guard(
 }
 
 #[cfg(test)]
+#[path = "../../build/bpf.rs"]
+#[allow(dead_code)]
+mod bpf;
+#[cfg(test)]
 #[path = "../../build/dispatch.rs"]
 #[allow(dead_code)]
 mod dispatch;
@@ -190,7 +194,7 @@ mod tests {
         assert!(with_allocation_guard(&main, ALLOCATION_GUARD_AT + 1, limit).is_none());
     }
 
-    fn insns(prog: &[seccompiler::sock_filter]) -> Vec<dispatch::Insn> {
+    fn insns(prog: &[seccompiler::sock_filter]) -> Vec<bpf::Insn> {
         prog.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect()
     }
 
@@ -232,16 +236,16 @@ mod tests {
             } else {
                 [0, 4096, len, flag, 0, 0]
             };
-            let call = dispatch::Call {
+            let call = bpf::Call {
                 nr,
-                arch: dispatch::ARCH_X86_64,
+                arch: bpf::ARCH_X86_64,
                 ip: 0,
                 args,
             };
-            let one = dispatch::run(&merged, &call, true).unwrap().unwrap();
+            let one = bpf::run(&merged, &call, true).unwrap().unwrap();
             let two = dispatch::combine(
-                dispatch::run(&enosys, &call, true).unwrap().unwrap(),
-                dispatch::run(&main, &call, true).unwrap().unwrap(),
+                bpf::run(&enosys, &call, true).unwrap().unwrap(),
+                bpf::run(&main, &call, true).unwrap().unwrap(),
             );
             assert_eq!(one, two, "{call:x?}");
             let shared_file = nr == mmap && flag & 0x21 == 1;
