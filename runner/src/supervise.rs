@@ -112,10 +112,14 @@ pub(crate) fn supervise(
             .filter_map(|p| p.tick(now))
             .min()
             .unwrap_or(now + DRAIN_GRACE);
-        let wait = next
+        // Whole milliseconds, rounded up: rounded down, poll woke just before every deadline
+        // and the loop polled once more for the rest, two wakes for each sample.
+        let wait_ms = next
             .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(1));
-        let timeout = PollTimeout::try_from(wait.as_millis()).unwrap_or(PollTimeout::MAX);
+            .as_micros()
+            .div_ceil(1000)
+            .max(1);
+        let timeout = PollTimeout::try_from(wait_ms).unwrap_or(PollTimeout::MAX);
 
         // (process index, or SIGNALS or CONTROL; which stream)
         let mut who: Vec<(usize, u8)> = vec![(SIGNALS, 0)];
