@@ -2,7 +2,6 @@
 //! and whether this process may fork at all.
 
 use std::fs::File;
-use std::io::Read as _;
 use std::os::fd::{AsRawFd as _, FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
@@ -109,8 +108,8 @@ pub(super) struct Exit {
 /// every thread, but its resident size is that of its own memory map: none once the leader has
 /// ended (a raw `exit`) while other threads live on, a zombie leader. Every thread shares one
 /// map, so the resident size then comes from any thread still alive.
-pub(super) fn group_stat(pid: Pid) -> Option<GroupStat> {
-    let leader = task_stat(&format!("/proc/{pid}/stat"))?;
+pub(super) fn group_stat(pid: Pid, leader: &StatFile) -> Option<GroupStat> {
+    let leader = read_stat(&leader.0)?;
     if !leader.zombie && leader.rss_kib > 0 {
         return Some(leader);
     }
@@ -140,16 +139,35 @@ pub(super) struct GroupStat {
     pub(super) zombie: bool,
 }
 
-/// One `/proc/.../stat` file.
+/// A thread-group leader's `/proc/PID/stat`, opened once and read again at every sample: the
+/// open and close of a procfs path were half of a sample's system-call time. The descriptor
+/// stays this process's after its pid is reaped and reused (reads then fail), which the path
+/// does not.
+#[derive(Debug)]
+pub(super) struct StatFile(File);
+
+impl StatFile {
+    pub(super) fn open(pid: Pid) -> Option<Self> {
+        File::open(format!("/proc/{pid}/stat")).ok().map(Self)
+    }
+}
+
+/// One `/proc/.../stat` file, by path.
 fn task_stat(path: &str) -> Option<GroupStat> {
+    read_stat(&File::open(path).ok()?)
+}
+
+/// A `/proc/.../stat` file's line, read from its start.
+fn read_stat(file: &File) -> Option<GroupStat> {
+    use std::os::unix::fs::FileExt as _;
     // The line is a few hundred bytes and procfs has no size to tell in advance: one read
     // into a buffer that holds it, where `read_to_string` grew a buffer over six reads and a
     // `statx` at every sample.
     let mut buf = [0u8; 4096];
     let mut len = 0;
-    let mut file = File::open(path).ok()?;
     loop {
-        match file.read(buf.get_mut(len..)?) {
+        let offset = u64::try_from(len).ok()?;
+        match file.read_at(buf.get_mut(len..)?, offset) {
             Ok(0) => break,
             Ok(n) => len += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -187,7 +205,12 @@ mod tests {
 
     #[test]
     fn proc_stat_reads_this_process() {
-        let rss = group_stat(nix::unistd::getpid()).unwrap().rss_kib;
+        let rss = group_stat(
+            nix::unistd::getpid(),
+            &StatFile::open(nix::unistd::getpid()).unwrap(),
+        )
+        .unwrap()
+        .rss_kib;
         assert!(rss > 0);
     }
 }

@@ -12,7 +12,9 @@ use nix::unistd::Pid;
 mod finish;
 
 use super::capture::{Capture, Sink};
-use super::kernel::{Exit, group_stat, has_ended, pidfd_open, threads, wait_pid, wait_pidfd};
+use super::kernel::{
+    Exit, StatFile, group_stat, has_ended, pidfd_open, threads, wait_pid, wait_pidfd,
+};
 use super::settings::Settings;
 use super::verdict::Stop;
 use super::{pipe, sandbox_error};
@@ -84,6 +86,8 @@ pub struct Proc {
     pub(super) peak_vsize_bytes: u64,
     pub(super) next_sample: Instant,
     pub(super) next_disk: Instant,
+    /// The child's `/proc/PID/stat`, once the first sample has opened it.
+    pub(super) stat_file: Option<StatFile>,
     pub(super) setup: Option<OwnedFd>,
     pub(super) setup_bytes: Vec<u8>,
     /// The child's seccomp listener, once it has sent it (see `crate::notify`).
@@ -137,6 +141,7 @@ impl Proc {
             peak_vsize_bytes: 0,
             next_sample: now,
             next_disk: now,
+            stat_file: None,
             setup: None,
             setup_bytes: Vec::new(),
             listener: None,
@@ -488,7 +493,11 @@ impl Proc {
 
     /// Reads resident size and CPU time from /proc/PID/stat; stops the program past a limit.
     fn sample(&mut self) {
-        let Some(stat) = self.child.and_then(group_stat) else {
+        let Some(child) = self.child else { return };
+        if self.stat_file.is_none() {
+            self.stat_file = StatFile::open(child);
+        }
+        let Some(stat) = self.stat_file.as_ref().and_then(|f| group_stat(child, f)) else {
             return;
         };
         let (cpu_ms, rss_kib) = (stat.cpu_ms, stat.rss_kib);
