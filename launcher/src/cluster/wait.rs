@@ -31,8 +31,12 @@ const STUCK_REASONS: &[&str] = &[
 ];
 
 /// How long a watch that had worked may be refused (403) or unanswered before waiting on it
-/// fails.
-const WATCH_FAILURE_GRACE: Duration = Duration::from_secs(30);
+/// fails. Long enough for the API server to restart, which on the lab's loaded 2-core node
+/// took more than the 30 s this used to be (an upgrade of a real control plane can take as
+/// long): a match keeps running meanwhile, and its wait should outlast the outage. A watch
+/// that never listed (a wrong context, no such server) still fails at once, and the wait's
+/// own timeout still bounds the whole.
+const WATCH_FAILURE_GRACE: Duration = Duration::from_secs(120);
 
 /// Warnings on a pod that has not started which the kubelet keeps retrying but which do not
 /// clear by themselves: a runtime that cannot create the pod's sandbox (a broken CNI, a runtime
