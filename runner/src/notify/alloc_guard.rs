@@ -107,42 +107,15 @@ mod tests {
     use super::*;
     use crate::profile::{ALLOCATION_GUARD_AT, SeccompDefault};
 
-    /// Runs the few BPF instructions the guard and its surroundings use on one call.
+    /// Runs `prog` on one x86_64 call with the build's emulator.
     fn run_bpf(prog: &[seccompiler::sock_filter], nr: u32, args: [u64; 6]) -> u32 {
-        let word = |off: u32| -> u32 {
-            match off {
-                0 => nr,
-                4 => 0xC000_003E,
-                o if (16..64).contains(&o) => {
-                    let a = args[usize::try_from((o - 16) / 8).unwrap()];
-                    let w = if (o - 16) % 8 == 0 {
-                        a & 0xffff_ffff
-                    } else {
-                        a >> 32
-                    };
-                    u32::try_from(w).unwrap()
-                }
-                o => panic!("load at {o}"),
-            }
+        let call = bpf::Call {
+            nr,
+            arch: bpf::ARCH_X86_64,
+            ip: 0,
+            args,
         };
-        let (mut pc, mut acc) = (0usize, 0u32);
-        loop {
-            let i = &prog[pc];
-            pc += 1;
-            match i.code {
-                0x20 => acc = word(i.k),
-                0x06 => return i.k,
-                0x15 | 0x25 | 0x35 => {
-                    let hit = match i.code {
-                        0x15 => acc == i.k,
-                        0x25 => acc > i.k,
-                        _ => acc >= i.k,
-                    };
-                    pc += usize::from(if hit { i.jt } else { i.jf });
-                }
-                other => return 0xdead_0000 | u32::from(other),
-            }
-        }
+        bpf::run(&insns(prog), &call, true).unwrap().unwrap()
     }
 
     #[test]

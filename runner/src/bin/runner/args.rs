@@ -8,7 +8,6 @@
 //! clap said.
 
 use std::ffi::{OsStr, OsString};
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -165,10 +164,12 @@ fn utf8(arg: &OsStr) -> Result<&str, UsageError> {
         .ok_or_else(|| UsageError(format!("invalid UTF-8 in argument {arg:?}")))
 }
 
-/// One flag of a command: its name with its value's name, as help and errors write it.
+/// One flag of a command: its name with its value's name, as help and errors write it, and
+/// whether it may be given more than once.
 struct Flag {
     name: &'static str,
     value: Option<&'static str>,
+    repeatable: bool,
 }
 
 impl Flag {
@@ -190,39 +191,49 @@ const RUN_FLAGS: &[Flag] = &[
     flag("--open-files", "N"),
     flag("--disk-limit", "SIZE"),
     flag("--disk-inodes", "N"),
-    flag("--ro", "PATH"),
-    flag("--rx", "PATH"),
-    flag("--rw", "PATH"),
+    repeatable("--ro", "PATH"),
+    repeatable("--rx", "PATH"),
+    repeatable("--rw", "PATH"),
     flag("--report", "FILE"),
     flag("--stdout", "FILE"),
     flag("--stderr", "FILE"),
     flag("--stdin", "FILE"),
-    Flag {
-        name: "--inherit-stdin",
-        value: None,
-    },
+    switch("--inherit-stdin"),
     flag("--cwd", "DIR"),
-    flag("--env", "NAME=VALUE"),
+    repeatable("--env", "NAME=VALUE"),
     flag("--profile", "FILE"),
     flag("--termination-log", "FILE"),
 ];
 
 const POLICY_FLAGS: &[Flag] = &[
-    Flag {
-        name: "--json",
-        value: None,
-    },
+    switch("--json"),
     flag("--profile", "FILE"),
-    Flag {
-        name: "--oci-seccomp",
-        value: None,
-    },
+    switch("--oci-seccomp"),
 ];
 
+/// A flag with a value, given at most once.
 const fn flag(name: &'static str, value: &'static str) -> Flag {
     Flag {
         name,
         value: Some(value),
+        repeatable: false,
+    }
+}
+
+/// A flag with a value, given as often as wanted (the values add up).
+const fn repeatable(name: &'static str, value: &'static str) -> Flag {
+    Flag {
+        repeatable: true,
+        ..flag(name, value)
+    }
+}
+
+/// A flag without a value.
+const fn switch(name: &'static str) -> Flag {
+    Flag {
+        name,
+        value: None,
+        repeatable: false,
     }
 }
 
@@ -240,18 +251,16 @@ impl Given<'_> {
 }
 
 /// Splits `args` into known flags and what follows `--`. `-h`/`--help` anywhere before `--`
-/// asks for `help`. A flag given twice is refused unless `repeatable` names it.
+/// asks for `help`. A flag given twice is refused unless it is repeatable.
 fn split<'f>(
-    args: impl Iterator<Item = OsString>,
+    mut args: impl Iterator<Item = OsString>,
     known: &'f [Flag],
-    repeatable: &[&str],
     help: &'static str,
 ) -> Result<Result<Given<'f>, &'static str>, UsageError> {
     let mut given = Given {
         flags: Vec::new(),
         rest: Vec::new(),
     };
-    let mut args = args.peekable();
     while let Some(arg) = args.next() {
         if arg == "--" {
             given.rest = args.collect();
@@ -280,7 +289,7 @@ fn split<'f>(
                 .next()
                 .ok_or_else(|| UsageError(format!("a value is required for '{}'", f.shown())))?,
         };
-        if !repeatable.contains(&f.name) && given.has(f.name) {
+        if !f.repeatable && given.has(f.name) {
             return refuse(format!(
                 "the argument '{}' cannot be used multiple times",
                 f.shown()
@@ -292,12 +301,7 @@ fn split<'f>(
 }
 
 fn parse_run(args: impl Iterator<Item = OsString>) -> Result<Cli, UsageError> {
-    let given = match split(
-        args,
-        RUN_FLAGS,
-        &["--ro", "--rx", "--rw", "--env"],
-        RUN_HELP,
-    )? {
+    let given = match split(args, RUN_FLAGS, RUN_HELP)? {
         Ok(g) => g,
         Err(help) => return Ok(Cli::Help(help)),
     };
@@ -357,7 +361,7 @@ fn parse_run(args: impl Iterator<Item = OsString>) -> Result<Cli, UsageError> {
 }
 
 fn parse_policy(args: impl Iterator<Item = OsString>) -> Result<Cli, UsageError> {
-    let given = match split(args, POLICY_FLAGS, &[], POLICY_HELP)? {
+    let given = match split(args, POLICY_FLAGS, POLICY_HELP)? {
         Ok(g) => g,
         Err(help) => return Ok(Cli::Help(help)),
     };
@@ -389,11 +393,8 @@ where
     T::Err: std::fmt::Display,
 {
     let text = utf8(v)?;
-    text.parse().map_err(|e| {
-        let mut msg = format!("invalid value '{text}' for '{}'", f.shown());
-        let _ = write!(msg, ": {e}");
-        UsageError(msg)
-    })
+    text.parse()
+        .map_err(|e| UsageError(format!("invalid value '{text}' for '{}': {e}", f.shown())))
 }
 
 #[cfg(test)]
@@ -581,11 +582,11 @@ mod tests {
     fn every_flag_the_help_lists_is_parsed_and_every_parsed_flag_is_in_the_help() {
         for (flags, help) in [(RUN_FLAGS, RUN_HELP), (POLICY_FLAGS, POLICY_HELP)] {
             for f in flags {
-                assert!(
-                    help.contains(&format!("      {} ", f.shown())),
-                    "{}",
-                    f.name
-                );
+                let line = help
+                    .lines()
+                    .find(|l| l.starts_with(&format!("      {} ", f.shown())))
+                    .unwrap_or_else(|| panic!("{} is not in the help", f.name));
+                assert_eq!(line.contains("(repeatable)"), f.repeatable, "{line}");
             }
             let listed = help
                 .lines()
