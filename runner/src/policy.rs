@@ -100,6 +100,32 @@ pub fn oci_profile_text() -> String {
     )
 }
 
+/// Why `runner policy --seccomp-bpf` printed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum BpfError {
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error(transparent)]
+    Program(#[from] crate::sandbox::PrepareError),
+}
+
+/// The seccomp program `runner run` installs under this profile with its default limits (the
+/// allocation guard at the profile's address-space limit included), in the form `tcpdump -ddd`
+/// prints a BPF program: the instruction count, then `code jt jf k` in decimal, one
+/// instruction a line. The bytes the kernel is given, for a reviewer's disassembler and for
+/// bench/hardened_floor.c, which installs the same program.
+pub fn seccomp_bpf_text(profile_path: Option<&Path>) -> Result<String, BpfError> {
+    let profile = Profile::load(profile_path)?;
+    let limits = crate::spec::Limits::default().resolve(&profile.limits);
+    let program =
+        crate::sandbox::seccomp_program(profile.seccomp_default, Some(limits.address_space_bytes))?;
+    let mut s = format!("{}\n", program.len());
+    for i in &program {
+        let _ = writeln!(s, "{} {} {} {}", i.code, i.jt, i.jf, i.k);
+    }
+    Ok(s)
+}
+
 /// The version of `runner policy --json`'s document.
 pub const POLICY_VERSION: u32 = 1;
 

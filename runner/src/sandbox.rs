@@ -288,17 +288,11 @@ impl Plan {
             .map(|a| a.as_ptr())
             .chain(std::iter::once(std::ptr::null()))
             .collect();
-        let filter = match seccomp_default {
-            SeccompDefault::Notify => with_guard(
-                crate::profile::seccomp_filter(SeccompDefault::Notify),
-                &rlimits,
-            )?,
-            // No allocation guard: it only has meaning for a supervisor that can see the
-            // request, so an allocation over RLIMIT_AS is the kernel's ENOMEM, as without it.
-            SeccompDefault::KillProcess => {
-                crate::profile::seccomp_filter(SeccompDefault::KillProcess)
-            }
-        };
+        let address_space = rlimits
+            .iter()
+            .find(|r| r.resource == Resource::RLIMIT_AS)
+            .map(|r| r.soft);
+        let filter = seccomp_program(seccomp_default, address_space)?;
         Ok(Self {
             program,
             argv,
@@ -349,25 +343,26 @@ fn landlock_ruleset(access: &Access3, min_abi: u32) -> Result<(u32, OwnedFd), Pr
     Ok((abi, ruleset))
 }
 
-/// The `notify` program with the allocation guard (`notify::with_allocation_guard`) at the
-/// address-space limit the child will set.
-fn with_guard(
-    filter: Vec<seccompiler::sock_filter>,
-    rlimits: &[Rlimit],
+/// The seccomp program the child installs: the profile's (`profile::seccomp_filter`), and for
+/// `notify` the allocation guard (`notify::with_allocation_guard`) at the address-space limit
+/// the child will set, when it sets one.
+pub fn seccomp_program(
+    default: SeccompDefault,
+    address_space: Option<u64>,
 ) -> Result<Vec<seccompiler::sock_filter>, PrepareError> {
-    let Some(address_space) = rlimits
-        .iter()
-        .find(|r| r.resource == Resource::RLIMIT_AS)
-        .map(|r| r.soft)
-    else {
-        return Ok(filter);
-    };
-    crate::notify::with_allocation_guard(
-        &filter,
-        crate::profile::ALLOCATION_GUARD_AT,
-        address_space,
-    )
-    .ok_or(PrepareError::AllocationGuard)
+    let filter = crate::profile::seccomp_filter(default);
+    match (default, address_space) {
+        (SeccompDefault::Notify, Some(limit)) => crate::notify::with_allocation_guard(
+            &filter,
+            crate::profile::ALLOCATION_GUARD_AT,
+            limit,
+        )
+        .ok_or(PrepareError::AllocationGuard),
+        // No allocation guard with `kill_process`: it only has meaning for a supervisor that
+        // can see the request, so an allocation over RLIMIT_AS is the kernel's ENOMEM, as
+        // without it.
+        _ => Ok(filter),
+    }
 }
 
 /// Builds (in the parent) the ruleset the child will enforce. Every right of the kernel's ABI is

@@ -70,6 +70,7 @@ Options:
       --json            Machine-readable JSON instead of text
       --profile <FILE>  Profile to show instead of the embedded one
       --oci-seccomp     Print the container-wide seccomp profile (OCI format, for a Kubernetes Localhost profile) generated from the same policy files
+      --seccomp-bpf     Print the seccomp program `runner run` installs with the profile's default limits, as `tcpdump -ddd` prints BPF: the instruction count, then `code jt jf k` a line
   -h, --help            Print help
 ";
 
@@ -116,6 +117,7 @@ pub struct PolicyArgs {
     pub json: bool,
     pub profile: Option<PathBuf>,
     pub oci_seccomp: bool,
+    pub seccomp_bpf: bool,
 }
 
 /// A command line the runner refuses: the message, then where to read more.
@@ -209,6 +211,7 @@ const POLICY_FLAGS: &[Flag] = &[
     switch("--json"),
     flag("--profile", "FILE"),
     switch("--oci-seccomp"),
+    switch("--seccomp-bpf"),
 ];
 
 /// A flag with a value, given at most once.
@@ -373,16 +376,25 @@ fn parse_policy(args: impl Iterator<Item = OsString>) -> Result<Cli, UsageError>
         match f.name {
             "--json" => p.json = true,
             "--profile" => p.profile = Some(PathBuf::from(v)),
+            "--seccomp-bpf" => p.seccomp_bpf = true,
             _ => p.oci_seccomp = true,
         }
     }
-    if p.oci_seccomp
-        && let Some((other, _)) = given.flags.iter().find(|(f, _)| f.name != "--oci-seccomp")
-    {
-        return refuse(format!(
-            "the argument '--oci-seccomp' cannot be used with '{}'",
-            other.shown()
-        ));
+    // --oci-seccomp is the container-wide profile, whatever the runner's profile; the program
+    // is the runner's profile's, in one form.
+    let alone: &[(&str, &[&str])] = &[
+        ("--oci-seccomp", &["--oci-seccomp"]),
+        ("--seccomp-bpf", &["--seccomp-bpf", "--profile"]),
+    ];
+    for (name, with) in alone {
+        if given.flags.iter().any(|(f, _)| f.name == *name)
+            && let Some((other, _)) = given.flags.iter().find(|(f, _)| !with.contains(&f.name))
+        {
+            return refuse(format!(
+                "the argument '{name}' cannot be used with '{}'",
+                other.shown()
+            ));
+        }
     }
     Ok(Cli::Policy(p))
 }
@@ -533,6 +545,14 @@ mod tests {
             &["policy", "--oci-seccomp", "--json"],
             "cannot be used with",
         );
+        refused(
+            &["policy", "--seccomp-bpf", "--json"],
+            "'--seccomp-bpf' cannot be used with '--json'",
+        );
+        refused(
+            &["policy", "--profile", "/p.toml", "--oci-seccomp"],
+            "'--oci-seccomp' cannot be used with '--profile <FILE>'",
+        );
         refused(&["policy", "--", "x"], "unexpected argument");
         refused(&["help", "walk"], "unrecognized command");
     }
@@ -565,6 +585,13 @@ mod tests {
         match parse_str(&["policy", "--json", "--profile=/p.toml"]) {
             Ok(Cli::Policy(p)) => {
                 assert!(p.json && !p.oci_seccomp);
+                assert_eq!(p.profile, Some(PathBuf::from("/p.toml")));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_str(&["policy", "--seccomp-bpf", "--profile", "/p.toml"]) {
+            Ok(Cli::Policy(p)) => {
+                assert!(p.seccomp_bpf && !p.json && !p.oci_seccomp);
                 assert_eq!(p.profile, Some(PathBuf::from("/p.toml")));
             }
             other => panic!("{other:?}"),

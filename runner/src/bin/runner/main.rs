@@ -300,6 +300,17 @@ fn run_command() -> u8 {
         Cli::Policy(PolicyArgs {
             oci_seccomp: true, ..
         }) => emit(&runner::policy::oci_profile_text()),
+        Cli::Policy(PolicyArgs {
+            seccomp_bpf: true,
+            profile,
+            ..
+        }) => match runner::policy::seccomp_bpf_text(profile.as_deref()) {
+            Ok(text) => emit(&text),
+            Err(e) => {
+                eprintln!("runner: {e}");
+                RunnerExit::BadSpec.code()
+            }
+        },
         Cli::Policy(PolicyArgs { json, profile, .. }) => {
             match runner::policy::render(profile.as_deref(), json) {
                 Ok(text) => emit(&text),
