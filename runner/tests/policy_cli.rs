@@ -6,18 +6,21 @@
 
 use std::process::{Command, Stdio};
 
-#[test]
-fn the_policy_json_carries_its_version() {
+/// `runner ARGS`' standard output; a failure fails the test with its standard error.
+fn runner_stdout(args: &[&str]) -> Vec<u8> {
     let out = Command::new(env!("CARGO_BIN_EXE_runner"))
-        .args(["policy", "--json"])
+        .args(args)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "runner policy --json failed: {stderr}"
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(out.status.success(), "runner {args:?} failed: {stderr}");
+    out.stdout
+}
+
+#[test]
+fn the_policy_json_carries_its_version() {
+    let v: serde_json::Value =
+        serde_json::from_slice(&runner_stdout(&["policy", "--json"])).unwrap();
     assert_eq!(v["version"], runner::policy::POLICY_VERSION);
 }
 
@@ -50,16 +53,7 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
 /// (PTRACE_SECCOMP_GET_FILTER, which needs root).
 #[test]
 fn the_printed_seccomp_program_is_the_one_the_kernel_holds() {
-    let out = Command::new(env!("CARGO_BIN_EXE_runner"))
-        .args(["policy", "--seccomp-bpf"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = String::from_utf8(runner_stdout(&["policy", "--seccomp-bpf"])).unwrap();
     let mut lines = text.lines();
     let count: usize = lines.next().unwrap().parse().unwrap();
     let printed: Vec<[u32; 4]> = lines
