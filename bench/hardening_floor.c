@@ -10,7 +10,8 @@
  *
  * What it enforces comes from the runner at build time: bench/run writes the header that
  * HARDENING_FLOOR_CONFIG names from `runner policy --seccomp-bpf` (the program the child
- * installs), `runner policy --json` (the paths and the identity) and the limits a run reports:
+ * installs), `runner policy --json` (the paths and the identity) and the resource limits an
+ * interpreter reads inside the runner's sandbox:
  * FILTER[] the seccomp program, RULES[] {path, class}, LIMITS[] {resource, soft, hard},
  * SANDBOX_UID and SANDBOX_GID.
  * Built static (`cc -static`), like the runner. A failed step exits 120 + the step, before exec:

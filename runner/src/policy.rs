@@ -113,7 +113,7 @@ pub enum BpfError {
 /// allocation guard at the profile's address-space limit included), in the form `tcpdump -ddd`
 /// prints a BPF program: the instruction count, then `code jt jf k` in decimal, one
 /// instruction a line. The bytes the kernel is given, for a reviewer's disassembler and for
-/// bench/hardened_floor.c, which installs the same program.
+/// bench/hardening_floor.c, which installs the same program.
 pub fn seccomp_bpf_text(profile_path: Option<&Path>) -> Result<String, BpfError> {
     let profile = Profile::load(profile_path)?;
     let limits = crate::spec::Limits::default().resolve(&profile.limits);

@@ -64,7 +64,7 @@ fn the_printed_seccomp_program_is_the_one_the_kernel_holds() {
         .collect();
     assert_eq!(printed.len(), count, "{text}");
 
-    // The program sleeps until it is killed; its stdin is the runner's, a pipe we hold open.
+    // The program sleeps until the runner is killed below (its parent-death signal ends it).
     let mut runner = Command::new(env!("CARGO_BIN_EXE_runner"))
         .args([
             "run",
@@ -106,7 +106,8 @@ fn the_printed_seccomp_program_is_the_one_the_kernel_holds() {
     assert_eq!(printed, installed);
 }
 
-/// The first (and only) seccomp filter of `pid`, read with ptrace.
+/// The seccomp filter `pid` installed last (index 0), read with ptrace: the runner's, which
+/// installs one, after whatever the test's own environment may have installed before.
 fn read_filter(pid: libc::pid_t) -> Result<Vec<[u32; 4]>, nix::errno::Errno> {
     use nix::errno::Errno;
     const PTRACE_SECCOMP_GET_FILTER: libc::c_uint = 0x420c;
