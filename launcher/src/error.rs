@@ -7,27 +7,14 @@ runner::coded_enum! {
     /// README's table repeats (a test holds them together). Chosen in one place, the binary's
     /// `main`, from what the command returned.
     pub enum LauncherExit {
-        /// The operation succeeded; for `play`, `wait` and `result`: the match produced a
-        /// validated result (whatever each player's verdict).
         Ok = 0 => "success; for play, wait and result: the match produced a validated result",
-        /// Unexpected internal error.
         Internal = 1 => "internal error",
-        /// Bad command line or invalid match request; nothing was created.
         Usage = 2 => "bad command line or invalid match request (nothing was created)",
-        /// The match ran or was attempted but produced no validated result: the referee failed,
-        /// the sandbox or the runner failed, the Job failed, was cancelled, or could not start.
         MatchFailed = 3 => "the match produced no validated result (referee or runner failed, Job failed, cancelled, deadline exceeded, could not start)",
-        /// The backend failed: the API server cannot be reached or refused, the runner binary is
-        /// missing, I/O.
         Backend = 4 => "backend error (cannot reach the API server, API server refused, runner not found, I/O)",
-        /// Waiting timed out; the match may still be running.
         Timeout = 5 => "timed out waiting (the match may still be running)",
-        /// No such match.
         NotFound = 6 => "no such match",
-        /// The namespace failed preflight (it is not proven isolated): `launcher preflight`
-        /// reported a failed rule, or submit/play/batch refused to create anything there.
         PreflightFailed = 7 => "the namespace failed preflight (preflight: a rule failed; submit, play, batch on kube: refused, nothing was created; see --allow-unisolated-namespace)",
-        /// Interrupted (SIGINT/SIGTERM); what had been started was cancelled.
         Interrupted = 130 => "interrupted (what had been started was cancelled)",
     }
     /// What the code means, in the words of `launcher --help` and the README.
