@@ -32,89 +32,116 @@ pub(crate) use child::enter;
 pub use readback::{Expected, Mismatch, Observed};
 
 crate::coded_enum! {
-    /// The steps of the child, in order. The number is what crosses the setup channel.
+    /// The steps of the child, in order. The number is what crosses the setup channel, between
+    /// two halves of one binary, so the compiler numbers them; from 1, so that a zeroed record
+    /// is never a failure.
     pub enum Step {
         Session = 1 => "creating a new session",
-        ParentDeath = 2 => "arming the parent-death signal",
-        Stdio = 3 => "connecting standard streams",
-        CloseFds = 4 => "closing inherited file descriptors",
-        Rlimits = 5 => "setting resource limits",
-        OomScore = 6 => "setting oom_score_adj to 1000",
-        Identity = 7 => "dropping to the unprivileged uid/gid",
-        Capabilities = 8 => "dropping every capability set",
-        NoNewPrivs = 9 => "setting no_new_privs",
-        WorkDir = 10 => "entering the working directory",
-        Landlock = 11 => "enforcing the Landlock ruleset",
-        Seccomp = 12 => "loading the seccomp filter",
-        Exec = 13 => "executing the program",
-        ReadBack = 14 => "reading back what was applied",
+        ParentDeath => "arming the parent-death signal",
+        Stdio => "connecting standard streams",
+        CloseFds => "closing inherited file descriptors",
+        Rlimits => "setting resource limits",
+        OomScore => "setting oom_score_adj to 1000",
+        Identity => "dropping to the unprivileged uid/gid",
+        Capabilities => "dropping every capability set",
+        NoNewPrivs => "setting no_new_privs",
+        WorkDir => "entering the working directory",
+        Landlock => "enforcing the Landlock ruleset",
+        Seccomp => "loading the seccomp filter",
+        Exec => "executing the program",
+        ReadBack => "reading back what was applied",
         /// After Seccomp: sending the filter's listener to the supervisor.
-        SeccompListener = 16 => "handing the seccomp listener to the supervisor",
+        SeccompListener => "handing the seccomp listener to the supervisor",
         /// Within Seccomp: the seccomp program, installed with its listener.
-        SeccompNotify = 17 => "loading the seccomp allowlist with a listener for the supervisor (seccomp user notification, which gVisor does not support: its profile must name seccomp_default = \"kill_process\"; a runtime profile that already holds a listener gives EBUSY)",
+        SeccompNotify => "loading the seccomp allowlist with a listener for the supervisor (seccomp user notification, which gVisor does not support: its profile must name seccomp_default = \"kill_process\"; a runtime profile that already holds a listener gives EBUSY)",
         /// Confinement `namespaces`: the root of bind mounts.
-        Mounts = 18 => "building the sandbox's root of bind mounts",
+        Mounts => "building the sandbox's root of bind mounts",
         /// Confinement `namespaces`: entering that root.
-        PivotRoot = 19 => "entering the sandbox's root (pivot_root)",
+        PivotRoot => "entering the sandbox's root (pivot_root)",
     }
     /// What the child was doing at this step, for the failure's message.
     pub fn describe;
 }
 
-/// Extra detail for failures that have no errno.
-pub const DETAIL_NONE: u8 = 0;
-pub const DETAIL_PARENT_GONE: u8 = 3;
-
-/// A failed child step: what crosses the setup channel (6 bytes: step, detail, errno).
+/// A failed child step: what crosses the setup channel (6 bytes: the step, then its cause).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Failure {
     pub step: Step,
-    pub detail: u8,
-    pub errno: i32,
+    pub cause: Cause,
+}
+
+/// Why a step failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The step's system call failed.
+    Errno(Errno),
+    /// The runner was gone before the child could be tied to it.
+    ParentGone,
+    /// The read-back found the sandbox short of the plan.
+    Mismatch(Mismatch),
 }
 
 impl Failure {
     const LEN: usize = 6;
+    // The cause's kind, the record's second byte; its last four are the errno or the mismatch.
+    const ERRNO: u8 = 0;
+    const PARENT_GONE: u8 = 1;
+    const MISMATCH: u8 = 2;
 
     fn new(step: Step, errno: Errno) -> Self {
         Self {
             step,
-            detail: DETAIL_NONE,
-            errno: errno as i32,
+            cause: Cause::Errno(errno),
         }
     }
 
-    /// The read-back found `m`; the detail carries which check failed.
+    /// The child's parent is not the runner that planned it.
+    fn parent_gone() -> Self {
+        Self {
+            step: Step::ParentDeath,
+            cause: Cause::ParentGone,
+        }
+    }
+
+    /// The read-back found `m`.
     fn mismatch(m: Mismatch) -> Self {
         Self {
             step: Step::ReadBack,
-            detail: m.code(),
-            errno: 0,
+            cause: Cause::Mismatch(m),
         }
     }
 
     fn encode(self) -> [u8; Self::LEN] {
-        let e = self.errno.to_le_bytes();
-        [self.step.code(), self.detail, e[0], e[1], e[2], e[3]]
+        let (kind, value) = match self.cause {
+            Cause::Errno(e) => (Self::ERRNO, e as i32),
+            Cause::ParentGone => (Self::PARENT_GONE, 0),
+            Cause::Mismatch(m) => (Self::MISMATCH, i32::from(m.code())),
+        };
+        let v = value.to_le_bytes();
+        [self.step.code(), kind, v[0], v[1], v[2], v[3]]
     }
 
     /// Decodes what the child wrote; `None` when it is not a failure record.
     pub fn decode(bytes: &[u8]) -> Option<Self> {
         let b: [u8; Self::LEN] = bytes.get(..Self::LEN)?.try_into().ok()?;
+        let value = i32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+        let cause = match b[1] {
+            Self::ERRNO => Cause::Errno(Errno::from_raw(value)),
+            Self::PARENT_GONE => Cause::ParentGone,
+            Self::MISMATCH => Cause::Mismatch(Mismatch::from_code(u8::try_from(value).ok()?)?),
+            _ => return None,
+        };
         Some(Self {
             step: Step::from_code(b[0])?,
-            detail: b[1],
-            errno: i32::from_le_bytes([b[2], b[3], b[4], b[5]]),
+            cause,
         })
     }
 
     pub fn message(self) -> String {
-        let why = match (self.step, self.detail) {
-            (Step::ReadBack, d) if d != DETAIL_NONE => Mismatch::from_code(d)
-                .map_or("an unknown check failed", Mismatch::describe)
-                .to_owned(),
-            (_, DETAIL_PARENT_GONE) => "the runner exited first".to_owned(),
-            _ => Errno::from_raw(self.errno).desc().to_owned(),
+        let why = match self.cause {
+            Cause::Errno(e) => e.desc(),
+            Cause::ParentGone => "the runner exited first",
+            Cause::Mismatch(m) => m.describe(),
         };
         format!(
             "sandbox setup failed while {}: {why}; the program was not run",
@@ -434,18 +461,36 @@ mod tests {
             m.contains("listener") && m.contains("gVisor") && m.contains("not run"),
             "{m}"
         );
-        // The namespaces confinement's steps, numbered after verdicts' 16 and 17.
-        for (step, n, says) in [
-            (Step::Mounts, 18, "root of bind mounts"),
-            (Step::PivotRoot, 19, "pivot_root"),
+        // The namespaces confinement's steps.
+        for (step, says) in [
+            (Step::Mounts, "root of bind mounts"),
+            (Step::PivotRoot, "pivot_root"),
         ] {
-            assert_eq!(step as u8, n);
             let f = Failure::new(step, Errno::EPERM);
             assert_eq!(Failure::decode(&f.encode()), Some(f));
             assert!(f.message().contains(says), "{}", f.message());
         }
+        let f = Failure::parent_gone();
+        assert_eq!(Failure::decode(&f.encode()), Some(f));
+        let m = f.message();
+        assert!(m.contains("the runner exited first"), "{m}");
+        // Every step and every mismatch crosses; a failure record never starts with the
+        // read-back's tag.
+        for step in Step::ALL {
+            assert!((1..Observed::TAG).contains(&step.code()), "{step:?}");
+            let f = Failure::new(step, Errno::EPERM);
+            assert_eq!(Failure::decode(&f.encode()), Some(f));
+        }
+        for m in Mismatch::ALL {
+            let f = Failure::mismatch(m);
+            assert_eq!(Failure::decode(&f.encode()), Some(f));
+            assert!(f.message().contains(m.describe()), "{}", f.message());
+        }
         assert_eq!(Failure::decode(&[0, 0, 0, 0, 0, 0]), None);
         assert_eq!(Failure::decode(&[1, 0]), None);
+        // Neither an unknown kind nor an unknown mismatch is taken for a failure.
+        assert_eq!(Failure::decode(&[1, 3, 0, 0, 0, 0]), None);
+        assert_eq!(Failure::decode(&[1, 2, 99, 0, 0, 0]), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use nix::errno::Errno;
 
 use super::readback::{Mismatch, Observed};
 use super::sys::{Kernel, Sys};
-use super::{ChildFds, DETAIL_PARENT_GONE, Failure, Plan, Step};
+use super::{ChildFds, Failure, Plan, Step};
 use crate::confine;
 use crate::profile::SeccompDefault;
 
@@ -184,11 +184,7 @@ pub(super) fn harden_and_exec(
 
 fn confine_failure(f: confine::Failed) -> Failure {
     match f {
-        confine::Failed::Release => Failure {
-            step: Step::ParentDeath,
-            detail: DETAIL_PARENT_GONE,
-            errno: 0,
-        },
+        confine::Failed::Release => Failure::parent_gone(),
         confine::Failed::Identity(e) => Failure::new(Step::Identity, e),
         confine::Failed::Mount(e) => Failure::new(Step::Mounts, e),
         confine::Failed::PivotRoot(e) => Failure::new(Step::PivotRoot, e),
@@ -198,11 +194,7 @@ fn confine_failure(f: confine::Failed) -> Failure {
 fn arm_parent_death(sys: &mut impl Sys, parent: libc::pid_t) -> Result<(), Failure> {
     sys.set_parent_death_signal().step(Step::ParentDeath)?;
     if sys.getppid() != parent {
-        return Err(Failure {
-            step: Step::ParentDeath,
-            detail: DETAIL_PARENT_GONE,
-            errno: 0,
-        });
+        return Err(Failure::parent_gone());
     }
     Ok(())
 }

@@ -42,18 +42,18 @@ pub struct Expected {
 }
 
 crate::coded_enum! {
-    /// The first difference between what was expected and what was observed. The number is
-    /// the failure's detail on the setup channel.
+    /// The first difference between what was expected and what was observed. The number
+    /// crosses the setup channel in the failure's cause; numbered like the steps.
     pub enum Mismatch {
         Status = 1 => "/proc/self/status could not be read or parsed",
-        NoNewPrivs = 2 => "no_new_privs is not set",
-        Seccomp = 3 => "the seccomp filter is not in force",
-        Capabilities = 4 => "a capability set is not empty",
-        Uid = 5 => "the uids are not the sandbox's",
-        Gid = 6 => "the gids are not the sandbox's",
-        Groups = 7 => "supplementary groups are left",
-        Landlock = 8 => "the Landlock probe was allowed",
-        Confinement = 9 => "the namespaces' probe found /proc, which is outside the sandbox's root",
+        NoNewPrivs => "no_new_privs is not set",
+        Seccomp => "the seccomp filter is not in force",
+        Capabilities => "a capability set is not empty",
+        Uid => "the uids are not the sandbox's",
+        Gid => "the gids are not the sandbox's",
+        Groups => "supplementary groups are left",
+        Landlock => "the Landlock probe was allowed",
+        Confinement => "the namespaces' probe found /proc, which is outside the sandbox's root",
     }
     /// What the check found, for the failure's message.
     pub fn describe;
