@@ -72,43 +72,28 @@ pub(crate) fn check(r: &Limits, play_ms: u64) -> Result<Limits, RequestError> {
         output: Some(r.output.unwrap_or(DEFAULT_OUTPUT)),
         ..Limits::default()
     };
-    let (wall_time, memory, output) = (wall_time, memory(&l), output(&l));
-    let range = |what: &str, v: String, lo: String, hi: String| {
-        RequestError::new(format!("{what} {v} is out of range ({lo} to {hi})"))
-    };
-    if !(MIN_WALL..=MAX_WALL).contains(&wall_time) {
-        return Err(range(
-            "wall time",
-            wall_time.to_string(),
-            MIN_WALL.to_string(),
-            MAX_WALL.to_string(),
-        ));
-    }
-    if !(MIN_CPU..=wall_time).contains(&cpu_time) {
-        return Err(range(
-            "CPU time",
-            cpu_time.to_string(),
-            MIN_CPU.to_string(),
-            format!("{wall_time} (the wall time)"),
-        ));
-    }
-    if !(MIN_MEMORY..=MAX_MEMORY).contains(&memory) {
-        return Err(range(
-            "memory",
-            memory.to_string(),
-            MIN_MEMORY.to_string(),
-            MAX_MEMORY.to_string(),
-        ));
-    }
-    if !(MIN_OUTPUT..=MAX_OUTPUT).contains(&output) {
-        return Err(range(
-            "output",
-            output.to_string(),
-            MIN_OUTPUT.to_string(),
-            MAX_OUTPUT.to_string(),
-        ));
-    }
+    let (memory, output) = (memory(&l), output(&l));
+    within("wall time", wall_time, MIN_WALL, MAX_WALL, "")?;
+    within("CPU time", cpu_time, MIN_CPU, wall_time, " (the wall time)")?;
+    within("memory", memory, MIN_MEMORY, MAX_MEMORY, "")?;
+    within("output", output, MIN_OUTPUT, MAX_OUTPUT, "")?;
     Ok(l)
+}
+
+/// `what`'s value `v` lies in `lo..=hi`; `hi_is` says what the top is when it is not a constant.
+fn within<T: PartialOrd + std::fmt::Display>(
+    what: &str,
+    v: T,
+    lo: T,
+    hi: T,
+    hi_is: &str,
+) -> Result<(), RequestError> {
+    if lo <= v && v <= hi {
+        return Ok(());
+    }
+    Err(RequestError::new(format!(
+        "{what} {v} is out of range ({lo} to {hi}{hi_is})"
+    )))
 }
 
 /// The request schema of [`Limits`]: the runner's, without the fields the launcher refuses.
