@@ -5,7 +5,7 @@ use std::time::Duration;
 use kube::api::{DeleteParams, Patch, PatchParams};
 
 use super::KubeBackend;
-use super::errors::{api_error, is_code};
+use super::errors::job_error;
 use crate::backend::MatchRef;
 use crate::error::LaunchError;
 use crate::names;
@@ -14,18 +14,11 @@ impl KubeBackend {
     /// Stops a match: deletes its Job with background propagation (pods and ConfigMap go too).
     pub async fn cancel(&self, m: MatchRef<'_>) -> Result<(), LaunchError> {
         let (ns, id) = (self.ns(m.namespace), m.id);
-        match self
-            .jobs(ns)
+        self.jobs(ns)
             .delete(&names::object_name(id), &DeleteParams::background())
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_code(&e, 404) => Err(LaunchError::NotFound {
-                id: id.to_owned(),
-                place: format!("in namespace {ns}"),
-            }),
-            Err(e) => Err(api_error(e, "delete", "jobs", ns)),
-        }
+            .map(drop)
+            .map_err(|e| job_error(e, "delete", ns, id))
     }
 
     /// Suspends (true) or resumes (false) a match's Job. Suspending deletes its running pod;
@@ -33,22 +26,15 @@ impl KubeBackend {
     pub async fn set_suspended(&self, m: MatchRef<'_>, suspend: bool) -> Result<(), LaunchError> {
         let (ns, id) = (self.ns(m.namespace), m.id);
         let patch = serde_json::json!({ "spec": { "suspend": suspend } });
-        match self
-            .jobs(ns)
+        self.jobs(ns)
             .patch(
                 &names::object_name(id),
                 &PatchParams::default(),
                 &Patch::Merge(&patch),
             )
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_code(&e, 404) => Err(LaunchError::NotFound {
-                id: id.to_owned(),
-                place: format!("in namespace {ns}"),
-            }),
-            Err(e) => Err(api_error(e, "patch", "jobs", ns)),
-        }
+            .map(drop)
+            .map_err(|e| job_error(e, "patch", ns, id))
     }
 
     /// Deletes finished Jobs (Complete or Failed) that finished more than `older_than` ago.

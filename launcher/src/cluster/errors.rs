@@ -2,6 +2,17 @@
 
 use crate::error::LaunchError;
 
+/// A client error on match `id`'s Job: no such match where the API server has no such Job.
+pub fn job_error(e: kube::Error, verb: &str, namespace: &str, id: &str) -> LaunchError {
+    if is_code(&e, 404) {
+        return LaunchError::NotFound {
+            id: id.to_owned(),
+            place: format!("in namespace {namespace}"),
+        };
+    }
+    api_error(e, verb, "jobs", namespace)
+}
+
 /// Turns a client error into a launcher error that says what to do.
 pub fn api_error(e: kube::Error, verb: &str, resource: &str, namespace: &str) -> LaunchError {
     match e {

@@ -3,7 +3,7 @@
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, LogParams};
 
-use super::errors::{api_error, is_code};
+use super::errors::{api_error, is_code, job_error};
 use super::tracker::{JobSeen, TrackState, has_verdict};
 use super::wait::Found;
 use super::{BACKEND, KubeBackend};
@@ -20,13 +20,7 @@ impl KubeBackend {
         let name = names::object_name(id);
         let job = match self.jobs(ns).get(&name).await {
             Ok(j) => j,
-            Err(e) if is_code(&e, 404) => {
-                return Err(LaunchError::NotFound {
-                    id: id.to_owned(),
-                    place: format!("in namespace {ns}"),
-                });
-            }
-            Err(e) => return Err(api_error(e, "get", "jobs", ns)),
+            Err(e) => return Err(job_error(e, "get", ns, id)),
         };
         let seen = JobSeen::from(&job);
         let pods = self.job_pods(ns, &name).await?;
