@@ -29,7 +29,7 @@ use crate::confine::{self, Confinement, Namespaces};
 use crate::profile::SeccompDefault;
 
 pub(crate) use child::enter;
-pub use readback::{Expected, Mismatch, Observed};
+pub use readback::{Expected, Mismatch, Observed, proven};
 
 crate::coded_enum! {
     /// The steps of the child, in order. The number is what crosses the setup channel, between

@@ -7,7 +7,42 @@
 //!
 //! Everything here that the child calls works on stack buffers and allocates nothing.
 
+use super::Failure;
 use crate::confine::Confinement;
+
+/// What the child's setup channel proves, read by the supervisor once the child has exec'd or
+/// exited: the observation, when every step ran and it holds what `expected` says; otherwise
+/// why the run is a sandbox error, in the report's words. Anything the runner cannot read
+/// counts against the run.
+pub fn proven(setup: &[u8], expected: Option<Expected>) -> Result<Observed, String> {
+    // The read-back comes first, then a failure record if a step failed after it.
+    let observed = Observed::decode(setup);
+    let rest = setup
+        .get(observed.map_or(0, |_| Observed::LEN)..)
+        .unwrap_or_default();
+    if let Some(f) = Failure::decode(rest) {
+        return Err(f.message());
+    }
+    if !rest.is_empty() {
+        return Err(format!(
+            "the sandbox setup sent {} bytes that are neither its read-back nor a failure record; the run is not trusted",
+            rest.len()
+        ));
+    }
+    let (Some(o), Some(expected)) = (observed, expected) else {
+        return Err(
+            "the sandbox setup ended without reading back what it applied; the program was not run"
+                .into(),
+        );
+    };
+    if let Some(m) = o.mismatch(&expected) {
+        return Err(format!(
+            "the sandbox read-back found that {}; the program was not run",
+            m.describe()
+        ));
+    }
+    Ok(o)
+}
 
 /// What the kernel reported after the last step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -262,6 +297,43 @@ Seccomp_filters:\t1\nSpeculation_Store_Bypass:\tthread vulnerable\n";
             no_groups: true,
             confinement: Confinement::Landlock,
         }
+    }
+
+    #[test]
+    fn only_a_whole_read_back_that_holds_proves_the_sandbox() {
+        let good = Observed::parse_status(SANDBOXED, libc::EACCES).unwrap();
+        assert_eq!(proven(&good.encode(), Some(want())), Ok(good));
+
+        let mut sent = good.encode().to_vec();
+        let failed = Failure::new(crate::sandbox::Step::Exec, nix::errno::Errno::ENOENT);
+        sent.extend_from_slice(&failed.encode());
+        assert_eq!(proven(&sent, Some(want())), Err(failed.message()));
+        // A step that failed before the read-back: its record alone.
+        assert_eq!(
+            proven(&failed.encode(), Some(want())),
+            Err(failed.message())
+        );
+
+        let says = |sent: &[u8], expected| proven(sent, expected).unwrap_err();
+        for (sent, expected, reason) in [
+            (&[][..], Some(want()), "ended without reading back"),
+            (&good.encode()[..], None, "ended without reading back"),
+            (
+                &good.encode()[..40],
+                Some(want()),
+                "neither its read-back nor",
+            ),
+            (&[0xA5, 1, 2][..], Some(want()), "neither its read-back nor"),
+        ] {
+            let why = says(sent, expected);
+            assert!(why.contains(reason), "{sent:?}: {why}");
+        }
+        let mut trailing = good.encode().to_vec();
+        trailing.extend_from_slice(&[9, 9, 9, 9, 9, 9, 9]);
+        assert!(says(&trailing, Some(want())).contains("7 bytes that are neither"));
+
+        let root = Expected { uid: 0, ..want() };
+        assert!(says(&good.encode(), Some(root)).contains("the uids are not the sandbox's"));
     }
 
     #[test]

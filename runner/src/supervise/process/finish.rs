@@ -8,7 +8,6 @@ use nix::sys::signal::Signal;
 use super::Proc;
 use crate::confine::Confinement;
 use crate::report::Report;
-use crate::sandbox::{Failure, Observed};
 use crate::supervise::capture::last_line;
 use crate::supervise::sandbox_error;
 use crate::supervise::verdict::{Facts, verdict};
@@ -55,30 +54,10 @@ impl Proc {
                 .unwrap_or(0)
                 .max(self.peak_rss_kib);
         }
-        // The setup pipe carries the read-back, then a failure record if a step failed.
-        let observed = Observed::decode(&self.setup_bytes);
-        let rest = self
-            .setup_bytes
-            .get(observed.map_or(0, |_| Observed::LEN)..)
-            .unwrap_or_default();
-        if let Some(f) = Failure::decode(rest) {
-            return sandbox_error(report, f.message());
-        }
-        let (Some(o), Some(expected)) = (observed, self.expected) else {
-            return sandbox_error(
-                report,
-                "the sandbox setup ended without reading back what it applied; the program was not run".into(),
-            );
+        let o = match crate::sandbox::proven(&self.setup_bytes, self.expected) {
+            Ok(o) => o,
+            Err(why) => return sandbox_error(report, why),
         };
-        if let Some(m) = o.mismatch(&expected) {
-            return sandbox_error(
-                report,
-                format!(
-                    "the sandbox read-back found that {}; the program was not run",
-                    m.describe()
-                ),
-            );
-        }
         // What the kernel said, not what was asked for. The probe matched the confinement
         // (the mismatch check above): EACCES from Landlock, or /proc absent from the
         // namespaces' root, which applies no Landlock at all (landlock_status `not_applied`).
