@@ -52,17 +52,9 @@ pub fn find_runner(given: Option<&Path>) -> Result<PathBuf, LaunchError> {
         candidates
             .push(under_cwd_or_ancestor(rel, Path::is_file).unwrap_or_else(|| PathBuf::from(rel)));
     }
-    candidates
-        .iter()
-        .find(|p| p.is_file())
+    first_of(&candidates, Path::is_file)
         .cloned()
-        .ok_or_else(|| LaunchError::RunnerNotFound {
-            tried: candidates
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+        .map_err(|tried| LaunchError::RunnerNotFound { tried })
 }
 
 /// Finds the game directory (see [`LocalConfig::game_dir`](super::LocalConfig::game_dir)).
@@ -79,17 +71,20 @@ pub fn find_game_dir(given: Option<&Path>) -> Result<PathBuf, LaunchError> {
             );
         }
     }
-    candidates
-        .iter()
-        .find(|p| p.join("game").is_dir())
+    first_of(&candidates, |p| p.join("game").is_dir())
         .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
-        .ok_or_else(|| LaunchError::GameDirNotFound {
-            tried: candidates
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+        .map_err(|tried| LaunchError::GameDirNotFound { tried })
+}
+
+/// The first candidate `fits`, or the list of every one tried, for the error.
+fn first_of(candidates: &[PathBuf], fits: impl Fn(&Path) -> bool) -> Result<&PathBuf, String> {
+    candidates.iter().find(|p| fits(p)).ok_or_else(|| {
+        candidates
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 /// `sha256:HEX` of a game directory's `game/` package: every file but bytecode, by relative
