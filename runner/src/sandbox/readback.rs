@@ -6,6 +6,7 @@
 //! failure; a mismatch is `sandbox_error` and the program does not run.
 //!
 //! Everything here that the child calls works on stack buffers and allocates nothing.
+//! [`proven`] is the supervisor's side: what the bytes it received on the channel prove.
 
 use super::Failure;
 use crate::confine::Confinement;

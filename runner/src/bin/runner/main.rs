@@ -5,8 +5,9 @@
 //! on the critical path of every match, and std's start-up before `fn main` is mostly for a
 //! stack-overflow message: it reads /proc/self/maps to find the main thread's guard page,
 //! and maps an alternate signal stack with handlers for it, 15 system calls on every start
-//! (the read of /proc/self/maps alone took 36 µs in a traced timeline, perf, 2026-11-26). [`main`] does itself the two parts of that
-//! start-up the runner relies on: standard descriptors that are open, and SIGPIPE ignored.
+//! (the read of /proc/self/maps alone took 36 µs in a traced timeline, perf, 2026-11-26).
+//! [`main`] does itself the two parts of that start-up the runner relies on: standard
+//! descriptors that are open, and SIGPIPE ignored.
 //! A stack overflow still ends the runner (SIGSEGV at the kernel's guard gap), without the
 //! message.
 #![cfg_attr(not(test), no_main)]
